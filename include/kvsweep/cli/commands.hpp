@@ -1,0 +1,13 @@
+#pragma once
+// One file per subcommand under src/cli/; each registers itself on the top-level app. A subcommand's
+// callback returns normally on success and throws core::InputError (exit 2) on bad input.
+
+#include <CLI/CLI.hpp>
+
+namespace kvsweep::cli {
+
+void add_eval_command(CLI::App& app);
+void add_trace_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
+
+}  // namespace kvsweep::cli

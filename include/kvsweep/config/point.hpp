@@ -1,0 +1,60 @@
+#pragma once
+// One design point: everything needed to produce a trace and score every policy on it.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kvsweep/config/hardware.hpp"
+#include "kvsweep/config/model.hpp"
+#include "kvsweep/config/synthetic.hpp"
+
+namespace kvsweep::config {
+
+// Exactly one of the three ways of giving the HBM capacity available to KV.
+struct CapacitySpec {
+  enum class Kind { kRatio, kGigabytes, kEntries };
+  Kind kind = Kind::kRatio;
+  double value = 0;  // ratio of the final KV footprint, total HBM in GB, or entries
+};
+
+struct TraceSpec {
+  std::string file;            // empty: synthetic
+  SyntheticParams synthetic;   // used when file is empty
+};
+
+// Policy-specific knobs with defaults; YAML key `policy_params`.
+struct PolicyParams {
+  std::uint32_t page_tokens = 16;          // page: Quest page size
+  std::uint32_t streaming_sinks = 4;       // streaming: sink tokens kept
+  double h2o_recent_share = 0.5;           // h2o: share of the per-layer budget for recent tokens
+  std::uint32_t belady_lookahead = 32;     // belady: decode steps of look-ahead
+  std::uint32_t sa_window = 8;             // sa_guided: look-ahead window W, decode steps
+  double sa_fraction = 0.5;                // sa_guided: fraction R of candidates migrated
+};
+
+struct PointSpec {
+  std::string source;        // where it was defined, "file.yaml" or "file.yaml#3"
+  ModelSpec model;
+  std::string model_name;    // preset name or inline name
+  KvAccounting kv_accounting = KvAccounting::kTrue;
+  HardwareSpec hardware;
+  CapacitySpec capacity;
+  std::uint32_t prompt_tokens = 0;  // P (from the trace file when one is given)
+  std::uint32_t decode_tokens = 0;  // D (from the trace file when one is given)
+  TraceSpec trace;
+  std::vector<std::string> policies;  // in evaluation order
+  PolicyParams policy_params;
+  std::uint64_t seed = 1;
+};
+
+// The capacity in KV entries, C, for a point with the given sequence shape.
+// Throws std::invalid_argument when the capacity cannot be resolved (e.g. weights exceed HBM).
+std::uint64_t capacity_entries(const PointSpec& p, std::uint32_t prompt_tokens,
+                               std::uint32_t decode_tokens, std::uint32_t layers);
+
+// Names of every policy kvsweep knows, in a stable order.
+const std::vector<std::string>& known_policy_names();
+
+}  // namespace kvsweep::config

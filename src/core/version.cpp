@@ -1,0 +1,7 @@
+#include "kvsweep/core/version.hpp"
+
+namespace kvsweep::core {
+std::string_view version() { return KVSWEEP_VERSION; }
+std::string_view git_sha() { return KVSWEEP_GIT_SHA; }
+std::string_view version_string() { return "kvsweep " KVSWEEP_VERSION " (" KVSWEEP_GIT_SHA ")"; }
+}  // namespace kvsweep::core

@@ -1,0 +1,2 @@
+// placeholder so that the layer library is never empty
+namespace kvsweep {}
