@@ -44,6 +44,18 @@ std::size_t TokenBitset::count_below(std::size_t end_bit) const {
   return total;
 }
 
+std::size_t TokenBitset::count_range(std::size_t begin, std::size_t end) const {
+  if (end > capacity_) end = capacity_;
+  if (begin >= end) return 0;
+  const std::size_t wb = begin / kWordBits, we = (end - 1) / kWordBits;
+  const auto lo = static_cast<std::uint32_t>(begin % kWordBits);
+  const auto hi = static_cast<std::uint32_t>((end - 1) % kWordBits + 1);
+  if (wb == we) return static_cast<std::size_t>(std::popcount(words_[wb] & bit_mask(lo, hi)));
+  std::size_t total = static_cast<std::size_t>(std::popcount(words_[wb] & bit_mask(lo, kWordBits)));
+  for (std::size_t w = wb + 1; w < we; ++w) total += static_cast<std::size_t>(std::popcount(words_[w]));
+  return total + static_cast<std::size_t>(std::popcount(words_[we] & bit_mask(0, hi)));
+}
+
 std::size_t TokenBitset::find_next(std::size_t from) const {
   if (from >= capacity_) return capacity_;
   std::size_t w = from / kWordBits;

@@ -18,6 +18,6 @@ struct HardwareSpec {
 
 const std::vector<HardwareSpec>& hardware_presets();
 const HardwareSpec* find_hardware_preset(const std::string& name);
-std::vector<std::string> hardware_preset_names();
+std::vector<std::string> hardware_preset_names();  // in preset order
 
 }  // namespace kvsweep::config

@@ -1,10 +1,11 @@
 #pragma once
 // Model shapes. Only what the cost model needs: layers, KV bytes per (token, layer) entry, weight
-// bytes read per layer per decode step.
+// bytes read per layer per decode step, and the weight bytes that occupy HBM.
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace kvsweep::config {
@@ -20,6 +21,9 @@ struct ModelPreset {
   std::uint32_t mla_latent_dim;  // 0 unless MLA (DeepSeek): KV entry = latent (+ rope) dims
   double params_billion;         // total parameters, for weight bytes
   std::uint32_t dtype_bytes;
+  // Parameters read per decoded token. Differs from params_billion only for mixture-of-experts models,
+  // whose unrouted experts sit in HBM but are not read; 0 means "same as params_billion".
+  double active_params_billion = 0;
 };
 
 // A resolved model, ready for the cost model.
@@ -27,14 +31,21 @@ struct ModelSpec {
   std::string name;
   std::uint32_t layers = 0;
   double kv_bytes_per_token_layer = 0;  // e
-  double weight_bytes_per_layer = 0;    // W
+  double weight_bytes_per_layer = 0;    // W: bytes read per layer per decode step (active params)
+  double resident_weight_bytes = 0;     // all weights held in HBM (total params), bytes
 };
 
 const std::vector<ModelPreset>& model_presets();
 const ModelPreset* find_model_preset(const std::string& name);
 std::vector<std::string> model_preset_names();
 // e = 2 * kv_heads * head_dim * dtype_bytes (MLA: latent * dtype_bytes); kMha: 2 * hidden * dtype_bytes.
-// W = params * dtype_bytes / layers.
+// W = active params * dtype_bytes / layers; resident_weight_bytes = resident_weight_bytes(preset).
 ModelSpec resolve_model(const ModelPreset& preset, KvAccounting accounting);
+// Bytes of weights that stay in HBM: total params * dtype_bytes (every expert of an MoE model).
+double resident_weight_bytes(const ModelPreset& preset);
+
+// "true" / "mha", the YAML spelling of each accounting; parse_kv_accounting is its inverse.
+std::string_view to_string(KvAccounting accounting);
+std::optional<KvAccounting> parse_kv_accounting(std::string_view text);
 
 }  // namespace kvsweep::config

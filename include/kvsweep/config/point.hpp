@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kvsweep/config/hardware.hpp"
@@ -18,6 +19,8 @@ struct CapacitySpec {
   Kind kind = Kind::kRatio;
   double value = 0;  // ratio of the final KV footprint, total HBM in GB, or entries
 };
+// The YAML key of each kind: hbm_capacity_ratio, hbm_capacity_gb, hbm_kv_capacity_entries.
+std::string_view capacity_key(CapacitySpec::Kind kind);
 
 struct TraceSpec {
   std::string file;            // empty: synthetic
@@ -36,21 +39,26 @@ struct PolicyParams {
 
 struct PointSpec {
   std::string source;        // where it was defined, "file.yaml" or "file.yaml#3"
+  std::string name;          // optional free-text label (YAML `name`), "" when not given
   ModelSpec model;
   std::string model_name;    // preset name or inline name
   KvAccounting kv_accounting = KvAccounting::kTrue;
   HardwareSpec hardware;
   CapacitySpec capacity;
-  std::uint32_t prompt_tokens = 0;  // P (from the trace file when one is given)
-  std::uint32_t decode_tokens = 0;  // D (from the trace file when one is given)
+  std::uint32_t prompt_tokens = 0;  // P; 0 when a trace file is given (its header decides)
+  std::uint32_t decode_tokens = 0;  // D; 0 when a trace file is given (its header decides)
   TraceSpec trace;
   std::vector<std::string> policies;  // in evaluation order
   PolicyParams policy_params;
   std::uint64_t seed = 1;
 };
 
-// The capacity in KV entries, C, for a point with the given sequence shape.
-// Throws std::invalid_argument when the capacity cannot be resolved (e.g. weights exceed HBM).
+// The capacity in KV entries, C, for a point with the given sequence shape (P, D, L from the trace):
+//   kRatio     floor(ratio * (P + D) * L)
+//   kGigabytes floor((value * 1e9 - p.model.resident_weight_bytes) / p.model.kv_bytes_per_token_layer)
+//   kEntries   value
+// Not clamped to the footprint (P + D) * L. Throws std::invalid_argument when the capacity cannot be
+// resolved (weights fill the given HBM, e <= 0, a negative or non-finite value).
 std::uint64_t capacity_entries(const PointSpec& p, std::uint32_t prompt_tokens,
                                std::uint32_t decode_tokens, std::uint32_t layers);
 

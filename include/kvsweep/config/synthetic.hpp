@@ -28,6 +28,8 @@ struct VariationPreset {
   std::string name;
   double target_jaccard;
 };
+// low 0.95, actual 0.8, high 0.6, in that order.
 const std::vector<VariationPreset>& variation_presets();
+const VariationPreset* find_variation_preset(const std::string& name);  // nullptr when unknown
 
 }  // namespace kvsweep::config

@@ -49,6 +49,8 @@ class TokenBitset {
   // Number of set bits in [0, end_bit).
   std::size_t count_below(std::size_t end_bit) const;
   std::size_t count() const { return count_below(capacity_); }
+  // Number of set bits in [begin, end).
+  std::size_t count_range(std::size_t begin, std::size_t end) const;
   // Lowest set bit >= from, or capacity() when there is none.
   std::size_t find_next(std::size_t from) const;
   // Lowest clear bit >= from and < end, or end when there is none.

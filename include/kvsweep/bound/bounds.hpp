@@ -1,0 +1,45 @@
+#pragma once
+// Certified lower bounds on the total decode time of any capacity-respecting schedule (README
+// "Bounds"). Both relax the cost model per step; both need only |S(n, l)|, so they cost O(L) per step.
+//
+// For one (n, l) with s = |S(n, l)| reads, any schedule that serves x of them from HBM spends at least
+//   f(x) = max((W + e x) / B_hbm, e (s - x) / B_lr, e / B_lw, e (s - x + 1) / B_dram),
+// since promotions and keeping the new entry only add bytes. f is convex and piecewise linear in x.
+//   bandwidth_split = sum over (n, l) of min over x in [0, s] of f(x)      (capacity ignored)
+//   free_migration  = sum over n of min sum_l f_l(x_l) s.t. sum_l x_l <= C, 0 <= x_l <= s_l
+// (hits at step n come from R(n-1, ·), which holds at most C entries; migration is free).
+// bandwidth_split bounds every schedule including unlimited_hbm; free_migration bounds every schedule
+// that respects C, and free_migration >= bandwidth_split.
+
+#include <cstdint>
+#include <span>
+
+#include "kvsweep/cost/memory_system.hpp"
+
+namespace kvsweep::bound {
+
+// f(x) for one (n, l) step with s reads.
+double step_time_lower(const cost::MemorySystem& m, double s, double x);
+// min over x in [0, s] of f(x).
+double bandwidth_split_step(const cost::MemorySystem& m, std::uint64_t s);
+// min of sum_l f_l(x_l) subject to sum_l x_l <= C for one decode step; reads[l] = |S(n, l)|.
+double free_migration_step(const cost::MemorySystem& m, std::span<const std::uint32_t> reads);
+
+struct BoundTotals {
+  double bandwidth_split_s = 0;
+  double free_migration_s = 0;
+};
+
+// Accumulates both bounds over the decode steps of one point.
+class BoundAccumulator {
+ public:
+  explicit BoundAccumulator(const cost::MemorySystem& m) : memory_(m) {}
+  void add_step(std::span<const std::uint32_t> reads);
+  const BoundTotals& totals() const { return totals_; }
+
+ private:
+  cost::MemorySystem memory_;
+  BoundTotals totals_;
+};
+
+}  // namespace kvsweep::bound

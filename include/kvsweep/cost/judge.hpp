@@ -1,0 +1,99 @@
+#pragma once
+// Scores a schedule as it is produced, one decode step at a time, with the formulas of
+// cost_model.hpp. It recounts everything from the bitsets (it never trusts a policy's bookkeeping)
+// and throws std::logic_error when a schedule breaks the rules: capacity exceeded, or a layer holding a
+// token that does not exist yet.
+//
+// Cost: O(L * (P + D) / 64) word operations per decode step.
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "kvsweep/cost/cost_model.hpp"
+#include "kvsweep/cost/residency.hpp"
+
+namespace kvsweep::cost {
+
+// Sums over every (n, l) of one schedule.
+struct ScheduleTotals {
+  std::uint64_t steps = 0;       // (n, l) pairs scored
+  std::uint64_t reads = 0;
+  std::uint64_t hits = 0;
+  std::uint64_t piggyback = 0;   // a1
+  std::uint64_t prefetch = 0;    // a2
+  std::uint64_t kept_new = 0;    // sum of beta
+  std::uint64_t peak_resident = 0;
+  double total_time_s = 0;
+  double hbm_bytes = 0;
+  double link_read_bytes = 0;
+  double link_write_bytes = 0;
+  double dram_bytes = 0;
+  double weight_bytes = 0;       // the W part of hbm_bytes
+  // Time spent per bottleneck (which term of the max won), seconds.
+  double hbm_bound_s = 0;
+  double link_bound_s = 0;
+  double dram_bound_s = 0;
+};
+
+// Optional per-(n, l) record, for the checker and for per-step time series.
+struct StepRecord {
+  std::uint32_t n = 0;
+  std::uint32_t layer = 0;
+  StepCounts counts;
+  double time_s = 0;
+};
+
+class Judge {
+ public:
+  // enforce_capacity = false only for the `unlimited_hbm` reference.
+  Judge(const MemorySystem& memory, const trace::TraceShape& shape, bool enforce_capacity);
+
+  // R(P-1, ·): the free initial placement of prefill KV (tokens < P only).
+  void begin(const Residency& initial);
+  // Scores decode step n: reads[l] = S(n, l), after = R(n, ·).
+  void score_step(std::uint32_t n, std::span<const core::TokenBitset> reads, const Residency& after);
+
+  const ScheduleTotals& totals() const { return totals_; }
+  // Keeps a StepRecord for every (n, l) from now on (memory O(D * L)).
+  void record_steps(bool on) { record_ = on; }
+  const std::vector<StepRecord>& records() const { return records_; }
+
+ private:
+  void check_layer_bounds(const core::TokenBitset& layer, std::uint32_t n, std::uint32_t l) const;
+  void account(std::uint32_t n, std::uint32_t l, const StepCounts& c);
+
+  MemorySystem memory_;
+  trace::TraceShape shape_;
+  bool enforce_capacity_;
+  Residency prev_;
+  ScheduleTotals totals_;
+  bool record_ = false;
+  std::vector<StepRecord> records_;
+};
+
+// What a user reads about one policy on one point.
+struct PolicyMetrics {
+  double total_time_s = 0;
+  double throughput_tok_s = 0;
+  double speedup_vs_static = 0;  // filled when `static` ran on the same point, else NaN
+  double hbm_hit_rate = 0;       // HBM bytes read (weights + KV hits) / all bytes read
+  double kv_hit_rate = 0;        // hits / reads
+  double migrated_bytes = 0;     // e * (a1 + a2)
+  double link_bytes = 0;         // link-read + link-write bytes
+  double link_read_bytes = 0;
+  double hbm_bytes = 0;
+  double dram_bytes = 0;
+  std::uint64_t reads = 0;
+  std::uint64_t hits = 0;
+  std::uint64_t promotions = 0;  // a1 + a2
+  std::uint64_t prefetches = 0;  // a2
+  std::uint64_t peak_resident_entries = 0;
+  double hbm_bound_share = 0;    // share of total time where HBM was the bottleneck
+  double link_bound_share = 0;
+  double dram_bound_share = 0;
+};
+
+PolicyMetrics summarise(const ScheduleTotals& t, const MemorySystem& m, std::uint32_t decode_tokens);
+
+}  // namespace kvsweep::cost

@@ -1,0 +1,26 @@
+#pragma once
+// The memory system as the cost model sees it: entry size, weight bytes per layer, four bandwidths and
+// the HBM capacity available to KV, all in bytes and bytes per second.
+
+#include <cstdint>
+
+#include "kvsweep/config/point.hpp"
+#include "kvsweep/trace/source.hpp"
+
+namespace kvsweep::cost {
+
+struct MemorySystem {
+  double kv_entry_bytes = 0;          // e: one (token, layer) KV entry
+  double weight_bytes_per_layer = 0;  // W: read from HBM at every (n, l)
+  double hbm_bw = 0;                  // bytes/s
+  double link_read_bw = 0;            // DRAM -> GPU over the link, bytes/s
+  double link_write_bw = 0;           // GPU -> DRAM, bytes/s
+  double dram_bw = 0;                 // bytes/s
+  std::uint64_t capacity_entries = 0; // C
+};
+
+// Resolves bandwidths (with the point's link overrides already applied to its hardware) and C.
+// Throws core::InputError when the capacity cannot be resolved (weights larger than HBM, ...).
+MemorySystem make_memory_system(const config::PointSpec& point, const trace::TraceShape& shape);
+
+}  // namespace kvsweep::cost

@@ -1,0 +1,20 @@
+#pragma once
+// Factories of the baseline policies, one source file each under src/policy/. The precise definition
+// of each policy is the comment at the top of its file (and README "Policies").
+
+#include <memory>
+
+#include "kvsweep/policy/policy.hpp"
+
+namespace kvsweep::policy {
+
+std::unique_ptr<Policy> make_unlimited_hbm(const PolicyContext& ctx);
+std::unique_ptr<Policy> make_static(const PolicyContext& ctx);
+std::unique_ptr<Policy> make_reactive_lru(const PolicyContext& ctx);
+std::unique_ptr<Policy> make_page(const PolicyContext& ctx);
+std::unique_ptr<Policy> make_streaming(const PolicyContext& ctx);
+std::unique_ptr<Policy> make_h2o(const PolicyContext& ctx);
+std::unique_ptr<Policy> make_belady(const PolicyContext& ctx);
+std::unique_ptr<Policy> make_sa_guided(const PolicyContext& ctx);
+
+}  // namespace kvsweep::policy

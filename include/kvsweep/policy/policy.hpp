@@ -1,0 +1,75 @@
+#pragma once
+// A placement policy turns R(n-1, ·) into R(n, ·) at every decode step. Policies only decide; the
+// cost::Judge alone scores what they decide (they never compute their own cost).
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kvsweep/config/point.hpp"
+#include "kvsweep/cost/memory_system.hpp"
+#include "kvsweep/cost/residency.hpp"
+#include "kvsweep/trace/source.hpp"
+
+namespace kvsweep::policy {
+
+// The reads of the current decode step n and of the following steps a policy asked to see.
+// reads(k, l) = S(n + k, l) for 0 <= k <= available().
+class StepWindow {
+ public:
+  StepWindow(std::uint32_t n, std::uint32_t available, const trace::TraceShape& shape,
+             const std::vector<const core::TokenBitset*>& rows, const std::vector<std::uint32_t>& counts)
+      : n_(n), available_(available), shape_(shape), rows_(rows), counts_(counts) {}
+
+  std::uint32_t n() const { return n_; }
+  std::uint32_t available() const { return available_; }
+  const trace::TraceShape& shape() const { return shape_; }
+  const core::TokenBitset& reads(std::uint32_t k, std::uint32_t l) const {
+    return *rows_[static_cast<std::size_t>(k) * shape_.layers + l];
+  }
+  // |S(n + k, l)|
+  std::uint32_t count(std::uint32_t k, std::uint32_t l) const {
+    return counts_[static_cast<std::size_t>(k) * shape_.layers + l];
+  }
+
+ private:
+  std::uint32_t n_;
+  std::uint32_t available_;
+  const trace::TraceShape& shape_;
+  const std::vector<const core::TokenBitset*>& rows_;
+  const std::vector<std::uint32_t>& counts_;
+};
+
+struct PolicyContext {
+  trace::TraceShape shape;
+  cost::MemorySystem memory;
+  config::PolicyParams params;
+};
+
+class Policy {
+ public:
+  virtual ~Policy() = default;
+  virtual std::string_view name() const = 0;
+  // Decode steps of future reads the policy needs (0: the current step only).
+  virtual std::uint32_t lookahead() const { return 0; }
+  // False only for the unlimited-HBM reference.
+  virtual bool respects_capacity() const { return true; }
+  // Writes R(P-1, ·), the initial placement of prefill KV; `first` is the window at n = P.
+  virtual void place_prefill(const StepWindow& first, cost::Residency& r) = 0;
+  // Turns R(n-1, ·) into R(n, ·) in place, n = w.n(). Not thread-safe; one instance per simulation.
+  virtual void step(const StepWindow& w, cost::Residency& r) = 0;
+};
+
+// Creates the policy with that name (config::known_policy_names()); throws std::invalid_argument.
+std::unique_ptr<Policy> make_policy(const std::string& name, const PolicyContext& ctx);
+
+// Static's initial placement: entries (t, l) in order t = 0..P-1, l = 0..L-1 while fewer than
+// `capacity`. Returns the number placed. Shared by policies that start without any knowledge.
+std::uint64_t place_in_token_order(cost::Residency& r, std::uint32_t prompt_tokens, std::uint64_t capacity);
+
+// Per-layer share of a global capacity: floor(C / L), plus one for the first C mod L layers.
+std::uint64_t layer_budget(std::uint64_t capacity, std::uint32_t layers, std::uint32_t l);
+
+}  // namespace kvsweep::policy

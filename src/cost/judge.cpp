@@ -1,0 +1,141 @@
+#include "kvsweep/cost/judge.hpp"
+
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+namespace kvsweep::cost {
+
+using core::Word;
+using core::kWordBits;
+
+Judge::Judge(const MemorySystem& memory, const trace::TraceShape& shape, bool enforce_capacity)
+    : memory_(memory), shape_(shape), enforce_capacity_(enforce_capacity),
+      prev_(shape.layers, shape.total_tokens()) {}
+
+void Judge::check_layer_bounds(const core::TokenBitset& layer, std::uint32_t n, std::uint32_t l) const {
+  // Bits above n (tokens that do not exist yet at step n) must be clear.
+  const Word* c = layer.data();
+  const std::size_t nw = layer.word_count();
+  const std::size_t wn = n / kWordBits;
+  bool bad = wn < nw && (c[wn] & ~core::bit_mask(0, n % kWordBits + 1)) != 0;
+  for (std::size_t w = wn + 1; w < nw && !bad; ++w) bad = c[w] != 0;
+  if (bad) {
+    throw std::logic_error("schedule holds a future token in HBM: layer " + std::to_string(l) +
+                           " after step " + std::to_string(n));
+  }
+}
+
+void Judge::begin(const Residency& initial) {
+  if (initial.layers() != shape_.layers || initial.tokens() < shape_.total_tokens()) {
+    throw std::logic_error("initial residency has the wrong shape");
+  }
+  std::uint64_t total = 0;
+  for (std::uint32_t l = 0; l < shape_.layers; ++l) {
+    check_layer_bounds(initial.layer(l), shape_.prompt_tokens - 1, l);
+    total += initial.layer(l).count();
+    prev_.layer(l) = initial.layer(l);
+  }
+  if (enforce_capacity_ && total > memory_.capacity_entries) {
+    throw std::logic_error("initial placement holds " + std::to_string(total) + " entries, capacity " +
+                           std::to_string(memory_.capacity_entries));
+  }
+  totals_ = ScheduleTotals{};
+  totals_.peak_resident = total;
+  records_.clear();
+}
+
+void Judge::account(std::uint32_t n, std::uint32_t l, const StepCounts& c) {
+  const StepBytes b = step_bytes(memory_, c);
+  const double t = step_time_s(memory_, b);
+  totals_.steps += 1;
+  totals_.reads += c.reads;
+  totals_.hits += c.hits;
+  totals_.piggyback += c.piggyback;
+  totals_.prefetch += c.prefetch;
+  totals_.kept_new += c.kept_new ? 1 : 0;
+  totals_.total_time_s += t;
+  totals_.hbm_bytes += b.hbm;
+  totals_.link_read_bytes += b.link_read;
+  totals_.link_write_bytes += b.link_write;
+  totals_.dram_bytes += b.dram;
+  totals_.weight_bytes += memory_.weight_bytes_per_layer;
+  // Attribute the step to its bottleneck (ties go to HBM, then link, then DRAM).
+  const double th = b.hbm / memory_.hbm_bw;
+  const double tl = std::max(b.link_read / memory_.link_read_bw, b.link_write / memory_.link_write_bw);
+  if (th >= t) {
+    totals_.hbm_bound_s += t;
+  } else if (tl >= t) {
+    totals_.link_bound_s += t;
+  } else {
+    totals_.dram_bound_s += t;
+  }
+  if (record_) records_.push_back({n, l, c, t});
+}
+
+void Judge::score_step(std::uint32_t n, std::span<const core::TokenBitset> reads, const Residency& after) {
+  std::uint64_t resident = 0;
+  const std::size_t nw = n / kWordBits + 1;  // words holding tokens 0..n
+  for (std::uint32_t l = 0; l < shape_.layers; ++l) {
+    const core::TokenBitset& cur_layer = after.layer(l);
+    check_layer_bounds(cur_layer, n, l);
+    const Word* s = reads[l].data();
+    Word* p = prev_.layer(l).data();
+    const Word* c = cur_layer.data();
+    std::uint64_t reads_n = 0, hits = 0, a1 = 0, a2 = 0, res = 0;
+    for (std::size_t w = 0; w < nw; ++w) {
+      const Word sw = s[w], pw = p[w], cw = c[w];
+      const Word promoted = cw & ~pw;
+      reads_n += static_cast<std::uint64_t>(std::popcount(sw));
+      hits += static_cast<std::uint64_t>(std::popcount(sw & pw));
+      a1 += static_cast<std::uint64_t>(std::popcount(promoted & sw));
+      a2 += static_cast<std::uint64_t>(std::popcount(promoted & ~sw));
+      res += static_cast<std::uint64_t>(std::popcount(cw));
+      p[w] = cw;
+    }
+    StepCounts counts{reads_n, hits, a1, a2, cur_layer.test(n)};
+    // Token n is new KV, never a promotion: H cannot hold it and S never reads it.
+    if (counts.kept_new) counts.prefetch -= 1;
+    account(n, l, counts);
+    resident += res;
+  }
+  if (enforce_capacity_ && resident > memory_.capacity_entries) {
+    throw std::logic_error("schedule exceeds HBM capacity after step " + std::to_string(n) + ": " +
+                           std::to_string(resident) + " > " + std::to_string(memory_.capacity_entries) +
+                           " entries");
+  }
+  if (resident > totals_.peak_resident) totals_.peak_resident = resident;
+}
+
+PolicyMetrics summarise(const ScheduleTotals& t, const MemorySystem& m, std::uint32_t decode_tokens) {
+  PolicyMetrics r;
+  const double e = m.kv_entry_bytes;
+  r.total_time_s = t.total_time_s;
+  r.throughput_tok_s = t.total_time_s > 0 ? decode_tokens / t.total_time_s : 0;
+  r.speedup_vs_static = std::numeric_limits<double>::quiet_NaN();
+  const double read_bytes = t.weight_bytes + e * static_cast<double>(t.reads);
+  const double hit_bytes = t.weight_bytes + e * static_cast<double>(t.hits);
+  r.hbm_hit_rate = read_bytes > 0 ? hit_bytes / read_bytes : 1.0;
+  r.kv_hit_rate = t.reads > 0 ? static_cast<double>(t.hits) / static_cast<double>(t.reads) : 1.0;
+  r.promotions = t.piggyback + t.prefetch;
+  r.prefetches = t.prefetch;
+  r.migrated_bytes = e * static_cast<double>(r.promotions);
+  r.link_read_bytes = t.link_read_bytes;
+  r.link_bytes = t.link_read_bytes + t.link_write_bytes;
+  r.hbm_bytes = t.hbm_bytes;
+  r.dram_bytes = t.dram_bytes;
+  r.reads = t.reads;
+  r.hits = t.hits;
+  r.peak_resident_entries = t.peak_resident;
+  if (t.total_time_s > 0) {
+    r.hbm_bound_share = t.hbm_bound_s / t.total_time_s;
+    r.link_bound_share = t.link_bound_s / t.total_time_s;
+    r.dram_bound_share = t.dram_bound_s / t.total_time_s;
+  }
+  return r;
+}
+
+}  // namespace kvsweep::cost

@@ -1,2 +1,0 @@
-// placeholder so that the layer library is never empty
-namespace kvsweep {}

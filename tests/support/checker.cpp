@@ -1,0 +1,216 @@
+#include "support/checker.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <limits>
+#include <stdexcept>
+#include <cmath>
+#include <memory>
+
+#include "kvsweep/core/rng.hpp"
+#include "kvsweep/eval/simulate.hpp"
+
+namespace kvsweep::testing {
+
+CheckResult check_schedule(const trace::ExplicitTrace& trace, const cost::MemorySystem& m,
+                           const Schedule& schedule, bool enforce_capacity) {
+  CheckResult r;
+  const auto& sh = trace.shape;
+  auto fail = [&](std::string why) {
+    r.ok = false;
+    r.problem = std::move(why);
+    return r;
+  };
+  if (schedule.size() != sh.decode_tokens + 1) return fail("schedule has the wrong number of steps");
+  for (std::size_t i = 0; i < schedule.size(); ++i) {
+    const std::uint32_t n = sh.prompt_tokens - 1 + static_cast<std::uint32_t>(i);
+    std::size_t total = 0;
+    for (std::uint32_t l = 0; l < sh.layers; ++l) {
+      for (std::uint32_t t : schedule[i][l]) {
+        if (t > n) return fail("future token " + std::to_string(t) + " resident after step " + std::to_string(n));
+      }
+      total += schedule[i][l].size();
+    }
+    if (enforce_capacity && total > m.capacity_entries) {
+      return fail("capacity exceeded after step " + std::to_string(n));
+    }
+  }
+  const double e = m.kv_entry_bytes;
+  for (std::uint32_t n = sh.prompt_tokens; n < sh.total_tokens(); ++n) {
+    const std::size_t i = n - sh.prompt_tokens + 1;
+    for (std::uint32_t l = 0; l < sh.layers; ++l) {
+      const auto& before = schedule[i - 1][l];
+      const auto& after = schedule[i][l];
+      const auto& reads = trace.reads(n, l);
+      const std::set<std::uint32_t> s(reads.begin(), reads.end());
+      double hits = 0, a1 = 0, a2 = 0;
+      for (std::uint32_t t : s) hits += before.count(t) ? 1 : 0;
+      for (std::uint32_t t : after) {
+        if (t == n || before.count(t)) continue;
+        (s.count(t) ? a1 : a2) += 1;
+      }
+      const double beta = after.count(n) ? 1 : 0;
+      const double misses = static_cast<double>(s.size()) - hits;
+      const double hbm = m.weight_bytes_per_layer + e * (hits + a1 + a2 + beta);
+      const double link_read = e * (misses + a2);
+      const double link_write = e;
+      const double dram = link_read + link_write;
+      r.total_time_s += std::max({hbm / m.hbm_bw, link_read / m.link_read_bw, link_write / m.link_write_bw,
+                                  dram / m.dram_bw});
+      r.reads += s.size();
+      r.hits += static_cast<std::uint64_t>(hits);
+      r.piggyback += static_cast<std::uint64_t>(a1);
+      r.prefetch += static_cast<std::uint64_t>(a2);
+      r.kept_new += static_cast<std::uint64_t>(beta);
+    }
+  }
+  return r;
+}
+
+RecordedRun run_and_record(const std::string& name, const trace::ExplicitTrace& trace,
+                           const cost::MemorySystem& m, const config::PolicyParams& params) {
+  policy::PolicyContext ctx{trace.shape, m, params};
+  std::vector<std::unique_ptr<policy::Policy>> policies;
+  policies.push_back(policy::make_policy(name, ctx));
+  RecordedRun out;
+  out.respects_capacity = policies[0]->respects_capacity();
+  eval::SimulationOptions opt;
+  opt.parallel = false;
+  opt.observer = [&](std::size_t, std::uint32_t, const cost::Residency& r) {
+    std::vector<std::set<std::uint32_t>> step(r.layers());
+    for (std::uint32_t l = 0; l < r.layers(); ++l) {
+      r.layer(l).for_each([&](std::size_t t) { step[l].insert(static_cast<std::uint32_t>(t)); });
+    }
+    out.schedule.push_back(std::move(step));
+  };
+  auto source = trace::make_explicit_source(trace);
+  const auto result = eval::simulate(*source, m, policies, opt);
+  out.judged_time_s = result.policies[0].totals.total_time_s;
+  out.judged_hits = result.policies[0].totals.hits;
+  return out;
+}
+
+namespace {
+
+using Mask = std::uint32_t;
+
+// T(n, l) for residency masks before/after, with the same formulas (a third, mask-based copy).
+double step_cost(const cost::MemorySystem& m, Mask s, Mask before, Mask after, std::uint32_t n) {
+  const Mask promoted = after & ~before & ~(Mask{1} << n);
+  const double hits = std::popcount(s & before);
+  const double a1 = std::popcount(promoted & s);
+  const double a2 = std::popcount(promoted & ~s);
+  const double beta = (after >> n) & 1U;
+  const double misses = std::popcount(s) - hits;
+  const double e = m.kv_entry_bytes;
+  const double hbm = m.weight_bytes_per_layer + e * (hits + a1 + a2 + beta);
+  const double lr = e * (misses + a2);
+  return std::max({hbm / m.hbm_bw, lr / m.link_read_bw, e / m.link_write_bw, (lr + e) / m.dram_bw});
+}
+
+Mask to_mask(const std::vector<std::uint32_t>& tokens) {
+  Mask x = 0;
+  for (std::uint32_t t : tokens) x |= Mask{1} << t;
+  return x;
+}
+
+}  // namespace
+
+double exhaustive_optimum(const trace::ExplicitTrace& trace, const cost::MemorySystem& m) {
+  const auto& sh = trace.shape;
+  const double inf = std::numeric_limits<double>::infinity();
+  const std::uint64_t cap = m.capacity_entries;
+  if (sh.layers == 1) {
+    // value[r] over masks r of tokens 0..n.
+    std::vector<double> value(std::size_t{1} << sh.prompt_tokens, inf);
+    for (Mask r = 0; r < value.size(); ++r) value[r] = static_cast<std::uint64_t>(std::popcount(r)) <= cap ? 0.0 : inf;
+    for (std::uint32_t n = sh.prompt_tokens; n < sh.total_tokens(); ++n) {
+      const Mask s = to_mask(trace.reads(n, 0));
+      std::vector<double> next(std::size_t{1} << (n + 1), inf);
+      for (Mask c = 0; c < next.size(); ++c) {
+        if (static_cast<std::uint64_t>(std::popcount(c)) > cap) continue;
+        double best = inf;
+        for (Mask p = 0; p < value.size(); ++p) {
+          if (value[p] == inf) continue;
+          best = std::min(best, value[p] + step_cost(m, s, p, c, n));
+        }
+        next[c] = best;
+      }
+      value = std::move(next);
+    }
+    return *std::min_element(value.begin(), value.end());
+  }
+  if (sh.layers != 2) throw std::invalid_argument("exhaustive_optimum: L must be 1 or 2");
+  // value[p0 * size + p1]; two stages per step keep it at O(size^3) instead of O(size^4).
+  std::size_t size = std::size_t{1} << sh.prompt_tokens;
+  std::vector<double> value(size * size, inf);
+  for (Mask a = 0; a < size; ++a) {
+    for (Mask b = 0; b < size; ++b) {
+      if (static_cast<std::uint64_t>(std::popcount(a) + std::popcount(b)) <= cap) value[a * size + b] = 0;
+    }
+  }
+  for (std::uint32_t n = sh.prompt_tokens; n < sh.total_tokens(); ++n) {
+    const Mask s0 = to_mask(trace.reads(n, 0)), s1 = to_mask(trace.reads(n, 1));
+    const std::size_t nsize = std::size_t{1} << (n + 1);
+    // stage[c0 * size + p1] = min over p0 of value(p0, p1) + T0(p0, c0)
+    std::vector<double> stage(nsize * size, inf);
+    for (Mask c0 = 0; c0 < nsize; ++c0) {
+      for (Mask p0 = 0; p0 < size; ++p0) {
+        const double t0 = step_cost(m, s0, p0, c0, n);
+        for (Mask p1 = 0; p1 < size; ++p1) {
+          const double v = value[p0 * size + p1];
+          if (v == inf) continue;
+          double& d = stage[c0 * size + p1];
+          d = std::min(d, v + t0);
+        }
+      }
+    }
+    std::vector<double> next(nsize * nsize, inf);
+    for (Mask c0 = 0; c0 < nsize; ++c0) {
+      for (Mask c1 = 0; c1 < nsize; ++c1) {
+        if (static_cast<std::uint64_t>(std::popcount(c0) + std::popcount(c1)) > cap) continue;
+        double best = inf;
+        for (Mask p1 = 0; p1 < size; ++p1) {
+          const double a = stage[c0 * size + p1];
+          if (a == inf) continue;
+          best = std::min(best, a + step_cost(m, s1, p1, c1, n));
+        }
+        next[c0 * nsize + c1] = best;
+      }
+    }
+    value = std::move(next);
+    size = nsize;
+  }
+  return *std::min_element(value.begin(), value.end());
+}
+
+Instance random_instance(std::uint64_t seed, std::uint32_t max_layers, std::uint32_t max_tokens) {
+  core::Rng rng(core::derive_seed({seed, 0x7e57}));
+  Instance in;
+  auto& sh = in.trace.shape;
+  sh.layers = 1 + static_cast<std::uint32_t>(rng.below(max_layers));
+  const std::uint32_t total = 2 + static_cast<std::uint32_t>(rng.below(max_tokens - 1));
+  sh.prompt_tokens = 1 + static_cast<std::uint32_t>(rng.below(total - 1));
+  sh.decode_tokens = total - sh.prompt_tokens;
+  in.trace.tokens.resize(static_cast<std::size_t>(sh.decode_tokens) * sh.layers);
+  const double density = 0.2 + 0.7 * rng.uniform();
+  for (std::uint32_t n = sh.prompt_tokens; n < total; ++n) {
+    for (std::uint32_t l = 0; l < sh.layers; ++l) {
+      for (std::uint32_t t = 0; t < n; ++t) {
+        if (rng.bernoulli(density)) in.trace.reads(n, l).push_back(t);
+      }
+    }
+  }
+  // Bandwidth ratios from link-starved to link-rich, so that every term of the max can win.
+  auto& m = in.memory;
+  m.kv_entry_bytes = 1000.0 * static_cast<double>(1 + rng.below(16));
+  m.weight_bytes_per_layer = m.kv_entry_bytes * 4.0 * rng.uniform();
+  m.hbm_bw = 1e9 * (1.0 + 9.0 * rng.uniform());
+  m.link_read_bw = m.hbm_bw * (0.02 + 0.6 * rng.uniform());
+  m.link_write_bw = m.hbm_bw * (0.02 + 0.6 * rng.uniform());
+  m.dram_bw = m.hbm_bw * (0.05 + 0.8 * rng.uniform());
+  m.capacity_entries = rng.below(static_cast<std::uint64_t>(total) * sh.layers + 1);
+  return in;
+}
+
+}  // namespace kvsweep::testing
