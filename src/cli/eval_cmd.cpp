@@ -1,5 +1,59 @@
+// kvsweep eval POINTS.yaml [--json]: evaluates every point of a small YAML file in this process.
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
 #include "kvsweep/cli/commands.hpp"
+#include "kvsweep/cli/progress.hpp"
+#include "kvsweep/cli/result_printer.hpp"
+#include "kvsweep/config/point_yaml.hpp"
+#include "kvsweep/eval/evaluate.hpp"
 
 namespace kvsweep::cli {
-void add_eval_command(CLI::App& app) { app.add_subcommand("eval", "Evaluate the points of a YAML file"); }
+
+namespace {
+struct EvalArgs {
+  std::string file;
+  bool json = false;
+  bool verbose = false;
+  bool serial = false;
+};
+}  // namespace
+
+void add_eval_command(CLI::App& app) {
+  auto args = std::make_shared<EvalArgs>();
+  CLI::App* cmd = app.add_subcommand("eval", "Evaluate every point of a YAML file: all policies and bounds");
+  cmd->add_option("points", args->file, "YAML file with one point, or `points:` with several")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_flag("--json", args->json, "Print one JSON document instead of tables");
+  cmd->add_flag("-v,--verbose", args->verbose, "Explain each step and show progress on stderr");
+  cmd->add_flag("--serial", args->serial, "Run the policies one after another on one thread");
+  cmd->callback([args] {
+    const auto points = config::load_point_file(args->file);
+    if (args->verbose) std::fprintf(stderr, "kvsweep: %zu point(s) from %s\n", points.size(), args->file.c_str());
+    std::vector<eval::PointResult> results;
+    for (std::size_t i = 0; i < points.size(); ++i) {
+      const auto& p = points[i];
+      eval::EvalOptions opt;
+      opt.parallel = !args->serial;
+      std::unique_ptr<Progress> progress;
+      if (args->verbose) {
+        std::fprintf(stderr, "kvsweep: point %zu/%zu (%s): model %s, hardware %s, %zu policies\n", i + 1,
+                     points.size(), p.source.c_str(), p.model_name.c_str(), p.hardware.name.c_str(),
+                     p.policies.size());
+        progress = std::make_unique<Progress>("decode steps");
+        opt.progress = [&progress](std::uint32_t done, std::uint32_t total) { progress->update(done, total); };
+      }
+      results.push_back(eval::evaluate_point(p, opt));
+      if (progress) progress->finish();
+      if (!args->json) {
+        print_point_table(std::cout, results.back());
+        std::cout << std::flush;
+      }
+    }
+    if (args->json) print_points_json(std::cout, results);
+  });
+}
+
 }  // namespace kvsweep::cli

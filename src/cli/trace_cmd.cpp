@@ -27,7 +27,9 @@ void add_input_options(CLI::App& cmd, TraceInput& in, const std::string& positio
       ->required();
 }
 
-std::unique_ptr<trace::TraceSource> open_input(const TraceInput& in) { return trace::open_trace_file(in.file); }
+std::unique_ptr<trace::TraceSource> open_input(const TraceInput& in) {
+  return trace::open_trace_file(in.file);
+}
 
 std::string describe(const TraceInput& in) { return in.file; }
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 
 namespace kvsweep::eval {
 
@@ -13,6 +14,13 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// CPU time of the calling thread: what a policy's task really cost, even on a loaded machine.
+double thread_cpu_s() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
 
 // Ring of look-ahead steps: slot (n - P) % size holds S(n, ·) and its counts.
@@ -72,8 +80,10 @@ SimulationResult simulate(trace::TraceSource& source, const cost::MemorySystem& 
   std::uint32_t lookahead = 0;
   for (const auto& p : policies) lookahead = std::max(lookahead, p->lookahead());
   lookahead = std::min(lookahead, shape.decode_tokens - 1);
-  // One more slot than the window so that step n + lookahead + 1 is read while step n is decided.
-  TraceRing ring(shape, lookahead + 2);
+  // Steps are handled in chunks: each policy runs a whole chunk in one task (its state stays in cache
+  // and the tasks balance over the cores), while the trace of the next chunk is produced.
+  const std::uint32_t chunk = std::max<std::uint32_t>(1, options.chunk_steps);
+  TraceRing ring(shape, 2 * chunk + lookahead);
 
   SimulationResult result;
   std::vector<cost::Judge> judges;
@@ -86,9 +96,14 @@ SimulationResult simulate(trace::TraceSource& source, const cost::MemorySystem& 
   }
   bound::BoundAccumulator bounds(memory);
 
-  auto t0 = Clock::now();
-  for (std::uint32_t n = first; n < std::min(end, first + lookahead + 1); ++n) ring.fill(source, n);
-  result.trace_s += seconds_since(t0);
+  // Wall time: the source may use several threads.
+  auto fill = [&](std::uint32_t from, std::uint32_t to) {
+    const auto t = Clock::now();
+    for (std::uint32_t n = from; n < to; ++n) ring.fill(source, n);
+    return seconds_since(t);
+  };
+  std::uint32_t filled = std::min(end, first + chunk + lookahead);
+  result.trace_s += fill(first, filled);
 
   const std::size_t count = policies.size();
   auto run_policies = [&](auto&& body) {
@@ -98,60 +113,54 @@ SimulationResult simulate(trace::TraceSource& source, const cost::MemorySystem& 
       for (std::size_t i = 0; i < count; ++i) body(i);
     }
   };
-
-  // Prefill placement.
-  {
-    std::vector<const core::TokenBitset*> rows;
-    std::vector<std::uint32_t> counts;
-    const std::uint32_t available = std::min(lookahead, end - 1 - first);
-    ring.view(first, available, rows, counts);
-    const policy::StepWindow window(first, available, shape, rows, counts);
-    run_policies([&](std::size_t i) {
-      const auto t = Clock::now();
-      policies[i]->place_prefill(window, residency[i]);
-      judges[i].begin(residency[i]);
-      if (options.observer) options.observer(i, first - 1, residency[i]);
-      result.policies[i].cpu_s += seconds_since(t);
-    });
-  }
-
-  std::vector<const core::TokenBitset*> rows;
-  std::vector<std::uint32_t> counts;
-  for (std::uint32_t n = first; n < end; ++n) {
+  auto window_at = [&](std::uint32_t n, std::vector<const core::TokenBitset*>& rows,
+                       std::vector<std::uint32_t>& counts) {
     const std::uint32_t available = std::min(lookahead, end - 1 - n);
     ring.view(n, available, rows, counts);
-    const policy::StepWindow window(n, available, shape, rows, counts);
-    const std::uint32_t next = n + lookahead + 1;
+    return policy::StepWindow(n, available, shape, rows, counts);
+  };
+
+  // Prefill placement: R(P-1, ·) may look at S(P, ·) onwards.
+  run_policies([&](std::size_t i) {
+    const double t = thread_cpu_s();
+    std::vector<const core::TokenBitset*> rows;
+    std::vector<std::uint32_t> counts;
+    policies[i]->place_prefill(window_at(first, rows, counts), residency[i]);
+    judges[i].begin(residency[i]);
+    if (options.observer) options.observer(i, first - 1, residency[i]);
+    result.policies[i].cpu_s += thread_cpu_s() - t;
+  });
+
+  for (std::uint32_t c0 = first; c0 < end; c0 += chunk) {
+    const std::uint32_t c1 = std::min(end, c0 + chunk);
+    const std::uint32_t fill_to = std::min(end, c1 + chunk + lookahead);
     auto decide = [&] {
       run_policies([&](std::size_t i) {
-        const auto t = Clock::now();
-        policies[i]->step(window, residency[i]);
-        judges[i].score_step(n, ring.step(n), residency[i]);
-        if (options.observer) options.observer(i, n, residency[i]);
-        result.policies[i].cpu_s += seconds_since(t);
+        const double t = thread_cpu_s();
+        std::vector<const core::TokenBitset*> rows;
+        std::vector<std::uint32_t> counts;
+        for (std::uint32_t n = c0; n < c1; ++n) {
+          policies[i]->step(window_at(n, rows, counts), residency[i]);
+          judges[i].score_step(n, ring.step(n), residency[i]);
+          if (options.observer) options.observer(i, n, residency[i]);
+        }
+        result.policies[i].cpu_s += thread_cpu_s() - t;
       });
-      bounds.add_step(ring.step_counts(n));
     };
-    if (next < end && options.parallel) {
+    if (options.parallel && fill_to > filled) {
       double read_s = 0;
       tbb::task_group group;
-      group.run([&] {
-        const auto t = Clock::now();
-        ring.fill(source, next);
-        read_s = seconds_since(t);
-      });
+      group.run([&] { read_s = fill(filled, fill_to); });
       decide();
       group.wait();
       result.trace_s += read_s;
     } else {
       decide();
-      if (next < end) {
-        const auto t = Clock::now();
-        ring.fill(source, next);
-        result.trace_s += seconds_since(t);
-      }
+      result.trace_s += fill(filled, fill_to);
     }
-    if (options.progress) options.progress(n - first + 1, shape.decode_tokens);
+    for (std::uint32_t n = c0; n < c1; ++n) bounds.add_step(ring.step_counts(n));
+    filled = std::max(filled, fill_to);
+    if (options.progress) options.progress(c1 - first, shape.decode_tokens);
   }
 
   for (std::size_t i = 0; i < count; ++i) {

@@ -21,7 +21,8 @@ class Belady final : public Policy {
   explicit Belady(const PolicyContext& ctx)
       : shape_(ctx.shape), capacity_(ctx.memory.capacity_entries),
         lookahead_(std::max<std::uint32_t>(1, ctx.params.belady_lookahead)),
-        union_(core::words_for(ctx.shape.total_tokens())), class_count_(ctx.shape.layers) {}
+        union_words_(core::words_for(ctx.shape.total_tokens())), unions_(ctx.shape.layers),
+        class_count_(ctx.shape.layers) {}
 
   std::string_view name() const override { return "belady"; }
   std::uint32_t lookahead() const override { return lookahead_; }
@@ -47,16 +48,7 @@ class Belady final : public Policy {
   }
 
  private:
-  // U = union of S(n+1..n+k, l) over the words holding tokens 0..n.
-  void build_union(const StepWindow& w, std::uint32_t l, std::uint32_t k, std::size_t nw) {
-    std::fill(union_.begin(), union_.begin() + static_cast<std::ptrdiff_t>(nw), Word{0});
-    for (std::uint32_t j = 1; j <= k; ++j) {
-      const Word* s = w.reads(j, l).data();
-      for (std::size_t i = 0; i < nw; ++i) union_[i] |= s[i];
-    }
-  }
-
-  // Evicts up to `count` entries of layer l that are in `keep_out` of each word (lowest tokens first).
+  // Evicts up to `count` entries of layer l selected by select(word) (lowest tokens first).
   template <class Select>
   std::uint64_t evict_where(cost::Residency& r, std::uint32_t l, std::size_t nw, std::uint64_t count,
                             Select select) {
@@ -66,9 +58,12 @@ class Belady final : public Policy {
       Word x = select(i) & h[i];
       const auto c = static_cast<std::uint64_t>(std::popcount(x));
       if (done + c > count) {
-        for (std::uint64_t drop = count - done; drop > 0; --drop) x &= x - 1;  // keep only the lowest
-        Word kept = select(i) & h[i];
-        x = kept & ~x;
+        Word lowest = 0;
+        for (std::uint64_t take = count - done; take > 0; --take) {
+          lowest |= x & (~x + 1);  // the lowest remaining bit
+          x &= x - 1;
+        }
+        x = lowest;
       }
       h[i] &= ~x;
       done += static_cast<std::uint64_t>(std::popcount(x));
@@ -76,53 +71,79 @@ class Belady final : public Policy {
     return done;
   }
 
+  // unions_[l][k-1] = S(n+1, l) ∪ ... ∪ S(n+k, l) over the words holding tokens 0..n; also counts, per
+  // layer, the resident entries whose next read is exactly n+k (class_count_[l][k]) and never (index 0).
+  void classify(const StepWindow& w, const cost::Residency& r, std::uint32_t k_max, std::size_t nw) {
+    for (std::uint32_t l = 0; l < shape_.layers; ++l) {
+      auto& cnt = class_count_[l];
+      cnt.assign(k_max + 1, 0);
+      auto& u = unions_[l];
+      if (u.size() < k_max) u.resize(k_max);
+      const Word* h = r.layer(l).data();
+      const Word* prev = nullptr;
+      for (std::uint32_t k = 1; k <= k_max; ++k) {
+        auto& cur = u[k - 1];
+        if (cur.size() < nw) cur.resize(union_words_);
+        const Word* s = w.reads(k, l).data();
+        std::uint64_t c = 0;
+        for (std::size_t i = 0; i < nw; ++i) {
+          const Word before = prev != nullptr ? prev[i] : Word{0};
+          c += static_cast<std::uint64_t>(std::popcount(h[i] & s[i] & ~before));
+          cur[i] = before | s[i];
+        }
+        cnt[k] = c;
+        prev = cur.data();
+      }
+      std::uint64_t never = 0;
+      for (std::size_t i = 0; i < nw; ++i) {
+        never += static_cast<std::uint64_t>(std::popcount(h[i] & ~(prev != nullptr ? prev[i] : Word{0})));
+      }
+      cnt[0] = never;
+    }
+  }
+
   void evict(const StepWindow& w, cost::Residency& r, std::uint64_t excess) {
     const std::uint32_t n = w.n();
     const std::size_t nw = n / kWordBits + 1;
     const std::uint32_t k_max = std::min(lookahead_, w.available());
-    // Class "never": resident and not read within k_max steps.
-    for (std::uint32_t l = 0; l < shape_.layers && excess > 0; ++l) {
-      build_union(w, l, k_max, nw);
-      const std::uint64_t done = evict_where(r, l, nw, excess, [&](std::size_t i) { return ~union_[i]; });
-      excess -= done;
-      resident_ -= done;
+    classify(w, r, k_max, nw);
+    // Walk the classes from the furthest (never, then k_max down to 1) until the excess is covered:
+    // classes beyond k_cut go whole, k_cut goes in part (lowest layers, then lowest tokens, first).
+    auto class_total = [&](std::uint32_t k) {
+      std::uint64_t t = 0;
+      for (const auto& cnt : class_count_) t += cnt[k];
+      return t;
+    };
+    // Position 0 stands for "never"; positions 1..k_max for k_max..1.
+    std::uint32_t cut_pos = 0;
+    for (;; ++cut_pos) {
+      const std::uint32_t k = cut_pos == 0 ? 0 : k_max + 1 - cut_pos;
+      const std::uint64_t t = class_total(k);
+      if (t >= excess || cut_pos == k_max) break;
+      excess -= t;
     }
-    if (excess == 0) return;
-    // Count the remaining entries by next-read distance, per layer.
-    std::vector<std::uint64_t> total(k_max + 1, 0);
+    const std::uint32_t k_cut = cut_pos == 0 ? 0 : k_max + 1 - cut_pos;  // 0: the cut is in "never"
     for (std::uint32_t l = 0; l < shape_.layers; ++l) {
-      auto& cnt = class_count_[l];
-      cnt.assign(k_max + 1, 0);
-      const Word* h = r.layer(l).data();
-      std::fill(union_.begin(), union_.begin() + static_cast<std::ptrdiff_t>(nw), Word{0});
-      for (std::uint32_t k = 1; k <= k_max; ++k) {
-        const Word* s = w.reads(k, l).data();
-        std::uint64_t c = 0;
-        for (std::size_t i = 0; i < nw; ++i) {
-          c += static_cast<std::uint64_t>(std::popcount(h[i] & s[i] & ~union_[i]));
-          union_[i] |= s[i];
+      const auto& u = unions_[l];
+      std::uint64_t done = 0;
+      if (k_cut == 0) {
+        // Cut inside "never": not read within k_max steps.
+        if (excess == 0) break;
+        done = evict_where(r, l, nw, excess, [&](std::size_t i) { return k_max == 0 ? ~Word{0} : ~u[k_max - 1][i]; });
+        excess -= done;
+      } else {
+        // Everything whose next read is beyond k_cut goes ...
+        done = evict_where(r, l, nw, ~std::uint64_t{0}, [&](std::size_t i) { return ~u[k_cut - 1][i]; });
+        // ... and part of class k_cut: read at n + k_cut and not before.
+        if (excess > 0) {
+          const Word* s = w.reads(k_cut, l).data();
+          const std::uint64_t part = evict_where(r, l, nw, excess, [&](std::size_t i) {
+            return s[i] & (k_cut >= 2 ? ~u[k_cut - 2][i] : ~Word{0});
+          });
+          excess -= part;
+          done += part;
         }
-        cnt[k] = c;
-        total[k] += c;
       }
-    }
-    // Furthest classes go whole; the cut class k_cut goes in part.
-    std::uint32_t k_cut = k_max;
-    while (k_cut > 0 && total[k_cut] < excess) {
-      excess -= total[k_cut];
-      --k_cut;
-    }
-    for (std::uint32_t l = 0; l < shape_.layers; ++l) {
-      // Entries whose next read is beyond k_cut: resident and not in S(n+1..n+k_cut).
-      build_union(w, l, k_cut, nw);
-      std::uint64_t done = evict_where(r, l, nw, ~std::uint64_t{0}, [&](std::size_t i) { return ~union_[i]; });
-      resident_ -= done;
-      if (excess == 0 || k_cut == 0) continue;
-      // Part of class k_cut: read at n + k_cut and not before.
-      build_union(w, l, k_cut - 1, nw);
-      const Word* s = w.reads(k_cut, l).data();
-      done = evict_where(r, l, nw, excess, [&](std::size_t i) { return s[i] & ~union_[i]; });
-      excess -= done;
       resident_ -= done;
     }
   }
@@ -130,8 +151,9 @@ class Belady final : public Policy {
   trace::TraceShape shape_;
   std::uint64_t capacity_;
   std::uint32_t lookahead_;
-  std::vector<Word> union_;
-  std::vector<std::vector<std::uint64_t>> class_count_;
+  std::size_t union_words_;
+  std::vector<std::vector<std::vector<Word>>> unions_;  // [layer][k - 1][word]
+  std::vector<std::vector<std::uint64_t>> class_count_;  // [layer][k], index 0 = never read in the window
   std::uint64_t resident_ = 0;
 };
 

@@ -1,7 +1,8 @@
 #pragma once
 // One pass over a trace that drives every policy side by side: the trace is read once into a ring of
 // look-ahead steps, and at each decode step every policy decides and its own Judge scores the decision.
-// Policies run in parallel (TBB) within a step; the next step is read while they run.
+// Policies run in parallel (TBB), each over a chunk of steps at a time; the next chunk of the trace
+// is produced while they run. Results do not depend on the chunk size or on the number of threads.
 
 #include <cstdint>
 #include <functional>
@@ -18,7 +19,7 @@ namespace kvsweep::eval {
 struct PolicyRun {
   std::string name;
   cost::ScheduleTotals totals;
-  double cpu_s = 0;  // time spent in this policy's decisions and its judge, summed over steps
+  double cpu_s = 0;  // CPU time of this policy's decisions and its judge (thread CPU clock)
 };
 
 struct SimulationResult {
@@ -35,6 +36,7 @@ using ScheduleObserver = std::function<void(std::size_t policy_index, std::uint3
 struct SimulationOptions {
   bool parallel = true;        // false: everything on the calling thread, in order
   bool record_steps = false;   // keep per-(n, l) StepRecords in each Judge
+  std::uint32_t chunk_steps = 32;  // decode steps a policy runs per task
   ScheduleObserver observer;   // optional
   // Called after each decode step with (steps done, total steps); from the calling thread.
   std::function<void(std::uint32_t, std::uint32_t)> progress;

@@ -1,0 +1,25 @@
+#pragma once
+// Progress on stderr: a redrawn bar with rate and ETA on a terminal, a plain line every 10 % otherwise.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace kvsweep::cli {
+
+class Progress {
+ public:
+  explicit Progress(std::string unit);
+  void update(std::uint64_t done, std::uint64_t total);
+  void finish();
+
+ private:
+  std::string unit_;
+  bool tty_;
+  std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point last_draw_;
+  int last_decile_ = -1;
+  bool drawn_ = false;
+};
+
+}  // namespace kvsweep::cli

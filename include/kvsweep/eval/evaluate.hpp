@@ -1,0 +1,53 @@
+#pragma once
+// evaluate_point: design point -> trace -> every policy and both bounds -> one PointResult.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kvsweep/bound/bounds.hpp"
+#include "kvsweep/config/point.hpp"
+#include "kvsweep/cost/judge.hpp"
+#include "kvsweep/trace/source.hpp"
+
+namespace kvsweep::eval {
+
+struct PolicyResult {
+  std::string name;
+  cost::PolicyMetrics metrics;
+  double cpu_s = 0;
+};
+
+struct PointResult {
+  std::string point_id;
+  std::string name;    // the point's label, may be empty
+  std::string source;  // where the point was defined
+  trace::TraceShape shape;
+  cost::MemorySystem memory;
+  std::uint64_t footprint_entries = 0;  // (P + D) * L
+  std::vector<PolicyResult> policies;
+  bound::BoundTotals bounds;
+  double trace_s = 0;
+  double wall_s = 0;
+
+  const PolicyResult* find(const std::string& policy) const;
+};
+
+struct EvalOptions {
+  bool parallel = true;
+  // Called with (steps done, total) from the evaluating thread.
+  std::function<void(std::uint32_t, std::uint32_t)> progress;
+};
+
+// A stable identifier of the point's parameters (not of its policy list): 16 hex digits.
+std::string point_id(const config::PointSpec& point);
+
+// The trace a point asks for: its file, or the synthetic generator seeded from the point.
+std::unique_ptr<trace::TraceSource> make_trace_source(const config::PointSpec& point);
+
+// Throws core::InputError for bad input discovered late (trace file contents, unresolvable capacity).
+PointResult evaluate_point(const config::PointSpec& point, const EvalOptions& options = {});
+
+}  // namespace kvsweep::eval

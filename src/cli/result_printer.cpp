@@ -1,0 +1,108 @@
+#include "kvsweep/cli/result_printer.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+namespace kvsweep::cli {
+
+namespace {
+std::string fmt(const char* f, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+}  // namespace
+
+void print_point_table(std::ostream& out, const eval::PointResult& r) {
+  const auto& m = r.memory;
+  out << "point " << r.point_id;
+  if (!r.name.empty()) out << " (" << r.name << ")";
+  out << "  from " << r.source << "\n";
+  out << "  P=" << r.shape.prompt_tokens << " D=" << r.shape.decode_tokens << " L=" << r.shape.layers
+      << "  e=" << fmt("%.0f", m.kv_entry_bytes) << " B  W=" << fmt("%.4g", m.weight_bytes_per_layer)
+      << " B  C=" << m.capacity_entries << " entries ("
+      << fmt("%.1f", 100.0 * static_cast<double>(m.capacity_entries) / static_cast<double>(r.footprint_entries))
+      << "% of the final KV footprint)\n";
+  out << "  HBM " << fmt("%.0f", m.hbm_bw / 1e9) << " GB/s, link " << fmt("%.0f", m.link_read_bw / 1e9) << "/"
+      << fmt("%.0f", m.link_write_bw / 1e9) << " GB/s, DRAM " << fmt("%.0f", m.dram_bw / 1e9) << " GB/s\n";
+  char line[256];
+  std::snprintf(line, sizeof line, "  %-14s %12s %12s %9s %8s %8s %11s %10s %8s\n", "policy", "total_time_s",
+                "tok/s", "vs static", "HBM hit", "KV hit", "migrated GB", "link GB", "cpu_s");
+  out << line;
+  for (const auto& p : r.policies) {
+    const auto& x = p.metrics;
+    std::snprintf(line, sizeof line, "  %-14s %12.6f %12.2f %8.3fx %7.2f%% %7.2f%% %11.3f %10.3f %8.2f\n",
+                  p.name.c_str(), x.total_time_s, x.throughput_tok_s, x.speedup_vs_static,
+                  100 * x.hbm_hit_rate, 100 * x.kv_hit_rate, x.migrated_bytes / 1e9, x.link_bytes / 1e9, p.cpu_s);
+    out << line;
+  }
+  std::snprintf(line, sizeof line, "  lower bounds: bandwidth_split %.6f s, free_migration %.6f s\n",
+                r.bounds.bandwidth_split_s, r.bounds.free_migration_s);
+  out << line;
+  std::snprintf(line, sizeof line, "  wall %.2f s (trace %.2f s)\n", r.wall_s, r.trace_s);
+  out << line;
+}
+
+void write_point_json(io::JsonWriter& json, const eval::PointResult& r) {
+  json.begin_object();
+  json.field("point_id", r.point_id);
+  json.field("name", r.name);
+  json.field("source", r.source);
+  json.field("prompt_tokens", r.shape.prompt_tokens);
+  json.field("decode_tokens", r.shape.decode_tokens);
+  json.field("layers", r.shape.layers);
+  json.field("kv_bytes_per_token_layer", r.memory.kv_entry_bytes);
+  json.field("weight_bytes_per_layer", r.memory.weight_bytes_per_layer);
+  json.field("hbm_kv_capacity_entries", r.memory.capacity_entries);
+  json.field("kv_footprint_entries", r.footprint_entries);
+  json.key("policies").begin_object();
+  for (const auto& p : r.policies) {
+    const auto& x = p.metrics;
+    json.key(p.name).begin_object();
+    json.field("total_time_s", x.total_time_s);
+    json.field("throughput_tok_s", x.throughput_tok_s);
+    json.key("speedup_vs_static");
+    if (std::isfinite(x.speedup_vs_static)) {
+      json.value(x.speedup_vs_static);
+    } else {
+      json.null();
+    }
+    json.field("hbm_hit_rate", x.hbm_hit_rate);
+    json.field("kv_hit_rate", x.kv_hit_rate);
+    json.field("migrated_bytes", x.migrated_bytes);
+    json.field("link_bytes", x.link_bytes);
+    json.field("hbm_bytes", x.hbm_bytes);
+    json.field("dram_bytes", x.dram_bytes);
+    json.field("reads", x.reads);
+    json.field("hits", x.hits);
+    json.field("promotions", x.promotions);
+    json.field("prefetches", x.prefetches);
+    json.field("peak_resident_entries", x.peak_resident_entries);
+    json.field("hbm_bound_share", x.hbm_bound_share);
+    json.field("link_bound_share", x.link_bound_share);
+    json.field("dram_bound_share", x.dram_bound_share);
+    json.field("cpu_s", p.cpu_s);
+    json.end_object();
+  }
+  json.end_object();
+  json.key("bounds").begin_object();
+  json.field("bandwidth_split_s", r.bounds.bandwidth_split_s);
+  json.field("free_migration_s", r.bounds.free_migration_s);
+  json.end_object();
+  json.field("trace_s", r.trace_s);
+  json.field("wall_s", r.wall_s);
+  json.end_object();
+}
+
+void print_points_json(std::ostream& out, const std::vector<eval::PointResult>& results) {
+  io::JsonWriter json(out);
+  json.begin_object();
+  json.key("points").begin_array();
+  for (const auto& r : results) write_point_json(json, r);
+  json.end_array();
+  json.end_object();
+  out << "\n";
+}
+
+}  // namespace kvsweep::cli

@@ -1,0 +1,86 @@
+// The knob groups of a point: `synthetic:` (the trace generator) and `policy_params:` (policy knobs).
+#include <limits>
+
+#include "named.hpp"
+#include "point_keys.hpp"
+
+namespace kvsweep::config::detail {
+
+namespace {
+constexpr std::uint32_t kNoLimit = std::numeric_limits<std::uint32_t>::max();
+
+std::vector<KeyDecl> make_synthetic_decls() {
+  const auto g = &Draft::synthetic;
+  using S = SyntheticParams;
+  return {
+      integer_knob(g, "sink_tokens", &S::sink_tokens, 0, kNoLimit,
+                   "leading tokens read at every step (attention sinks, StreamingLLM)"),
+      number_knob(g, "recent_share", &S::recent_share, closed(0, 1),
+                  "share of the read budget given to the most recent tokens"),
+      number_knob(g, "heavy_share", &S::heavy_share, closed(0, 1),
+                  "share of the remaining budget held by long-lived heavy hitters"),
+      number_knob(g, "heavy_lifetime_steps", &S::heavy_lifetime_steps, at_least(1),
+                  "mean lifetime of a heavy-hitter span, decode steps"),
+      number_knob(g, "span_tokens", &S::span_tokens, at_least(1), "mean length of an attended span, tokens"),
+      number_knob(g, "recall_prob", &S::recall_prob, closed(0, 1),
+                  "probability that a new burst revisits an earlier burst's span"),
+      // The churn of the last layer is scaled by 1 - spread, which must stay >= 0.
+      number_knob(g, "layer_spread", &S::layer_spread, closed(0, 1),
+                  "churn of layer l scaled by 1 + spread * (1 - 2 l / (L - 1))"),
+      number_knob(g, "cross_layer_share", &S::cross_layer_share, closed(0, 1),
+                  "probability that a new burst copies the step's proposal shared by all layers"),
+      integer_knob(g, "dense_layers", &S::dense_layers, 0, kNoLimit,
+                   "the first dense_layers layers read every past token (at most the model's layers)"),
+  };
+}
+
+std::vector<KeyDecl> make_policy_param_decls() {
+  const auto g = &Draft::policy_params;
+  using P = PolicyParams;
+  return {
+      integer_knob(g, "page_tokens", &P::page_tokens, 1, kNoLimit, "page: tokens per page (Quest uses 16)"),
+      integer_knob(g, "streaming_sinks", &P::streaming_sinks, 0, kNoLimit,
+                   "streaming: sink tokens kept in HBM"),
+      number_knob(g, "h2o_recent_share", &P::h2o_recent_share, closed(0, 1),
+                  "h2o: share of each layer's HBM budget kept for recent tokens"),
+      integer_knob(g, "belady_lookahead", &P::belady_lookahead, 1, 4096,
+                   "belady: decode steps of look-ahead"),
+      integer_knob(g, "sa_window", &P::sa_window, 1, 4096, "sa_guided: look-ahead window W, decode steps"),
+      number_knob(g, "sa_fraction", &P::sa_fraction, {0, 1, true, false},
+                  "sa_guided: fraction R of the candidates migrated"),
+  };
+}
+}  // namespace
+
+const std::vector<KeyDecl>& synthetic_key_decls() {
+  static const std::vector<KeyDecl> kDecls = make_synthetic_decls();
+  return kDecls;
+}
+
+const std::vector<KeyDecl>& policy_param_key_decls() {
+  static const std::vector<KeyDecl> kDecls = make_policy_param_decls();
+  return kDecls;
+}
+
+std::vector<std::string> key_names(const std::vector<KeyDecl>& decls) { return names_of(decls); }
+
+const std::vector<std::string>& capacity_key_names() {
+  static const std::vector<std::string> kNames = {"hbm_capacity_ratio", "hbm_capacity_gb",
+                                                  "hbm_kv_capacity_entries"};
+  return kNames;
+}
+
+void apply_fields(const std::vector<Field>& fields, const std::vector<KeyDecl>& decls, YamlContext& ctx,
+                  Draft& draft) {
+  for (const auto& f : fields) {
+    const std::string key = f.key.Scalar();
+    const KeyDecl* decl = find_by_name(decls, key);
+    if (decl == nullptr) continue;  // a key the caller handles itself, such as `points`
+    // A later level replaces an earlier one, including an earlier failure.
+    draft.given[f.path] = f.key.Mark();
+    draft.failed.erase(f.path);
+    if (!decl->parse(f, ctx, draft)) draft.failed.insert(f.path);
+  }
+}
+
+}  // namespace kvsweep::config::detail

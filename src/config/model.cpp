@@ -1,0 +1,77 @@
+#include "kvsweep/config/model.hpp"
+
+#include <stdexcept>
+
+#include "kvsweep/core/units.hpp"
+#include "named.hpp"
+
+namespace kvsweep::config {
+
+// Shapes from the published Hugging Face config.json of each model; parameter counts from the model
+// cards. All are served in bf16.
+// (A function-local table: lookups made while other files initialise still see it built.)
+const std::vector<ModelPreset>& model_presets() {
+  static const std::vector<ModelPreset> kPresets = {
+      // name, layers, hidden, kv_heads, head_dim, mla_latent_dim, params_billion, dtype_bytes, active
+      {"llama-3.1-8b", 32, 4096, 8, 128, 0, 8.03, 2, 8.03},
+      {"llama-3.1-70b", 80, 8192, 8, 128, 0, 70.6, 2, 70.6},
+      {"llama-3.1-405b", 126, 16384, 8, 128, 0, 405.9, 2, 405.9},
+      // Llama 2 7B has no GQA: every one of its 32 heads keeps its own KV, so true == mha here.
+      {"llama-2-7b", 32, 4096, 32, 128, 0, 6.74, 2, 6.74},
+      {"mistral-7b", 32, 4096, 8, 128, 0, 7.24, 2, 7.24},
+      // Mixtral routes each token to 2 of its 8 experts: all 46.7B parameters are resident in HBM, but
+      // only the ~12.9B active ones are read per token, and W is the bytes read per layer per step.
+      {"mixtral-8x7b", 32, 4096, 8, 128, 0, 46.7, 2, 12.9},
+      {"qwen2.5-7b", 28, 3584, 4, 128, 0, 7.62, 2, 7.62},
+      {"qwen2.5-72b", 80, 8192, 8, 128, 0, 72.7, 2, 72.7},
+      // DeepSeek-V3 caches one MLA latent per token and layer: kv_lora_rank 512 + qk_rope_head_dim 64.
+      // kv_heads/head_dim (128 heads of 128 value dims) are unused for e because the latent is what is
+      // stored. MoE: 671B parameters resident, 37B active per token.
+      {"deepseek-v3", 61, 7168, 128, 128, 576, 671.0, 2, 37.0},
+  };
+  return kPresets;
+}
+
+const ModelPreset* find_model_preset(const std::string& name) {
+  return detail::find_by_name(model_presets(), name);
+}
+
+std::vector<std::string> model_preset_names() { return detail::names_of(model_presets()); }
+
+double resident_weight_bytes(const ModelPreset& preset) {
+  return core::kGB * preset.params_billion * static_cast<double>(preset.dtype_bytes);
+}
+
+ModelSpec resolve_model(const ModelPreset& preset, KvAccounting accounting) {
+  if (preset.layers == 0) throw std::invalid_argument("model preset '" + preset.name + "' has 0 layers");
+  const double dtype = static_cast<double>(preset.dtype_bytes);
+  ModelSpec m;
+  m.name = preset.name;
+  m.layers = preset.layers;
+  if (accounting == KvAccounting::kMha) {
+    // The paper's code sizes KV as if every query head had its own K and V of the hidden width.
+    m.kv_bytes_per_token_layer = 2.0 * preset.hidden * dtype;
+  } else if (preset.mla_latent_dim > 0) {
+    // MLA stores one joint latent per token; K and V are both reconstructed from it, hence no 2x.
+    m.kv_bytes_per_token_layer = preset.mla_latent_dim * dtype;
+  } else {
+    m.kv_bytes_per_token_layer = 2.0 * preset.kv_heads * preset.head_dim * dtype;
+  }
+  const double active =
+      preset.active_params_billion > 0 ? preset.active_params_billion : preset.params_billion;
+  m.weight_bytes_per_layer = core::kGB * active * dtype / preset.layers;
+  m.resident_weight_bytes = resident_weight_bytes(preset);
+  return m;
+}
+
+std::string_view to_string(KvAccounting accounting) {
+  return accounting == KvAccounting::kMha ? "mha" : "true";
+}
+
+std::optional<KvAccounting> parse_kv_accounting(std::string_view text) {
+  if (text == "true") return KvAccounting::kTrue;
+  if (text == "mha") return KvAccounting::kMha;
+  return std::nullopt;
+}
+
+}  // namespace kvsweep::config

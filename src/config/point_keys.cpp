@@ -1,0 +1,323 @@
+// The top-level keys of a design point and how each is parsed.
+#include "point_keys.hpp"
+
+#include <filesystem>
+
+#include "named.hpp"
+
+namespace kvsweep::config::detail {
+
+namespace {
+const std::string kModelInline =
+    "an inline mapping {name, layers, kv_bytes_per_token_layer, weight_bytes_per_layer}";
+const std::string kHardwareInline =
+    "an inline mapping {name, hbm_bw_gbps, link_read_gbps, link_write_gbps, dram_bw_gbps, hbm_capacity_gb}";
+
+std::string unknown_value(const std::string& path, const std::string& what, const std::string& value,
+                          const std::vector<std::string>& allowed, const std::string& alternative = "") {
+  const std::string guess = core::did_you_mean(value, allowed);
+  return path + ": unknown " + what + " '" + value + "'" +
+         (guess.empty() ? "" : " (did you mean '" + guess + "'?)") + "; allowed: " + core::join(allowed) +
+         (alternative.empty() ? "" : ", or " + alternative);
+}
+
+// The fields of an inline mapping by key, with every missing required key reported at the mapping.
+std::map<std::string, Field> read_inline(const Field& f, const std::vector<std::string>& required,
+                                         const std::vector<std::string>& optional, YamlContext& ctx) {
+  std::vector<std::string> allowed = required;
+  allowed.insert(allowed.end(), optional.begin(), optional.end());
+  std::map<std::string, Field> by_key;
+  for (auto& field : read_fields(f.value, f.path, allowed, ctx)) by_key.emplace(field.key.Scalar(), field);
+  for (const auto& r : required) {
+    if (!by_key.count(r)) ctx.error(f.value.Mark(), f.path + ": missing required key '" + r + "'");
+  }
+  return by_key;
+}
+
+bool parse_model(const Field& f, YamlContext& ctx, Draft& d) {
+  d.model_preset = nullptr;
+  d.inline_model.reset();
+  if (f.value.IsScalar()) {
+    d.model_preset = find_model_preset(f.value.Scalar());
+    if (d.model_preset == nullptr) {
+      ctx.error(f.mark(),
+                unknown_value("model", "preset", f.value.Scalar(), model_preset_names(), kModelInline));
+    }
+    return d.model_preset != nullptr;
+  }
+  if (!f.value.IsMap()) {
+    ctx.error(f.mark(), "model: expected a preset name or " + kModelInline + ", got " + describe(f.value));
+    return false;
+  }
+  const std::size_t before = ctx.error_count();
+  auto fields =
+      read_inline(f, {"name", "layers", "kv_bytes_per_token_layer", "weight_bytes_per_layer"}, {}, ctx);
+  ModelSpec m;
+  if (fields.count("name")) m.name = read_string(fields.at("name"), ctx).value_or("");
+  if (fields.count("layers")) m.layers = read_u32(fields.at("layers"), 1, 1u << 20, ctx).value_or(0);
+  if (fields.count("kv_bytes_per_token_layer")) {
+    m.kv_bytes_per_token_layer =
+        read_number(fields.at("kv_bytes_per_token_layer"), above(0), ctx).value_or(0);
+  }
+  if (fields.count("weight_bytes_per_layer")) {
+    m.weight_bytes_per_layer = read_number(fields.at("weight_bytes_per_layer"), at_least(0), ctx).value_or(0);
+  }
+  // An inline model gives no parameter count: all of its weights are read every step, so the resident
+  // bytes are the per-layer bytes times the layers.
+  m.resident_weight_bytes = m.weight_bytes_per_layer * m.layers;
+  if (ctx.error_count() != before) return false;
+  d.inline_model = m;
+  return true;
+}
+
+bool parse_hardware(const Field& f, YamlContext& ctx, Draft& d) {
+  d.hardware.reset();
+  if (f.value.IsScalar()) {
+    if (const auto* h = find_hardware_preset(f.value.Scalar())) d.hardware = *h;
+    if (!d.hardware) {
+      ctx.error(f.mark(), unknown_value("hardware", "preset", f.value.Scalar(), hardware_preset_names(),
+                                        kHardwareInline));
+    }
+    return d.hardware.has_value();
+  }
+  if (!f.value.IsMap()) {
+    ctx.error(f.mark(),
+              "hardware: expected a preset name or " + kHardwareInline + ", got " + describe(f.value));
+    return false;
+  }
+  const std::size_t before = ctx.error_count();
+  auto fields = read_inline(f, {"name", "hbm_bw_gbps", "link_read_gbps", "link_write_gbps", "dram_bw_gbps"},
+                            {"hbm_capacity_gb"}, ctx);
+  HardwareSpec h;
+  if (fields.count("name")) h.name = read_string(fields.at("name"), ctx).value_or("");
+  const std::pair<const char*, double HardwareSpec::*> bandwidths[] = {
+      {"hbm_bw_gbps", &HardwareSpec::hbm_bw_gbps},
+      {"link_read_gbps", &HardwareSpec::link_read_gbps},
+      {"link_write_gbps", &HardwareSpec::link_write_gbps},
+      {"dram_bw_gbps", &HardwareSpec::dram_bw_gbps},
+  };
+  for (const auto& [key, member] : bandwidths) {
+    if (fields.count(key)) h.*member = read_number(fields.at(key), above(0), ctx).value_or(0);
+  }
+  if (fields.count("hbm_capacity_gb"))
+    h.hbm_capacity_gb = read_number(fields.at("hbm_capacity_gb"), above(0), ctx);
+  if (ctx.error_count() != before) return false;
+  d.hardware = h;
+  return true;
+}
+
+bool parse_kv_accounting_key(const Field& f, YamlContext& ctx, Draft& d) {
+  const auto text = read_string(f, ctx);
+  if (!text) return false;
+  const auto acc = parse_kv_accounting(*text);
+  if (!acc && (*text == "gqa" || *text == "mla" || *text == "GQA" || *text == "MLA")) {
+    // Edit distance would suggest 'mha' for 'gqa', the opposite of what the user meant.
+    ctx.error(f.mark(), "kv_accounting: unknown value '" + *text +
+                            "' (did you mean 'true'? it sizes KV by the model's real GQA or MLA heads); "
+                            "allowed: true, mha");
+  } else if (!acc) {
+    ctx.error(f.mark(), unknown_value("kv_accounting", "value", *text, {"true", "mha"}));
+  }
+  d.kv_accounting = acc.value_or(KvAccounting::kTrue);
+  return acc.has_value();
+}
+
+ParseFn link_override(std::optional<double> Draft::*member) {
+  return [member](const Field& f, YamlContext& ctx, Draft& d) {
+    d.*member = read_number(f, above(0), ctx);
+    return (d.*member).has_value();
+  };
+}
+
+ParseFn capacity(CapacitySpec::Kind kind) {
+  return [kind](const Field& f, YamlContext& ctx, Draft& d) {
+    std::optional<double> value;
+    if (kind == CapacitySpec::Kind::kRatio) value = read_number(f, {0, 1, true, false}, ctx);
+    if (kind == CapacitySpec::Kind::kGigabytes) value = read_number(f, above(0), ctx);
+    if (kind == CapacitySpec::Kind::kEntries) {
+      if (const auto n = read_integer(f, 0, std::uint64_t{1} << 53, ctx)) value = static_cast<double>(*n);
+    }
+    d.capacity.reset();
+    if (value) d.capacity = CapacitySpec{kind, *value};
+    d.capacity_mark = f.key.Mark();
+    return value.has_value();
+  };
+}
+
+ParseFn token_count(std::optional<std::uint32_t> Draft::*member) {
+  return [member](const Field& f, YamlContext& ctx, Draft& d) {
+    d.*member = read_u32(f, 1, std::numeric_limits<std::uint32_t>::max(), ctx);
+    return (d.*member).has_value();
+  };
+}
+
+bool parse_variation(const Field& f, YamlContext& ctx, Draft& d) {
+  const std::vector<std::string> names = names_of(variation_presets());
+  const std::string numeric = "a target Jaccard overlap in (0, 1)";
+  if (!f.value.IsScalar()) {
+    ctx.error(f.mark(), "variation: expected one of " + core::join(names) + " or " + numeric + ", got " +
+                            describe(f.value));
+    return false;
+  }
+  const std::string text = f.value.Scalar();
+  if (const auto* p = find_variation_preset(text)) {
+    d.synthetic.variation = p->name;
+    d.synthetic.target_jaccard = p->target_jaccard;
+    return true;
+  }
+  if (!is_number_text(text)) {
+    ctx.error(f.mark(), unknown_value("variation", "value", text, names, numeric));
+    return false;
+  }
+  const auto x = read_number(f, {0, 1, true, true}, ctx);
+  if (!x) return false;
+  d.synthetic.variation = text;
+  d.synthetic.target_jaccard = *x;
+  return true;
+}
+
+std::string misplaced_in_synthetic(const std::string& key) {
+  if (key == "sparsity" || key == "variation") {
+    return " ('" + key + "' is a point key: give it beside 'synthetic:', not under it)";
+  }
+  if (key == "target_jaccard") return " (give it as the point key 'variation', a number in (0, 1))";
+  return "";
+}
+
+ParseFn knob_group(const std::vector<KeyDecl>& (*decls)(), std::string (*misplaced)(const std::string&)) {
+  return [decls, misplaced](const Field& f, YamlContext& ctx, Draft& d) {
+    if (!f.value.IsMap()) {
+      ctx.error(f.mark(), f.path + ": expected a mapping of " + core::join(key_names(decls())) + ", got " +
+                              describe(f.value));
+      return false;
+    }
+    apply_fields(read_fields(f.value, f.path, key_names(decls()), ctx, misplaced), decls(), ctx, d);
+    return true;  // each knob records its own failure under its own path
+  };
+}
+
+bool parse_trace(const Field& f, YamlContext& ctx, Draft& d) {
+  d.trace_file.clear();
+  if (f.value.IsScalar() && f.value.Scalar() == "synthetic") return true;
+  if (!f.value.IsMap()) {
+    const std::string got =
+        f.value.IsScalar() ? "unknown value " + describe(f.value) : "got " + describe(f.value);
+    ctx.error(f.mark(), "trace: " + got + "; allowed: synthetic, or a mapping {file: path}");
+    return false;
+  }
+  auto fields = read_inline(f, {"file"}, {}, ctx);
+  if (!fields.count("file")) return false;
+  const Field& file = fields.at("file");
+  const auto text = read_string(file, ctx);
+  if (!text) return false;
+  namespace fs = std::filesystem;
+  fs::path path(*text);
+  // Relative to the YAML file, so that a point file and its trace can move together.
+  if (path.is_relative()) path = ctx.base_dir() / path;
+  path = path.lexically_normal();
+  std::error_code ec;
+  if (text->empty() || !fs::is_regular_file(path, ec)) {
+    const bool exists = !text->empty() && fs::exists(path, ec);
+    ctx.error(file.mark(), "trace.file: '" + *text + "' " +
+                               (exists ? "is not a regular file" : "does not exist") +
+                               (path.string() != *text ? " (looked for '" + path.string() + "')" : ""));
+    return false;
+  }
+  d.trace_file = path.string();
+  d.given["trace.file"] = file.key.Mark();
+  return true;
+}
+
+bool parse_policies(const Field& f, YamlContext& ctx, Draft& d) {
+  d.policies.reset();
+  const auto& known = known_policy_names();
+  if (!f.value.IsSequence() || f.value.size() == 0) {
+    ctx.error(f.mark(), "policies: expected a non-empty list of policy names, got " +
+                            (f.value.IsSequence() ? std::string("an empty list") : describe(f.value)) +
+                            "; allowed: " + core::join(known));
+    return false;
+  }
+  const std::size_t before = ctx.error_count();
+  std::vector<std::string> names;
+  std::map<std::string, YAML::Mark> first;
+  for (const auto& item : f.value) {
+    const YAML::Mark mark = item.IsNull() || item.Mark().is_null() ? f.mark() : item.Mark();
+    if (!item.IsScalar()) {
+      ctx.error(mark, "policies: expected a policy name, got " + describe(item));
+      continue;
+    }
+    const std::string name = item.Scalar();
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      ctx.error(mark, unknown_value("policies", "policy", name, known));
+    } else if (const auto [it, fresh] = first.emplace(name, mark); !fresh) {
+      ctx.error(mark,
+                "policies: duplicate policy '" + name + "' (first listed at " + line_col(it->second) + ")");
+    } else {
+      names.push_back(name);
+    }
+  }
+  if (ctx.error_count() != before) return false;
+  d.policies = std::move(names);
+  return true;
+}
+
+std::vector<KeyDecl> make_point_decls() {
+  using K = CapacitySpec::Kind;
+  const std::string policies = core::join(known_policy_names());
+  return {
+      {"name", "string", "none", "any text", "a label for the point, copied to its results",
+       [](const Field& f, YamlContext& ctx, Draft& d) {
+         d.name = read_string(f, ctx).value_or("");
+         return f.value.IsScalar();
+       }},
+      {"model", "preset or mapping", "required", core::join(model_preset_names()) + ", or " + kModelInline,
+       "the model whose KV cache and weights are placed", parse_model},
+      {"kv_accounting", "string", "true", "true, mha",
+       "true: real GQA/MLA KV sizes; mha: 2 * hidden * dtype bytes, as the paper's code (preset models only)",
+       parse_kv_accounting_key},
+      {"hardware", "preset or mapping", "required",
+       core::join(hardware_preset_names()) + ", or " + kHardwareInline,
+       "HBM, off-package link and DRAM bandwidths (GB/s) and HBM size (GB)", parse_hardware},
+      {"link_read_gbps", "number", "the hardware's", "> 0",
+       "overrides the link's DRAM -> GPU bandwidth, GB/s", link_override(&Draft::link_read_gbps)},
+      {"link_write_gbps", "number", "the hardware's", "> 0",
+       "overrides the link's GPU -> DRAM bandwidth, GB/s", link_override(&Draft::link_write_gbps)},
+      {"hbm_capacity_ratio", "number", "none", "(0, 1]",
+       "HBM for KV as a share of the final KV footprint (P + D) * L; at most one capacity key",
+       capacity(K::kRatio)},
+      {"hbm_capacity_gb", "number", "the hardware's hbm_capacity_gb", "> 0",
+       "total HBM, GB; KV gets what the resident weights leave; at most one capacity key",
+       capacity(K::kGigabytes)},
+      {"hbm_kv_capacity_entries", "integer", "none", ">= 0",
+       "HBM for KV in (token, layer) entries; at most one capacity key", capacity(K::kEntries)},
+      {"prompt_tokens", "integer", "required unless trace.file", ">= 1", "prompt length P, tokens",
+       token_count(&Draft::prompt_tokens)},
+      {"decode_tokens", "integer", "required unless trace.file", ">= 1", "decoded tokens D",
+       token_count(&Draft::decode_tokens)},
+      number_knob(&Draft::synthetic, "sparsity", &SyntheticParams::sparsity, {0, 1, false, true},
+                  "share of the past tokens NOT read at each (step, layer)"),
+      {"variation", "string or number", "actual", "low, actual, high, or a Jaccard target in (0, 1)",
+       "how much the set of read tokens changes from step to step", parse_variation},
+      {"synthetic", "mapping", "{}", core::join(key_names(synthetic_key_decls())),
+       "knobs of the synthetic trace generator", knob_group(&synthetic_key_decls, &misplaced_in_synthetic)},
+      {"trace", "synthetic or mapping", "synthetic", "synthetic, or {file: path}",
+       "where the token reads come from; a relative file is found beside the YAML file", parse_trace},
+      {"policies", "list", "all", policies, "policies evaluated, in this order", parse_policies},
+      {"policy_params", "mapping", "{}", core::join(key_names(policy_param_key_decls())), "policy knobs",
+       knob_group(&policy_param_key_decls, nullptr)},
+      {"seed", "integer", "1", ">= 0", "seed of the point's random streams",
+       [](const Field& f, YamlContext& ctx, Draft& d) {
+         const auto x = read_integer(f, 0, std::numeric_limits<std::uint64_t>::max(), ctx);
+         d.seed = x.value_or(1);
+         return x.has_value();
+       }},
+  };
+}
+}  // namespace
+
+const std::vector<KeyDecl>& point_key_decls() {
+  static const std::vector<KeyDecl> kDecls = make_point_decls();
+  return kDecls;
+}
+
+}  // namespace kvsweep::config::detail

@@ -1,0 +1,233 @@
+// The document level of a point file: syntax errors, the single-point and `points:` forms, top-level
+// defaults, and the checks that involve more than one key.
+#include "kvsweep/config/point_yaml.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "kvsweep/core/units.hpp"
+#include "point_keys.hpp"
+
+namespace kvsweep::config {
+
+namespace {
+using detail::Draft;
+using detail::Field;
+using detail::YamlContext;
+
+std::string gb_text(double bytes) {
+  std::ostringstream s;
+  s.precision(4);
+  s << bytes / core::kGB;
+  return s.str();
+}
+
+// Parses one level of keys (the file's top level or one entry of `points:`) over `draft`.
+void apply_level(const YAML::Node& map, bool top_of_file, YamlContext& ctx, Draft& draft) {
+  auto allowed = detail::key_names(detail::point_key_decls());
+  if (top_of_file) allowed.push_back("points");
+  const auto fields = detail::read_fields(map, "", allowed, ctx);
+
+  // The capacity keys are one choice: a level that gives one replaces whatever an earlier level gave.
+  const auto& cap_keys = detail::capacity_key_names();
+  std::vector<const Field*> caps;
+  for (const auto& f : fields) {
+    if (std::find(cap_keys.begin(), cap_keys.end(), f.path) != cap_keys.end()) caps.push_back(&f);
+  }
+  if (!caps.empty()) {
+    draft.capacity.reset();
+    draft.failed.erase("capacity");
+    for (const auto& k : cap_keys) {
+      draft.given.erase(k);
+      draft.failed.erase(k);
+    }
+  }
+  for (std::size_t i = 1; i < caps.size(); ++i) {
+    ctx.error(caps[i]->key.Mark(), caps[i]->path + " (" + detail::line_col(caps[i]->key.Mark()) +
+                                       ") conflicts with " + caps[0]->path + " (" +
+                                       detail::line_col(caps[0]->key.Mark()) + "); give exactly one of " +
+                                       core::join(cap_keys));
+    draft.failed.insert("capacity");
+  }
+  detail::apply_fields(fields, detail::point_key_decls(), ctx, draft);
+}
+
+bool usable(const Draft& d, const std::string& key) { return d.given.count(key) && !d.failed.count(key); }
+
+// Turns a merged draft into a point, reporting what only the whole point can tell: missing required
+// keys, the capacity choice, weights that fill HBM, tokens given twice.
+PointSpec finalize(const Draft& d, const YAML::Mark& point_mark, std::string source, YamlContext& ctx) {
+  PointSpec p;
+  p.source = std::move(source);
+  p.name = d.name;
+  for (const char* key : {"model", "hardware"}) {
+    if (!d.given.count(key)) ctx.error(point_mark, std::string("missing required key '") + key + "'");
+  }
+
+  const bool model_ok = usable(d, "model");
+  if (model_ok) {
+    p.kv_accounting = d.kv_accounting;
+    if (d.model_preset != nullptr) {
+      p.model = resolve_model(*d.model_preset, d.kv_accounting);
+    } else {
+      p.model = *d.inline_model;
+      if (d.kv_accounting == KvAccounting::kMha && d.given.count("kv_accounting")) {
+        ctx.error(d.given.at("kv_accounting"),
+                  "kv_accounting: mha applies only to preset models; the inline model '" + p.model.name +
+                      "' gives kv_bytes_per_token_layer itself");
+      }
+    }
+    p.model_name = p.model.name;
+  }
+
+  const bool hardware_ok = usable(d, "hardware");
+  if (hardware_ok) {
+    p.hardware = *d.hardware;
+    if (d.link_read_gbps) p.hardware.link_read_gbps = *d.link_read_gbps;
+    if (d.link_write_gbps) p.hardware.link_write_gbps = *d.link_write_gbps;
+  }
+
+  bool capacity_failed = d.failed.count("capacity") > 0;
+  for (const auto& k : detail::capacity_key_names()) capacity_failed = capacity_failed || d.failed.count(k);
+  bool from_hardware = false;
+  if (d.capacity) {
+    p.capacity = *d.capacity;
+  } else if (!capacity_failed && hardware_ok) {
+    if (p.hardware.hbm_capacity_gb) {
+      p.capacity = {CapacitySpec::Kind::kGigabytes, *p.hardware.hbm_capacity_gb};
+      from_hardware = true;
+    } else {
+      ctx.error(point_mark, "one of " + core::join(detail::capacity_key_names()) +
+                                " is required (hardware '" + p.hardware.name + "' has no hbm_capacity_gb)");
+    }
+  }
+  if ((d.capacity || from_hardware) && !capacity_failed && model_ok &&
+      p.capacity.kind == CapacitySpec::Kind::kGigabytes &&
+      core::gb_to_bytes(p.capacity.value) <= p.model.resident_weight_bytes) {
+    const std::string hbm = detail::format_number(p.capacity.value) + " GB of HBM";
+    const std::string weights =
+        gb_text(p.model.resident_weight_bytes) + " GB of " + p.model.name + " weights";
+    if (from_hardware) {
+      ctx.error(d.given.at("hardware"), "hardware: " + p.hardware.name + "'s " + hbm +
+                                            " leaves no room for KV after " + weights + "; give " +
+                                            "hbm_capacity_gb, hbm_capacity_ratio or hbm_kv_capacity_entries");
+    } else {
+      ctx.error(d.capacity_mark, "hbm_capacity_gb: " + hbm + " leaves no room for KV after " + weights);
+    }
+  }
+
+  p.trace.file = d.trace_file;
+  p.trace.synthetic = d.synthetic;
+  if (!d.trace_file.empty()) {
+    for (const char* key : {"prompt_tokens", "decode_tokens"}) {
+      if (d.given.count(key)) {
+        ctx.error(d.given.at(key), std::string(key) + " comes from the trace file (trace.file at " +
+                                       detail::line_col(d.given.at("trace.file")) + "); remove it");
+      }
+    }
+  } else if (!d.failed.count("trace")) {
+    for (const char* key : {"prompt_tokens", "decode_tokens"}) {
+      if (!d.given.count(key)) ctx.error(point_mark, std::string("missing required key '") + key + "'");
+    }
+    p.prompt_tokens = d.prompt_tokens.value_or(0);
+    p.decode_tokens = d.decode_tokens.value_or(0);
+  }
+
+  if (model_ok && usable(d, "synthetic.dense_layers") && d.synthetic.dense_layers > p.model.layers) {
+    ctx.error(d.given.at("synthetic.dense_layers"),
+              "synthetic.dense_layers: " + std::to_string(d.synthetic.dense_layers) + " exceeds the " +
+                  std::to_string(p.model.layers) + " layers of " + p.model.name);
+  }
+
+  p.policies = d.policies.value_or(known_policy_names());
+  p.policy_params = d.policy_params;
+  p.seed = d.seed;
+  return p;
+}
+
+std::vector<PointSpec> load(const std::string& text, const std::string& name,
+                            std::filesystem::path base_dir) {
+  YamlContext ctx(name, std::move(base_dir));
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw core::InputError(ctx.where(e.mark), "YAML syntax error: " + e.msg);
+  }
+  if (!root || root.IsNull()) {
+    throw core::InputError(name,
+                           "the file is empty; expected a mapping of point keys (or 'points:' with a list)");
+  }
+  if (!root.IsMap()) {
+    throw core::InputError(ctx.where(root.Mark()),
+                           "expected a mapping of point keys (or 'points:' with a list "
+                           "of them), got " +
+                               detail::describe(root));
+  }
+
+  Draft top;
+  apply_level(root, /*top_of_file=*/true, ctx, top);
+  std::optional<Field> points;
+  for (const auto& kv : root) {
+    if (kv.first.IsScalar() && kv.first.Scalar() == "points" && !points)
+      points = Field{"points", kv.first, kv.second};
+  }
+
+  std::vector<PointSpec> result;
+  if (!points) {
+    result.push_back(finalize(top, root.Mark(), name, ctx));
+  } else if (!points->value.IsSequence() || points->value.size() == 0) {
+    ctx.error(points->mark(), "points: expected a non-empty list of point mappings, got " +
+                                  (points->value.IsSequence() ? std::string("an empty list")
+                                                              : detail::describe(points->value)));
+  } else {
+    std::size_t i = 0;
+    for (const auto& entry : points->value) {
+      const std::string source = name + "#" + std::to_string(i);
+      if (!entry.IsMap()) {
+        const YAML::Mark mark = entry.IsNull() ? points->mark() : entry.Mark();
+        ctx.error(mark, "points[" + std::to_string(i) + "]: expected a mapping of point keys, got " +
+                            detail::describe(entry));
+      } else {
+        Draft d = top;
+        apply_level(entry, /*top_of_file=*/false, ctx, d);
+        result.push_back(finalize(d, entry.Mark(), source, ctx));
+      }
+      ++i;
+    }
+  }
+  ctx.throw_if_any();
+  return result;
+}
+}  // namespace
+
+std::vector<PointSpec> load_point_text(const std::string& text, const std::string& name_for_messages) {
+  return load(text, name_for_messages, std::filesystem::path(name_for_messages).parent_path());
+}
+
+std::vector<PointSpec> load_point_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw core::InputError(path, "cannot open file (it is a directory)");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw core::InputError(path, "cannot open file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw core::InputError(path, "cannot read file");
+  return load(text.str(), path, std::filesystem::path(path).parent_path());
+}
+
+std::vector<PointKeyDoc> point_key_docs() {
+  std::vector<PointKeyDoc> docs;
+  const auto add = [&docs](const std::vector<detail::KeyDecl>& decls, const std::string& prefix) {
+    for (const auto& k : decls)
+      docs.push_back({prefix + k.name, k.type, k.default_value, k.allowed, k.description});
+  };
+  add(detail::point_key_decls(), "");
+  add(detail::synthetic_key_decls(), "synthetic.");
+  add(detail::policy_param_key_decls(), "policy_params.");
+  return docs;
+}
+
+}  // namespace kvsweep::config

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# End-to-end checks of `kvsweep trace`: convert CSV -> HDF5, identical stats from both, refusal to
+# overwrite (exit 2, output byte-identical), bad input (exit 2, file:line on stderr, no output).
+# Usage: bash trace_cli.sh <path-to-kvsweep> <tests-dir>
+set -euo pipefail
+
+KVSWEEP=$1
+TESTS=$2
+DATA=${KVSWEEP_TEST_DATA:-$TESTS/data}
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# Runs the command, stores its exit code in RC (set -e must not end the script on an expected failure).
+run() { RC=0; "$@" || RC=$?; }
+
+# 1. convert the tiny CSV trace to HDF5
+"$KVSWEEP" trace convert "$DATA/tiny_trace.csv" "$WORK/tiny.h5" > "$WORK/convert.out"
+[[ -s "$WORK/tiny.h5" ]] || fail "convert wrote no file"
+[[ ! -e "$WORK/tiny.h5.tmp" ]] || fail "convert left its temporary file"
+head -c 8 "$WORK/tiny.h5" | od -An -c | grep -q 'H   D   F' || fail "output is not HDF5"
+
+# 2. stats --json of both files: same numbers (only the "trace" name differs)
+"$KVSWEEP" trace stats --json "$DATA/tiny_trace.csv" | grep -v '"trace":' > "$WORK/csv.json"
+"$KVSWEEP" trace stats --json "$WORK/tiny.h5" | grep -v '"trace":' > "$WORK/h5.json"
+diff "$WORK/csv.json" "$WORK/h5.json" || fail "stats differ between CSV and HDF5"
+grep -q '"decode_tokens": 4' "$WORK/csv.json" || fail "unexpected shape: $(cat "$WORK/csv.json")"
+grep -q '"layers": 2' "$WORK/csv.json" || fail "unexpected layers"
+grep -q '"prompt_tokens": 6' "$WORK/csv.json" || fail "unexpected prompt_tokens"
+"$KVSWEEP" trace stats "$WORK/tiny.h5" | grep -q '^mean_jaccard' || fail "table output lacks mean_jaccard"
+
+# 3. converting onto an existing file without --force: exit 2, file byte-identical
+cp "$WORK/tiny.h5" "$WORK/before.h5"
+run "$KVSWEEP" trace convert "$DATA/tiny_trace.csv" "$WORK/tiny.h5" 2> "$WORK/exists.err"
+[[ $RC -eq 2 ]] || fail "overwrite without --force exited $RC, expected 2"
+grep -q "$WORK/tiny.h5: .*--force" "$WORK/exists.err" || fail "no useful message: $(cat "$WORK/exists.err")"
+cmp -s "$WORK/tiny.h5" "$WORK/before.h5" || fail "existing output was modified"
+# ... and with --force it is replaced (and converting the HDF5 file itself works)
+"$KVSWEEP" trace convert --force "$WORK/before.h5" "$WORK/tiny.h5" > /dev/null
+
+# 4. a bad trace: exit 2, "file:line" on stderr, no output created (nor a temporary file)
+BAD="$DATA/bad_traces/token_not_past.csv"
+run "$KVSWEEP" trace convert "$BAD" "$WORK/bad.h5" 2> "$WORK/bad.err"
+[[ $RC -eq 2 ]] || fail "bad trace exited $RC, expected 2"
+grep -qF "$BAD:4: token 5 at step 5 is not a past token" "$WORK/bad.err" || fail "no file:line: $(cat "$WORK/bad.err")"
+[[ ! -e "$WORK/bad.h5" && ! -e "$WORK/bad.h5.tmp" ]] || fail "output created for a bad trace"
+
+# ... also when it would replace an existing file with --force: that file stays as it was
+run "$KVSWEEP" trace convert --force "$BAD" "$WORK/tiny.h5" 2> /dev/null
+[[ $RC -eq 2 ]] || fail "bad trace with --force exited $RC, expected 2"
+"$KVSWEEP" trace stats "$WORK/tiny.h5" > /dev/null || fail "existing output damaged by a failed --force convert"
+
+# 5. stats on a bad trace and on a missing file: exit 2
+run "$KVSWEEP" trace stats "$BAD" 2> "$WORK/stats.err"
+[[ $RC -eq 2 ]] || fail "stats on a bad trace exited $RC"
+grep -qF "$BAD:4:" "$WORK/stats.err" || fail "stats: no file:line"
+run "$KVSWEEP" trace stats "$WORK/missing.csv" 2> /dev/null
+[[ $RC -eq 2 ]] || fail "stats on a missing file exited $RC"
+
+echo "trace_cli: all checks passed"
