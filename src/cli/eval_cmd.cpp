@@ -7,6 +7,7 @@
 #include "kvsweep/cli/progress.hpp"
 #include "kvsweep/cli/result_printer.hpp"
 #include "kvsweep/config/point_yaml.hpp"
+#include "kvsweep/core/diagnostics.hpp"
 #include "kvsweep/eval/evaluate.hpp"
 
 namespace kvsweep::cli {
@@ -17,19 +18,34 @@ struct EvalArgs {
   bool json = false;
   bool verbose = false;
   bool serial = false;
+  bool keys = false;
 };
+
+// The point YAML reference as a markdown table (README "YAML reference" is generated from it).
+void print_key_reference() {
+  std::printf("| key | type | default | allowed | description |\n|---|---|---|---|---|\n");
+  for (const auto& k : config::point_key_docs()) {
+    std::printf("| `%s` | %s | %s | %s | %s |\n", k.key.c_str(), k.type.c_str(), k.default_value.c_str(),
+                k.allowed.c_str(), k.description.c_str());
+  }
+}
 }  // namespace
 
 void add_eval_command(CLI::App& app) {
   auto args = std::make_shared<EvalArgs>();
   CLI::App* cmd = app.add_subcommand("eval", "Evaluate every point of a YAML file: all policies and bounds");
   cmd->add_option("points", args->file, "YAML file with one point, or `points:` with several")
-      ->required()
       ->check(CLI::ExistingFile);
+  cmd->add_flag("--keys", args->keys, "Print every key a point file may hold (markdown) and exit");
   cmd->add_flag("--json", args->json, "Print one JSON document instead of tables");
   cmd->add_flag("-v,--verbose", args->verbose, "Explain each step and show progress on stderr");
   cmd->add_flag("--serial", args->serial, "Run the policies one after another on one thread");
   cmd->callback([args] {
+    if (args->keys) {
+      print_key_reference();
+      return;
+    }
+    if (args->file.empty()) throw core::InputError("points", "a YAML point file is required (or --keys)");
     const auto points = config::load_point_file(args->file);
     if (args->verbose) std::fprintf(stderr, "kvsweep: %zu point(s) from %s\n", points.size(), args->file.c_str());
     std::vector<eval::PointResult> results;

@@ -6,6 +6,8 @@
 #include <string>
 
 #include "kvsweep/cli/commands.hpp"
+#include "kvsweep/config/point_yaml.hpp"
+#include "kvsweep/eval/evaluate.hpp"
 #include "kvsweep/core/diagnostics.hpp"
 #include "kvsweep/io/json.hpp"
 #include "kvsweep/trace/h5_trace.hpp"
@@ -20,18 +22,35 @@ namespace {
 // add_input_options(), and every trace subcommand gets them.
 struct TraceInput {
   std::string file;
+  std::size_t point = 0;
 };
 
+bool is_point_file(const std::string& path) {
+  const auto ext = std::filesystem::path(path).extension().string();
+  return ext == ".yaml" || ext == ".yml";
+}
+
 void add_input_options(CLI::App& cmd, TraceInput& in, const std::string& positional) {
-  cmd.add_option(positional, in.file, "Trace file: the paper's CSV format or kvsweep HDF5 (by content)")
+  cmd.add_option(positional, in.file,
+                 "Trace file (the paper's CSV format or kvsweep HDF5, told apart by content), or a point "
+                 "YAML file: the trace that point evaluates on (synthetic or its trace file)")
       ->required();
+  cmd.add_option("--point", in.point, "With a YAML file: which point, counting from 0")->capture_default_str();
 }
 
 std::unique_ptr<trace::TraceSource> open_input(const TraceInput& in) {
-  return trace::open_trace_file(in.file);
+  if (!is_point_file(in.file)) return trace::open_trace_file(in.file);
+  const auto points = config::load_point_file(in.file);
+  if (in.point >= points.size()) {
+    throw core::InputError("--point", std::to_string(in.point) + " is out of range: " + in.file + " has " +
+                                          std::to_string(points.size()) + " point(s)");
+  }
+  return eval::make_trace_source(points[in.point]);
 }
 
-std::string describe(const TraceInput& in) { return in.file; }
+std::string describe(const TraceInput& in) {
+  return is_point_file(in.file) ? in.file + " point " + std::to_string(in.point) : in.file;
+}
 
 struct ConvertOptions {
   TraceInput in;

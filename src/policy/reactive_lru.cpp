@@ -11,6 +11,7 @@
 // frontier bucket instead of keeping a priority queue keyed on every read.
 #include <algorithm>
 #include <bit>
+#include <cstring>
 
 #include "kvsweep/policy/policies.hpp"
 
@@ -106,19 +107,26 @@ class ReactiveLru final : public Policy {
     }
   }
 
-  // First index in [from, end) whose stamp equals tau, or end. Blocked so the compare vectorises.
+  // First index in [from, end) whose stamp equals tau, or end. The bulk runs 16 stamps at a time with
+  // GCC vector extensions (SSE2 compares): the frontier scans are most of this policy's time.
   static std::uint32_t find_stamp(const std::uint32_t* ts, std::uint32_t from, std::uint32_t end,
                                   std::uint32_t tau) {
+    using V4 = std::uint32_t __attribute__((vector_size(16)));
     constexpr std::uint32_t kBlock = 16;
     std::uint32_t i = from;
     while (i < end && i % kBlock != 0) {
       if (ts[i] == tau) return i;
       ++i;
     }
+    const V4 key = {tau, tau, tau, tau};
     for (; i + kBlock <= end; i += kBlock) {
-      unsigned any = 0;
-      for (std::uint32_t j = 0; j < kBlock; ++j) any |= ts[i + j] == tau ? 1U : 0U;
-      if (any != 0) break;
+      V4 a, b, c, d;
+      std::memcpy(&a, ts + i, sizeof a);
+      std::memcpy(&b, ts + i + 4, sizeof b);
+      std::memcpy(&c, ts + i + 8, sizeof c);
+      std::memcpy(&d, ts + i + 12, sizeof d);
+      const V4 hit = (a == key) | (b == key) | (c == key) | (d == key);
+      if ((hit[0] | hit[1] | hit[2] | hit[3]) != 0) break;
     }
     for (; i < end; ++i) {
       if (ts[i] == tau) return i;

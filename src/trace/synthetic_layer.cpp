@@ -275,12 +275,15 @@ void LayerGenerator::fill(std::uint32_t n, std::uint32_t lo, std::uint32_t hi, s
       want = model_.span_length(*shared);
     } else if (u < recall_cut && !history_.empty()) {
       if (!recall_ready_) recall_pick_ = static_cast<std::uint32_t>(rng_.below(history_.size()));
-      const Recalled r = history_[recall_pick_];
+      Recalled& entry = history_[recall_pick_];
+      const Recalled r = entry;
+      entry.len = 0;  // back in S now: recalling it again would only collide with itself
       recall_pick_ = static_cast<std::uint32_t>(rng_.below(history_.size()));
       recall_ready_ = true;
       __builtin_prefetch(&history_[recall_pick_]);
-      pos = r.start >= lo && r.start < hi ? r.start : fresh_position();
-      want = r.len;
+      const bool usable = r.len != 0 && r.start >= lo && r.start < hi;
+      pos = usable ? r.start : fresh_position();
+      want = usable ? r.len : model_.span_length(rng_);
     } else {
       pos = fresh_position();
       want = model_.span_length(rng_);
