@@ -26,8 +26,7 @@ class SaGuided final : public Policy {
   explicit SaGuided(const PolicyContext& ctx)
       : shape_(ctx.shape), capacity_(ctx.memory.capacity_entries),
         window_(std::max<std::uint32_t>(1, ctx.params.sa_window)), fraction_(ctx.params.sa_fraction),
-        union_(core::words_for(ctx.shape.total_tokens())), cand_(core::words_for(ctx.shape.total_tokens())),
-        score_(ctx.shape.total_tokens(), 0.0) {}
+        union_(core::words_for(ctx.shape.total_tokens())), cand_(core::words_for(ctx.shape.total_tokens())) {}
 
   std::string_view name() const override { return "sa_guided"; }
   std::uint32_t lookahead() const override { return window_; }
@@ -74,28 +73,100 @@ class SaGuided final : public Policy {
  private:
   void promote_best(const StepWindow& w, std::uint32_t l, std::size_t nw, std::uint32_t k_max,
                     std::uint64_t take, Word* h) {
-    ranked_.clear();
-    for (std::size_t i = 0; i < nw; ++i) {
-      for (Word x = cand_[i]; x != 0; x &= x - 1) ranked_.push_back(static_cast<std::uint32_t>(i * kWordBits + std::countr_zero(x)));
+    // A candidate's score depends only on its pattern of future reads (bit k-1: read at n+k). Scores are
+    // summed in k order so that equal patterns give bit-identical doubles.
+    gather_patterns(w, l, nw, k_max);
+    if (k_max <= kMaxPatternBits) {
+      select_by_pattern(k_max, take, h);
+    } else {
+      select_by_sort(take, h);
     }
-    // Scores summed in k order so that they are bit-identical run to run.
-    for (std::uint32_t k = 1; k <= k_max; ++k) {
-      const Word* s = w.reads(k, l).data();
-      const double inc = 1.0 / k;
-      for (std::size_t i = 0; i < nw; ++i) {
-        for (Word x = cand_[i] & s[i]; x != 0; x &= x - 1) score_[i * kWordBits + std::countr_zero(x)] += inc;
+  }
+
+  void gather_patterns(const StepWindow& w, std::uint32_t l, std::size_t nw, std::uint32_t k_max) {
+    ranked_.clear();
+    future_.resize(k_max);
+    for (std::size_t i = 0; i < nw; ++i) {
+      const Word c = cand_[i];
+      if (c == 0) continue;
+      for (std::uint32_t k = 1; k <= k_max; ++k) future_[k - 1] = w.reads(k, l).data()[i];
+      for (Word x = c; x != 0; x &= x - 1) {
+        const int bit = std::countr_zero(x);
+        std::uint64_t pattern = 0;
+        for (std::uint32_t k = 1; k <= k_max; ++k) pattern |= ((future_[k - 1] >> bit) & 1U) << (k - 1);
+        ranked_.push_back({pattern, static_cast<std::uint32_t>(i * kWordBits + static_cast<std::size_t>(bit))});
       }
     }
-    auto better = [&](std::uint32_t a, std::uint32_t b) {
-      return score_[a] != score_[b] ? score_[a] > score_[b] : a < b;
+  }
+
+  static double pattern_score(std::uint64_t pattern, std::uint32_t k_max) {
+    double score = 0;
+    for (std::uint32_t k = 1; k <= k_max; ++k) {
+      if ((pattern >> (k - 1)) & 1U) score += 1.0 / k;
+    }
+    return score;
+  }
+
+  // Counting selection over score classes: O(candidates + 2^W). Candidates are in token order, so the
+  // first ones met in the cut class are the lowest tokens.
+  void select_by_pattern(std::uint32_t k_max, std::uint64_t take, Word* h) {
+    const auto& table = pattern_tables(k_max);
+    class_count_.assign(table.classes, 0);
+    for (const Ranked& r : ranked_) ++class_count_[table.class_of[r.pattern]];
+    std::uint32_t cut = 0;
+    std::uint64_t before_cut = 0;
+    while (before_cut + class_count_[cut] < take) before_cut += class_count_[cut++];
+    std::uint64_t from_cut = take - before_cut;
+    for (const Ranked& r : ranked_) {
+      const std::uint32_t c = table.class_of[r.pattern];
+      if (c > cut || (c == cut && from_cut == 0)) continue;
+      if (c == cut) --from_cut;
+      h[r.token / kWordBits] |= Word{1} << (r.token % kWordBits);
+    }
+  }
+
+  void select_by_sort(std::uint64_t take, Word* h) {
+    const std::uint32_t k_max = static_cast<std::uint32_t>(future_.size());
+    for (Ranked& r : ranked_) r.score = pattern_score(r.pattern, k_max);
+    auto better = [](const Ranked& a, const Ranked& b) {
+      return a.score != b.score ? a.score > b.score : a.token < b.token;
     };
     std::nth_element(ranked_.begin(), ranked_.begin() + static_cast<std::ptrdiff_t>(take - 1), ranked_.end(), better);
     for (std::uint64_t i = 0; i < take; ++i) {
-      const std::uint32_t t = ranked_[i];
+      const std::uint32_t t = ranked_[i].token;
       h[t / kWordBits] |= Word{1} << (t % kWordBits);
     }
-    for (std::uint32_t t : ranked_) score_[t] = 0.0;
   }
+
+  // For a window of k_max steps: the score class of every pattern, classes numbered best first,
+  // patterns with equal scores in one class.
+  struct PatternTable {
+    std::vector<std::uint32_t> class_of;
+    std::uint32_t classes = 0;
+  };
+  const PatternTable& pattern_tables(std::uint32_t k_max) {
+    if (tables_.size() <= k_max) tables_.resize(k_max + 1);
+    PatternTable& t = tables_[k_max];
+    if (t.classes != 0) return t;
+    const std::size_t count = std::size_t{1} << k_max;
+    std::vector<std::pair<double, std::uint64_t>> order(count);
+    for (std::uint64_t p = 0; p < count; ++p) order[p] = {pattern_score(p, k_max), p};
+    std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    t.class_of.assign(count, 0);
+    for (std::size_t i = 0; i < count; ++i) {
+      if (i > 0 && order[i].first != order[i - 1].first) ++t.classes;
+      t.class_of[order[i].second] = t.classes;
+    }
+    ++t.classes;
+    return t;
+  }
+
+  static constexpr std::uint32_t kMaxPatternBits = 12;
+  struct Ranked {
+    std::uint64_t pattern;
+    std::uint32_t token;
+    double score = 0;
+  };
 
   trace::TraceShape shape_;
   std::uint64_t capacity_;
@@ -103,8 +174,10 @@ class SaGuided final : public Policy {
   double fraction_;
   std::vector<Word> union_;
   std::vector<Word> cand_;
-  std::vector<double> score_;
-  std::vector<std::uint32_t> ranked_;
+  std::vector<Word> future_;  // S(n+k, l) for one word, k = 1..W
+  std::vector<Ranked> ranked_;
+  std::vector<std::uint64_t> class_count_;
+  std::vector<PatternTable> tables_;  // by window length
   std::uint64_t resident_ = 0;
 };
 

@@ -209,6 +209,23 @@ void LayerGenerator::release_expired(std::uint32_t n) {
     }
   }
   bucket.resize(keep);
+  if (bucket.capacity() > kSpareMinCapacity && keep * 4 < bucket.capacity()) {
+    std::vector<Span> small(bucket.begin(), bucket.end());  // the few spans of later laps
+    bucket.swap(small);
+    small.clear();
+    if (spare_buckets_.size() < kMaxSpareBuckets) spare_buckets_.push_back(std::move(small));
+  }
+}
+
+void LayerGenerator::schedule(const Span& s) {
+  auto& bucket = calendar_[s.expiry % kCalendarSize];
+  if (bucket.size() == bucket.capacity() && !spare_buckets_.empty()) {
+    std::vector<Span>& spare = spare_buckets_.back();
+    spare.insert(spare.end(), bucket.begin(), bucket.end());
+    bucket.swap(spare);
+    spare_buckets_.pop_back();
+  }
+  bucket.push_back(s);
 }
 
 void LayerGenerator::enforce_region(std::uint32_t n, std::uint32_t lo, std::uint32_t hi,
@@ -323,7 +340,7 @@ bool LayerGenerator::place(std::uint32_t n, std::uint32_t pos, std::uint32_t wan
     immortal_.push_back(s);
   } else {
     s.expiry = n + static_cast<std::uint32_t>(t);
-    calendar_[s.expiry % kCalendarSize].push_back(s);
+    schedule(s);
   }
   return true;
 }

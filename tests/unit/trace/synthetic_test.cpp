@@ -194,7 +194,7 @@ TEST(SyntheticSource, RejectsBadParametersAndOutOfOrderSteps) {
   EXPECT_THROW(src.read_step(10, small), std::logic_error);
 }
 
-// The medium shape of the dynamics tests: big enough for stable averages, about 0.1 s per run.
+// The medium shape of the dynamics tests: big enough for stable averages, milliseconds per run.
 constexpr TraceShape kMedium{4000, 400, 4};
 
 TEST(SyntheticDynamics, MeanJaccardHitsTheTarget) {
