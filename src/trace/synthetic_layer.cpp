@@ -117,7 +117,11 @@ std::uint64_t Geometric::draw_slow(core::Rng& rng) const {
 
 LayerGenerator::LayerGenerator(const LayerModel& model)
     // One spare word past the end lets the short-span fast paths touch words w and w + 1 unchecked.
-    : model_(model), rng_(model.seed), occupied_(model.end_step + kWordBits), calendar_(kCalendarSize) {
+    : model_(model),
+      rng_(model.seed),
+      occupied_(model.end_step + kWordBits),
+      calendar_(kCalendarSize),
+      laps_(model.end_step / kCalendarSize + 1) {
   history_.reserve(kHistorySize);
 }
 
@@ -130,7 +134,9 @@ void LayerGenerator::step(std::uint32_t n, const ReadLayout& lay, std::uint64_t 
     out.set_range(0, n);
     return;
   }
+  if (!started_) lap_ = n / kCalendarSize;
   started_ = true;
+  start_lap(n);
   const std::uint32_t lo = lay.sinks;
   const std::uint32_t hi = n - lay.window;
   count_expired(n);
@@ -151,6 +157,7 @@ template <class F>
 void LayerGenerator::for_each_bucket(F&& f) {
   f(immortal_);
   for (auto& bucket : calendar_) f(bucket);
+  for (auto& bucket : laps_) f(bucket);
 }
 
 void LayerGenerator::live_spans(SpanKind kind, core::TokenBitset& out) const {
@@ -162,6 +169,7 @@ void LayerGenerator::live_spans(SpanKind kind, core::TokenBitset& out) const {
   };
   add(immortal_);
   for (const auto& bucket : calendar_) add(bucket);
+  for (const auto& bucket : laps_) add(bucket);
 }
 
 void LayerGenerator::account(const Span& s, bool add) {
@@ -189,7 +197,7 @@ void LayerGenerator::release_expired(std::uint32_t n) {
   std::size_t keep = 0;
   for (std::size_t i = 0; i < bucket.size(); ++i) {
     const Span s = bucket[i];
-    if (s.expiry > n) {  // due on a later lap of the ring, or added during this step
+    if (s.expiry > n) {  // defensive: the ring holds only this lap's spans
       bucket[keep++] = s;
       continue;
     }
@@ -209,15 +217,28 @@ void LayerGenerator::release_expired(std::uint32_t n) {
     }
   }
   bucket.resize(keep);
-  if (bucket.capacity() > kSpareMinCapacity && keep * 4 < bucket.capacity()) {
-    std::vector<Span> small(bucket.begin(), bucket.end());  // the few spans of later laps
-    bucket.swap(small);
-    small.clear();
-    if (spare_buckets_.size() < kMaxSpareBuckets) spare_buckets_.push_back(std::move(small));
+  if (keep == 0 && bucket.capacity() > kSpareMinCapacity) {
+    // About one bucket empties and one fills up per step, so a few spares suffice; free the rest.
+    if (spare_buckets_.size() < kMaxSpareBuckets) spare_buckets_.push_back(std::move(bucket));
+    bucket = std::vector<Span>();
   }
 }
 
+void LayerGenerator::start_lap(std::uint32_t n) {
+  const std::uint32_t lap = n / kCalendarSize;
+  if (lap == lap_) return;
+  lap_ = lap;  // steps are consecutive, so laps are too
+  auto& due = laps_[lap];
+  for (const Span& s : due) schedule(s);
+  std::vector<Span>().swap(due);
+}
+
 void LayerGenerator::schedule(const Span& s) {
+  const std::uint32_t lap = s.expiry / kCalendarSize;
+  if (lap != lap_) {
+    laps_[lap].push_back(s);
+    return;
+  }
   auto& bucket = calendar_[s.expiry % kCalendarSize];
   if (bucket.size() == bucket.capacity() && !spare_buckets_.empty()) {
     std::vector<Span>& spare = spare_buckets_.back();

@@ -68,12 +68,13 @@ class LayerGenerator {
 
  private:
   static constexpr std::uint32_t kNoExpiry = 0xffffffffU;
-  // Calendar ring: bursts live a few to a few tens of steps; the rarer long-lived spans (heavy hitters)
-  // are passed over once per lap, which costs less than keeping thousands of buckets warm.
+  // A two-level timing wheel: a ring of one bucket per step for the current lap of kCalendarSize steps,
+  // and one bucket per later lap, emptied into the ring when its lap starts. Bursts live a few to a
+  // few tens of steps; the long-lived spans (heavy hitters) wait in the lap buckets.
   static constexpr std::uint32_t kCalendarSize = 256;
   static constexpr std::uint32_t kHistorySize = 4096;
   static constexpr std::size_t kSpareMinCapacity = 64;  // smaller buckets are not worth recycling
-  static constexpr std::size_t kMaxSpareBuckets = 32;
+  static constexpr std::size_t kMaxSpareBuckets = 4;
 
   // A live span lives in the calendar bucket of its expiry step (or in immortal_), so expiring a step
   // touches exactly that bucket and no index has to be kept in sync.
@@ -100,13 +101,16 @@ class LayerGenerator {
              SpanKind kind);
   void account(const Span& s, bool add);
   void schedule(const Span& s);
+  void start_lap(std::uint32_t n);
   template <class F>
   void for_each_bucket(F&& f);
 
   LayerModel model_;
   core::Rng rng_;
   core::TokenBitset occupied_;  // tokens of live spans (and of spans expiring in the current step)
-  std::vector<std::vector<Span>> calendar_;  // bucket e % kCalendarSize: spans expiring at e
+  std::vector<std::vector<Span>> calendar_;  // bucket e % kCalendarSize: spans expiring at e, this lap
+  std::vector<std::vector<Span>> laps_;      // bucket e / kCalendarSize: spans due in a later lap
+  std::uint32_t lap_ = 0;                    // the lap of the current step
   std::vector<Span> immortal_;
   // Storage of emptied buckets, handed to the buckets that fill next. Without it every bucket keeps
   // the capacity of its fullest step (~100 MB at paper scale and Jaccard 0.6) although only the next

@@ -18,9 +18,9 @@
 //   importance clumps at about that scale; no paper measures run lengths). A span is placed at a random
 //   position, then takes the next free run from there (wrapping around), truncated at the next occupied
 //   token; the last span added in a step is truncated to fill d(n) exactly. Each span lives a geometric
-//   number of steps drawn when it is created; an expiry calendar (a ring of 256 steps) makes expiry
-//   cost O(expired spans) plus one look per lap at each longer-lived span. New spans never take tokens
-//   that left S in the same step, so every expired token is a real change of S.
+//   number of steps drawn when it is created; a two-level timing wheel (one bucket per step of
+//   the current 256-step lap, one per later lap) makes expiry cost O(expired spans). New spans never take
+//   tokens that left S in the same step, so every expired token is a real change of S.
 //   - Heavy hitters: `heavy_share` of d(n), mean lifetime `heavy_lifetime_steps`. H2O: a small set of
 //     tokens takes most of the attention mass; Scissorhands (NeurIPS'23): over 95 % of pivotal tokens
 //     stay pivotal — per-step survival 1 - 1/1000 at the default lifetime.
