@@ -1,0 +1,234 @@
+#include "kvsweep/oracle/schedule_oracle.hpp"
+
+#include <algorithm>
+
+namespace kvsweep::oracle {
+
+using core::Word;
+using core::kWordBits;
+
+OracleInstance::OracleInstance(const trace::ExplicitTrace& trace, const cost::MemorySystem& memory)
+    : shape_(trace.shape), memory_(memory) {
+  init(trace);
+}
+
+OracleInstance::OracleInstance(trace::TraceSource& source, const cost::MemorySystem& memory)
+    : shape_(source.shape()), memory_(memory) {
+  init(trace::materialise(source));
+}
+
+void OracleInstance::init(const trace::ExplicitTrace& trace) {
+  words_per_entry_ = core::words_for(states());
+  reads_.assign(entries() * words_per_entry_, 0);
+  read_count_.assign(static_cast<std::size_t>(shape_.decode_tokens) * shape_.layers, 0);
+  for (std::uint32_t j = 0; j < shape_.decode_tokens; ++j) {
+    for (std::uint32_t l = 0; l < shape_.layers; ++l) {
+      const auto& row = trace.reads(shape_.prompt_tokens + j, l);
+      read_count_[j * shape_.layers + l] = static_cast<std::uint32_t>(row.size());
+      for (std::uint32_t t : row) {
+        const std::uint64_t e = static_cast<std::uint64_t>(l) * tokens() + t;
+        reads_[e * words_per_entry_ + j / kWordBits] |= Word{1} << (j % kWordBits);
+      }
+    }
+  }
+}
+
+ScheduleState::ScheduleState(const OracleInstance& inst)
+    : inst_(&inst), wpe_(inst.words_per_entry()), res_(inst.entries() * wpe_, 0), occ_(inst.states(), 0) {
+  rebuild_counts();
+}
+
+ScheduleState::ScheduleState(const OracleInstance& inst, const std::vector<cost::Residency>& residency)
+    : ScheduleState(inst) {
+  const auto& sh = inst.shape();
+  for (std::uint32_t i = 0; i < inst.states() && i < residency.size(); ++i) {
+    for (std::uint32_t l = 0; l < sh.layers; ++l) {
+      residency[i].layer(l).for_each([&](std::size_t t) {
+        const std::uint64_t e = static_cast<std::uint64_t>(l) * inst.tokens() + t;
+        res_[e * wpe_ + i / kWordBits] |= Word{1} << (i % kWordBits);
+        ++occ_[i];
+      });
+    }
+  }
+  rebuild_counts();
+}
+
+ScheduleState::Contribution ScheduleState::contribution(std::uint64_t e, std::uint32_t j) const {
+  Contribution c;
+  const bool before = resident(e, j), after = resident(e, j + 1), read = inst_->read(e, j);
+  c.hit = before && read ? 1 : 0;
+  if (inst_->token_of(e) == inst_->shape().prompt_tokens + j) {
+    c.kept_new = after ? 1 : 0;  // the new KV of this step: never a promotion
+  } else if (after && !before) {
+    (read ? c.piggyback : c.prefetch) = 1;
+  }
+  return c;
+}
+
+void ScheduleState::rebuild_counts() {
+  const auto& sh = inst_->shape();
+  const auto& m = inst_->memory();
+  counts_.assign(static_cast<std::size_t>(sh.decode_tokens) * sh.layers, cost::StepCounts{});
+  for (std::uint32_t j = 0; j < sh.decode_tokens; ++j) {
+    for (std::uint32_t l = 0; l < sh.layers; ++l) counts_[j * sh.layers + l].reads = inst_->read_count(j, l);
+  }
+  for (std::uint64_t e = 0; e < inst_->entries(); ++e) {
+    const std::uint32_t l = inst_->layer_of(e);
+    for (std::uint32_t j = 0; j < sh.decode_tokens; ++j) {
+      const Contribution c = contribution(e, j);
+      auto& k = counts_[j * sh.layers + l];
+      k.hits += c.hit;
+      k.piggyback += c.piggyback;
+      k.prefetch += c.prefetch;
+      k.kept_new = k.kept_new || c.kept_new != 0;
+    }
+  }
+  time_.resize(counts_.size());
+  for (std::size_t i = 0; i < counts_.size(); ++i) time_[i] = cost::step_time_s(m, counts_[i]);
+  total_ = exact_total();
+  pending_ = 0;
+  step_log_.clear();
+  flip_log_.clear();
+}
+
+double ScheduleState::exact_total() const {
+  double t = 0;
+  for (std::size_t i = 0; i < counts_.size(); ++i) t += cost::step_time_s(inst_->memory(), counts_[i]);
+  return t;
+}
+
+cost::Residency ScheduleState::residency(std::uint32_t i) const {
+  const auto& sh = inst_->shape();
+  cost::Residency r(sh.layers, sh.total_tokens());
+  for (std::uint64_t e = 0; e < inst_->entries(); ++e) {
+    if (resident(e, i)) r.layer(inst_->layer_of(e)).set(inst_->token_of(e));
+  }
+  return r;
+}
+
+void ScheduleState::flip(std::uint64_t e, std::uint32_t i) {
+  Word& w = res_[e * wpe_ + i / kWordBits];
+  const Word bit = Word{1} << (i % kWordBits);
+  w ^= bit;
+  if ((w & bit) != 0) {
+    ++occ_[i];
+  } else {
+    --occ_[i];
+  }
+}
+
+bool ScheduleState::set_range(std::uint64_t e, std::uint32_t s, std::uint32_t u, bool v) {
+  const std::uint32_t states = inst_->states();
+  u = std::min(u, states);
+  if (s >= u) return true;
+  const std::uint64_t capacity = inst_->memory().capacity_entries;
+  if (v) {
+    const std::uint32_t first = inst_->first_state(e);
+    for (std::uint32_t i = s; i < u; ++i) {
+      if (resident(e, i)) continue;
+      if (i < first || occ_[i] + 1 > capacity) return false;
+    }
+  }
+  const auto& sh = inst_->shape();
+  const std::uint32_t l = inst_->layer_of(e);
+  const std::uint32_t j0 = s > 0 ? s - 1 : 0;
+  const std::uint32_t j1 = std::min(u, sh.decode_tokens);  // steps [j0, j1)
+  if (j0 >= j1) {
+    // Only state D changed, which no step reads from.
+    for (std::uint32_t i = s; i < u; ++i) {
+      if (resident(e, i) != v) {
+        flip(e, i);
+        flip_log_.push_back({e, i});
+      }
+    }
+    return true;
+  }
+  before_.resize(j1 - j0);
+  for (std::uint32_t j = j0; j < j1; ++j) before_[j - j0] = contribution(e, j);
+  for (std::uint32_t i = s; i < u; ++i) {
+    if (resident(e, i) != v) {
+      flip(e, i);
+      flip_log_.push_back({e, i});
+    }
+  }
+  const auto& m = inst_->memory();
+  for (std::uint32_t j = j0; j < j1; ++j) {
+    const Contribution a = contribution(e, j), b = before_[j - j0];
+    if (a.hit == b.hit && a.piggyback == b.piggyback && a.prefetch == b.prefetch && a.kept_new == b.kept_new) {
+      continue;
+    }
+    const std::uint32_t idx = j * sh.layers + l;
+    cost::StepCounts& k = counts_[idx];
+    step_log_.push_back({idx, k, time_[idx]});
+    k.hits = k.hits + a.hit - b.hit;
+    k.piggyback = k.piggyback + a.piggyback - b.piggyback;
+    k.prefetch = k.prefetch + a.prefetch - b.prefetch;
+    if (a.kept_new != b.kept_new) k.kept_new = a.kept_new != 0;  // only the step's own new entry
+    const double t = cost::step_time_s(m, k);
+    pending_ += t - time_[idx];
+    time_[idx] = t;
+  }
+  return true;
+}
+
+void ScheduleState::commit() {
+  total_ += pending_;
+  pending_ = 0;
+  step_log_.clear();
+  flip_log_.clear();
+}
+
+void ScheduleState::undo() {
+  for (auto it = flip_log_.rbegin(); it != flip_log_.rend(); ++it) flip(it->entry, it->state);
+  for (auto it = step_log_.rbegin(); it != step_log_.rend(); ++it) {
+    counts_[it->index] = it->counts;
+    time_[it->index] = it->time;
+  }
+  pending_ = 0;
+  step_log_.clear();
+  flip_log_.clear();
+}
+
+bool ScheduleProblem::propose(State& s, core::Rng& rng) const {
+  const std::uint64_t entries = inst_.entries();
+  const std::uint32_t states = inst_.states();
+  const std::uint32_t steps = inst_.shape().decode_tokens;
+  const double kind = rng.uniform();
+  const std::uint64_t e = rng.below(entries);
+  const std::uint32_t first = inst_.first_state(e);
+  if (first >= states) return false;
+  if (kind < 0.4) {
+    // (a) Toggle a short range starting at a random state.
+    const auto i = first + static_cast<std::uint32_t>(rng.below(states - first));
+    const auto len = static_cast<std::uint32_t>(rng.geometric(2.0));
+    return s.set_range(e, i, i + len, !s.resident(e, i));
+  }
+  if (kind < 0.7) {
+    // (b) Hand a resident entry's place over a short range to a non-resident one.
+    const auto i = first + static_cast<std::uint32_t>(rng.below(states - first));
+    if (!s.resident(e, i)) return false;
+    const std::uint64_t other = rng.below(entries);
+    if (other == e || s.resident(other, i) || inst_.first_state(other) > i) return false;
+    const auto len = static_cast<std::uint32_t>(rng.geometric(3.0));
+    std::uint32_t u = i;
+    while (u < states && u < i + len && s.resident(e, u) && !s.resident(other, u)) ++u;
+    return s.set_range(e, i, u, false) && s.set_range(other, i, u, true);
+  }
+  // (c) Turn a missed read at step j into a hit.
+  if (first >= steps) return false;
+  const auto j = first + static_cast<std::uint32_t>(rng.below(steps - first));
+  if (!inst_.read(e, j) || s.resident(e, j)) return false;
+  if (rng.bernoulli(0.5)) {
+    // Piggy-back: keep the entry from its previous read on (promoted while streamed).
+    std::uint32_t prev = j;
+    while (prev > first && !inst_.read(e, prev - 1)) --prev;
+    if (prev == first) return false;  // no earlier read
+    return s.set_range(e, prev, j + 1, true);
+  }
+  // Prefetch a few states ahead of the read.
+  const auto len = static_cast<std::uint32_t>(rng.geometric(2.0));
+  const std::uint32_t start = j + 1 > first + len ? j + 1 - len : first;
+  return s.set_range(e, start, j + 1, true);
+}
+
+}  // namespace kvsweep::oracle
