@@ -1,0 +1,48 @@
+#pragma once
+// The token-level oracle as a policy-like result: seed the annealer with the best schedule among the
+// baselines, anneal with parallel tempering, and report the best schedule found, re-judged from
+// scratch by the cost model.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kvsweep/config/point.hpp"
+#include "kvsweep/cost/judge.hpp"
+#include "kvsweep/oracle/schedule_oracle.hpp"
+#include "kvsweep/oracle/tempering.hpp"
+
+namespace kvsweep::oracle {
+
+struct OracleOptions {
+  TemperingOptions tempering;
+  // Points whose schedule and reads would take more memory than this are not annealed (the oracle then
+  // reports its seed schedule); two bits per (token, layer, step) per replica plus the reads.
+  double max_memory_gb = 4.0;
+};
+
+struct OracleResult {
+  bool annealed = false;          // false: too large for max_memory_gb, the seed was returned
+  std::string seed_policy;        // the baseline the annealer started from
+  double seed_time_s = 0;         // its total time
+  cost::ScheduleTotals totals;    // of the best schedule, re-judged from scratch
+  TemperingDiagnostics diagnostics;
+  double wall_s = 0;
+};
+
+// Bytes the oracle needs for a point of this shape with `replicas` replicas.
+double oracle_memory_bytes(const trace::TraceShape& shape, std::uint32_t replicas);
+
+// Records a policy's whole schedule as an editable ScheduleState.
+ScheduleState record_schedule(const OracleInstance& inst, const std::string& policy,
+                              const config::PolicyParams& params, trace::TraceSource& source);
+
+// Anneals from `start` (whose policy name and time are reported as the seed).
+OracleResult anneal_schedule(const OracleInstance& inst, const ScheduleState& start, const std::string& start_name,
+                             const OracleOptions& options);
+
+// Re-judges a schedule with cost::Judge (the one cost model), state by state.
+cost::ScheduleTotals judge_schedule(const OracleInstance& inst, const ScheduleState& s,
+                                    const trace::ExplicitTrace& trace);
+
+}  // namespace kvsweep::oracle

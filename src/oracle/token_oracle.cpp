@@ -1,0 +1,69 @@
+#include "kvsweep/oracle/token_oracle.hpp"
+
+#include <chrono>
+#include <memory>
+
+#include "kvsweep/eval/simulate.hpp"
+#include "kvsweep/oracle/tempering_engine.hpp"
+#include "kvsweep/policy/policy.hpp"
+
+namespace kvsweep::oracle {
+
+double oracle_memory_bytes(const trace::TraceShape& shape, std::uint32_t replicas) {
+  const double entries = static_cast<double>(shape.total_tokens()) * shape.layers;
+  const double words = static_cast<double>(core::words_for(shape.decode_tokens + 1));
+  const double bits_bytes = entries * words * 8.0;  // one bit per entry and state, per copy
+  // Reads once, a schedule per replica plus the best copy, counts and times per (step, layer).
+  const double per_step = static_cast<double>(shape.decode_tokens) * shape.layers * (sizeof(cost::StepCounts) + 8.0);
+  return bits_bytes * (1.0 + replicas + 1.0) + per_step * (replicas + 1.0);
+}
+
+ScheduleState record_schedule(const OracleInstance& inst, const std::string& policy,
+                              const config::PolicyParams& params, trace::TraceSource& source) {
+  std::vector<cost::Residency> states;
+  states.reserve(inst.states());
+  eval::SimulationOptions opt;
+  opt.parallel = false;
+  opt.observer = [&](std::size_t, std::uint32_t, const cost::Residency& r) { states.push_back(r); };
+  std::vector<std::unique_ptr<policy::Policy>> one;
+  one.push_back(policy::make_policy(policy, policy::PolicyContext{inst.shape(), inst.memory(), params}));
+  eval::simulate(source, inst.memory(), one, opt);
+  return ScheduleState(inst, states);
+}
+
+OracleResult anneal_schedule(const OracleInstance& inst, const ScheduleState& start, const std::string& start_name,
+                             const OracleOptions& options) {
+  const auto t0 = std::chrono::steady_clock::now();
+  OracleResult out;
+  out.seed_policy = start_name;
+  out.seed_time_s = start.exact_total();
+  const ScheduleProblem problem(inst);
+  auto result = temper(problem, start, options.tempering);
+  out.annealed = true;
+  out.diagnostics = std::move(result.diagnostics);
+  // Never worse than the seed: the engine keeps the best round-end state, and the seed is round 0.
+  const ScheduleState& best = result.best.exact_total() <= start.exact_total() ? result.best : start;
+  out.diagnostics.best_cost = best.exact_total();
+  out.totals.total_time_s = best.exact_total();
+  out.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+cost::ScheduleTotals judge_schedule(const OracleInstance& inst, const ScheduleState& s,
+                                    const trace::ExplicitTrace& trace) {
+  const auto& sh = inst.shape();
+  cost::Judge judge(inst.memory(), sh, true);
+  judge.begin(s.residency(0));
+  std::vector<core::TokenBitset> reads(sh.layers, core::TokenBitset(sh.total_tokens()));
+  for (std::uint32_t j = 0; j < sh.decode_tokens; ++j) {
+    const std::uint32_t n = sh.prompt_tokens + j;
+    for (std::uint32_t l = 0; l < sh.layers; ++l) {
+      reads[l].clear();
+      for (std::uint32_t t : trace.reads(n, l)) reads[l].set(t);
+    }
+    judge.score_step(n, reads, s.residency(j + 1));
+  }
+  return judge.totals();
+}
+
+}  // namespace kvsweep::oracle
