@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "kvsweep/cli/commands.hpp"
 #include "kvsweep/cli/progress.hpp"
@@ -19,6 +20,9 @@ struct EvalArgs {
   bool verbose = false;
   bool serial = false;
   bool keys = false;
+  std::optional<double> oracle_moves;
+  std::optional<double> oracle_wall_s;
+  std::optional<std::uint32_t> oracle_replicas;
 };
 
 // The point YAML reference as a markdown table (README "YAML reference" is generated from it).
@@ -40,6 +44,14 @@ void add_eval_command(CLI::App& app) {
   cmd->add_flag("--json", args->json, "Print one JSON document instead of tables");
   cmd->add_flag("-v,--verbose", args->verbose, "Explain each step and show progress on stderr");
   cmd->add_flag("--serial", args->serial, "Run the policies one after another on one thread");
+  cmd->add_option("--oracle-moves", args->oracle_moves,
+                  "Oracle budget: move proposals over all replicas (overrides oracle.moves)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--oracle-wall", args->oracle_wall_s,
+                  "Oracle wall-clock budget, s (overrides oracle.max_wall_s; makes results timing-dependent)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--oracle-replicas", args->oracle_replicas, "Oracle parallel-tempering replicas")
+      ->check(CLI::Range(1, 256));
   cmd->callback([args] {
     if (args->keys) {
       print_key_reference();
@@ -53,6 +65,9 @@ void add_eval_command(CLI::App& app) {
       const auto& p = points[i];
       eval::EvalOptions opt;
       opt.parallel = !args->serial;
+      opt.oracle_moves = args->oracle_moves;
+      opt.oracle_wall_s = args->oracle_wall_s;
+      opt.oracle_replicas = args->oracle_replicas;
       std::unique_ptr<Progress> progress;
       if (args->verbose) {
         std::fprintf(stderr, "kvsweep: point %zu/%zu (%s): model %s, hardware %s, %zu policies\n", i + 1,

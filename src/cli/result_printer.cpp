@@ -40,6 +40,22 @@ void print_point_table(std::ostream& out, const eval::PointResult& r) {
   std::snprintf(line, sizeof line, "  lower bounds: bandwidth_split %.6f s, free_migration %.6f s\n",
                 r.bounds.bandwidth_split_s, r.bounds.free_migration_s);
   out << line;
+  if (r.oracle) {
+    const auto& o = *r.oracle;
+    const auto& d = o.diagnostics;
+    if (o.annealed) {
+      std::snprintf(line, sizeof line,
+                    "  oracle: gap to bound %.4f%%, from %s (%.6f s); %llu moves (%.1f%% accepted), %u rounds, "
+                    "%llu round trips, stop: %s, %.2f s\n",
+                    100 * o.gap_to_bound, o.seed_policy.c_str(), o.seed_time_s,
+                    static_cast<unsigned long long>(d.moves_proposed),
+                    d.moves_proposed > 0 ? 100.0 * static_cast<double>(d.moves_accepted) / static_cast<double>(d.moves_proposed) : 0.0,
+                    d.rounds, static_cast<unsigned long long>(d.round_trips), d.stop_reason.c_str(), o.wall_s);
+    } else {
+      std::snprintf(line, sizeof line, "  oracle: gap to bound %.4f%%; %s\n", 100 * o.gap_to_bound, o.note.c_str());
+    }
+    out << line;
+  }
   std::snprintf(line, sizeof line, "  wall %.2f s (trace %.2f s)\n", r.wall_s, r.trace_s);
   out << line;
 }
@@ -90,6 +106,35 @@ void write_point_json(io::JsonWriter& json, const eval::PointResult& r) {
   json.field("bandwidth_split_s", r.bounds.bandwidth_split_s);
   json.field("free_migration_s", r.bounds.free_migration_s);
   json.end_object();
+  if (r.oracle) {
+    const auto& o = *r.oracle;
+    const auto& d = o.diagnostics;
+    json.field("gap_to_bound", o.gap_to_bound);
+    json.key("oracle").begin_object();
+    json.field("annealed", o.annealed);
+    json.field("note", o.note);
+    json.field("seed_policy", o.seed_policy);
+    json.field("seed_time_s", o.seed_time_s);
+    json.field("wall_s", o.wall_s);
+    json.field("moves_proposed", d.moves_proposed);
+    json.field("moves_accepted", d.moves_accepted);
+    json.field("rounds", d.rounds);
+    json.field("round_trips", d.round_trips);
+    json.field("stop_reason", d.stop_reason);
+    json.key("temperatures").begin_array();
+    for (double t : d.temperatures) json.value(t);
+    json.end_array();
+    json.key("swap_acceptance").begin_array();
+    for (double a : d.swap_acceptance) json.value(a);
+    json.end_array();
+    json.key("best_vs_moves").begin_array();
+    for (const auto& [m, c] : d.best_vs_moves) json.begin_array().value(m).value(c).end_array();
+    json.end_array();
+    json.key("best_vs_time").begin_array();
+    for (const auto& [t, c] : d.best_vs_time) json.begin_array().value(t).value(c).end_array();
+    json.end_array();
+    json.end_object();
+  }
   json.field("trace_s", r.trace_s);
   json.field("wall_s", r.wall_s);
   json.end_object();

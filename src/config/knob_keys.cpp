@@ -50,7 +50,31 @@ std::vector<KeyDecl> make_policy_param_decls() {
                   "sa_guided: fraction R of the candidates migrated"),
   };
 }
+std::vector<KeyDecl> make_oracle_decls() {
+  const auto g = &Draft::oracle;
+  using O = OracleSettings;
+  return {
+      integer_knob(g, "replicas", &O::replicas, 1, 256, "oracle: parallel-tempering replicas"),
+      number_knob(g, "moves", &O::moves, at_least(0), "oracle: move proposals over all replicas"),
+      integer_knob(g, "moves_per_round", &O::moves_per_round, 1, kNoLimit,
+                   "oracle: proposals per replica between swap rounds"),
+      integer_knob(g, "patience_rounds", &O::patience_rounds, 1, kNoLimit,
+                   "oracle: stop after this many rounds without a better schedule"),
+      number_knob(g, "max_wall_s", &O::max_wall_s, at_least(0),
+                  "oracle: wall-clock budget, s (0: none; a limit makes results timing-dependent)"),
+      number_knob(g, "max_memory_gb", &O::max_memory_gb, at_least(0),
+                  "oracle: larger points report their seed schedule without annealing"),
+      integer_knob(g, "sa_replicas", &O::sa_replicas, 1, 64, "sa_guided tuning: replicas over (W, R)"),
+      integer_knob(g, "sa_rounds", &O::sa_rounds, 1, kNoLimit, "sa_guided tuning: round budget"),
+      integer_knob(g, "sa_w_max", &O::sa_w_max, 1, 4096, "sa_guided tuning: largest window W tried"),
+  };
+}
 }  // namespace
+
+const std::vector<KeyDecl>& oracle_key_decls() {
+  static const std::vector<KeyDecl> kDecls = make_oracle_decls();
+  return kDecls;
+}
 
 const std::vector<KeyDecl>& synthetic_key_decls() {
   static const std::vector<KeyDecl> kDecls = make_synthetic_decls();

@@ -65,8 +65,8 @@ std::uint64_t capacity_entries(const PointSpec& p, std::uint32_t prompt_tokens, 
 }
 
 const std::vector<std::string>& known_policy_names() {
-  static const std::vector<std::string> kNames = {"unlimited_hbm", "static", "reactive_lru", "page",
-                                                  "streaming",     "h2o",    "belady",       "sa_guided"};
+  static const std::vector<std::string> kNames = {"unlimited_hbm", "static", "reactive_lru", "page",   "streaming",
+                                                  "h2o",           "belady", "sa_guided",    "oracle"};
   return kNames;
 }
 

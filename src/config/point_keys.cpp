@@ -305,6 +305,8 @@ std::vector<KeyDecl> make_point_decls() {
       {"policies", "list", "all", policies, "policies evaluated, in this order", parse_policies},
       {"policy_params", "mapping", "{}", core::join(key_names(policy_param_key_decls())), "policy knobs",
        knob_group(&policy_param_key_decls, nullptr)},
+      {"oracle", "mapping", "{}", core::join(key_names(oracle_key_decls())),
+       "budgets of the annealers (token-level oracle, sa_guided tuning)", knob_group(&oracle_key_decls, nullptr)},
       {"seed", "integer", "1", ">= 0", "seed of the point's random streams",
        [](const Field& f, YamlContext& ctx, Draft& d) {
          const auto x = read_integer(f, 0, std::numeric_limits<std::uint64_t>::max(), ctx);

@@ -40,6 +40,7 @@ struct Draft {
   SyntheticParams synthetic;
   std::optional<std::vector<std::string>> policies;
   PolicyParams policy_params;
+  OracleSettings oracle;
   std::uint64_t seed = 1;
   std::string name;
 };
@@ -59,6 +60,7 @@ struct KeyDecl {
 const std::vector<KeyDecl>& point_key_decls();
 const std::vector<KeyDecl>& synthetic_key_decls();
 const std::vector<KeyDecl>& policy_param_key_decls();
+const std::vector<KeyDecl>& oracle_key_decls();
 std::vector<std::string> key_names(const std::vector<KeyDecl>& decls);
 
 // The three capacity keys, of which a point gives at most one.

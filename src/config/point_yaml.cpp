@@ -142,6 +142,7 @@ PointSpec finalize(const Draft& d, const YAML::Mark& point_mark, std::string sou
 
   p.policies = d.policies.value_or(known_policy_names());
   p.policy_params = d.policy_params;
+  p.oracle = d.oracle;
   p.seed = d.seed;
   return p;
 }
@@ -227,6 +228,7 @@ std::vector<PointKeyDoc> point_key_docs() {
   add(detail::point_key_decls(), "");
   add(detail::synthetic_key_decls(), "synthetic.");
   add(detail::policy_param_key_decls(), "policy_params.");
+  add(detail::oracle_key_decls(), "oracle.");
   return docs;
 }
 

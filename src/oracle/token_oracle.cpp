@@ -3,7 +3,7 @@
 #include <chrono>
 #include <memory>
 
-#include "kvsweep/eval/simulate.hpp"
+#include "kvsweep/sim/simulate.hpp"
 #include "kvsweep/oracle/tempering_engine.hpp"
 #include "kvsweep/policy/policy.hpp"
 
@@ -22,29 +22,26 @@ ScheduleState record_schedule(const OracleInstance& inst, const std::string& pol
                               const config::PolicyParams& params, trace::TraceSource& source) {
   std::vector<cost::Residency> states;
   states.reserve(inst.states());
-  eval::SimulationOptions opt;
+  sim::SimulationOptions opt;
   opt.parallel = false;
   opt.observer = [&](std::size_t, std::uint32_t, const cost::Residency& r) { states.push_back(r); };
   std::vector<std::unique_ptr<policy::Policy>> one;
   one.push_back(policy::make_policy(policy, policy::PolicyContext{inst.shape(), inst.memory(), params}));
-  eval::simulate(source, inst.memory(), one, opt);
+  sim::simulate(source, inst.memory(), one, opt);
   return ScheduleState(inst, states);
 }
 
 OracleResult anneal_schedule(const OracleInstance& inst, const ScheduleState& start, const std::string& start_name,
                              const OracleOptions& options) {
   const auto t0 = std::chrono::steady_clock::now();
-  OracleResult out;
-  out.seed_policy = start_name;
-  out.seed_time_s = start.exact_total();
   const ScheduleProblem problem(inst);
   auto result = temper(problem, start, options.tempering);
-  out.annealed = true;
-  out.diagnostics = std::move(result.diagnostics);
-  // Never worse than the seed: the engine keeps the best round-end state, and the seed is round 0.
-  const ScheduleState& best = result.best.exact_total() <= start.exact_total() ? result.best : start;
-  out.diagnostics.best_cost = best.exact_total();
-  out.totals.total_time_s = best.exact_total();
+  // Never worse than the seed, even if rounding made the engine keep a state a hair worse.
+  const bool improved = result.best.exact_total() <= start.exact_total();
+  OracleResult out{start_name, start.exact_total(), improved ? std::move(result.best) : start, 0.0,
+                   std::move(result.diagnostics), 0.0};
+  out.total_time_s = out.best.exact_total();
+  out.diagnostics.best_cost = out.total_time_s;
   out.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return out;
 }

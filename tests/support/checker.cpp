@@ -8,7 +8,7 @@
 #include <memory>
 
 #include "kvsweep/core/rng.hpp"
-#include "kvsweep/eval/simulate.hpp"
+#include "kvsweep/sim/simulate.hpp"
 
 namespace kvsweep::testing {
 
@@ -74,7 +74,7 @@ RecordedRun run_and_record(const std::string& name, const trace::ExplicitTrace& 
   policies.push_back(policy::make_policy(name, ctx));
   RecordedRun out;
   out.respects_capacity = policies[0]->respects_capacity();
-  eval::SimulationOptions opt;
+  sim::SimulationOptions opt;
   opt.parallel = false;
   opt.observer = [&](std::size_t, std::uint32_t, const cost::Residency& r) {
     std::vector<std::set<std::uint32_t>> step(r.layers());
@@ -84,7 +84,7 @@ RecordedRun run_and_record(const std::string& name, const trace::ExplicitTrace& 
     out.schedule.push_back(std::move(step));
   };
   auto source = trace::make_explicit_source(trace);
-  const auto result = eval::simulate(*source, m, policies, opt);
+  const auto result = sim::simulate(*source, m, policies, opt);
   out.judged_time_s = result.policies[0].totals.total_time_s;
   out.judged_hits = result.policies[0].totals.hits;
   return out;

@@ -37,6 +37,20 @@ struct PolicyParams {
   double sa_fraction = 0.5;                // sa_guided: fraction R of candidates migrated
 };
 
+// Budgets of the annealers (YAML key `oracle`): the token-level oracle and the tuning of sa_guided's
+// (W, R). Used when `oracle` is among the point's policies.
+struct OracleSettings {
+  std::uint32_t replicas = 8;            // parallel-tempering replicas of the token-level oracle
+  double moves = 2e7;                    // proposals over all replicas
+  std::uint32_t moves_per_round = 20000; // per replica between swap rounds
+  std::uint32_t patience_rounds = 50;    // stop after this many rounds without a better schedule
+  double max_wall_s = 0;                 // 0: none (a wall limit makes results timing-dependent)
+  double max_memory_gb = 4;              // larger points report the seed schedule, not annealed
+  std::uint32_t sa_replicas = 4;         // replicas of the (W, R) tuning of sa_guided
+  std::uint32_t sa_rounds = 30;          // its round budget
+  std::uint32_t sa_w_max = 64;           // largest W it tries
+};
+
 struct PointSpec {
   std::string source;        // where it was defined, "file.yaml" or "file.yaml#3"
   std::string name;          // optional free-text label (YAML `name`), "" when not given
@@ -50,6 +64,7 @@ struct PointSpec {
   TraceSpec trace;
   std::vector<std::string> policies;  // in evaluation order
   PolicyParams policy_params;
+  OracleSettings oracle;
   std::uint64_t seed = 1;
 };
 
@@ -62,7 +77,8 @@ struct PointSpec {
 std::uint64_t capacity_entries(const PointSpec& p, std::uint32_t prompt_tokens,
                                std::uint32_t decode_tokens, std::uint32_t layers);
 
-// Names of every policy kvsweep knows, in a stable order.
+// Names of every policy kvsweep knows, in a stable order: the baselines (policy::make_policy), then
+// `oracle` (the annealed schedule; with it, sa_guided's (W, R) are tuned first).
 const std::vector<std::string>& known_policy_names();
 
 }  // namespace kvsweep::config

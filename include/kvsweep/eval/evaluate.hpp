@@ -4,12 +4,14 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "kvsweep/bound/bounds.hpp"
 #include "kvsweep/config/point.hpp"
 #include "kvsweep/cost/judge.hpp"
+#include "kvsweep/oracle/tempering.hpp"
 #include "kvsweep/trace/source.hpp"
 
 namespace kvsweep::eval {
@@ -18,6 +20,17 @@ struct PolicyResult {
   std::string name;
   cost::PolicyMetrics metrics;
   double cpu_s = 0;
+};
+
+// What the token-level oracle did on a point.
+struct OracleReport {
+  bool annealed = false;      // false: the point was too large (oracle.max_memory_gb); the seed stands
+  std::string note;           // why not annealed
+  std::string seed_policy;    // the best capacity-respecting baseline, where the annealer started
+  double seed_time_s = 0;
+  double gap_to_bound = 0;    // oracle time / max(lower bounds) - 1
+  double wall_s = 0;
+  oracle::TemperingDiagnostics diagnostics;
 };
 
 struct PointResult {
@@ -29,6 +42,7 @@ struct PointResult {
   std::uint64_t footprint_entries = 0;  // (P + D) * L
   std::vector<PolicyResult> policies;
   bound::BoundTotals bounds;
+  std::optional<OracleReport> oracle;  // when `oracle` was among the policies
   double trace_s = 0;
   double wall_s = 0;
 
@@ -37,6 +51,10 @@ struct PointResult {
 
 struct EvalOptions {
   bool parallel = true;
+  // Command-line overrides of the point's oracle settings (unset: the point's).
+  std::optional<double> oracle_moves;
+  std::optional<double> oracle_wall_s;
+  std::optional<std::uint32_t> oracle_replicas;
   // Called with (steps done, total) from the evaluating thread.
   std::function<void(std::uint32_t, std::uint32_t)> progress;
 };

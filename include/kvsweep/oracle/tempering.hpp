@@ -100,6 +100,15 @@ double uphill_temperature(double mean_uphill, double acceptance = 0.8);
 // unless 0 < t_min <= t_max and n > 0.
 std::vector<double> geometric_ladder(double t_min, double t_max, std::uint32_t n);
 
+// Throws std::invalid_argument naming the first bad field (replicas or moves_per_round 0, negative or
+// non-finite temperatures, swap band outside 0 <= swap_low <= swap_high <= 1, a bad explicit ladder).
+void validate(const TemperingOptions& options);
+
+// The ladder temper() runs: options.ladder when given; else geometric over options.replicas slots
+// from t_min to t_max, where t_max = options.t_max, or `probed_t_max` when options.t_max is 0, and
+// t_min = options.t_min, or t_max * 1e-4 when 0. A t_max below t_min is raised to t_min.
+std::vector<double> resolve_ladder(const TemperingOptions& options, double probed_t_max);
+
 // The exchange half of parallel tempering, shared by temper() and tune_sa_guided(): which state sits
 // in which temperature slot, neighbour swaps, round trips, swap statistics and ladder adaptation.
 // States are numbered 0..n-1 and start in the slot of the same number. Not thread-safe; O(n) per call.
@@ -123,10 +132,10 @@ class ReplicaExchange {
   // pair. `energy[k]` is the cost of the state in slot k; it is permuted along with the states.
   void exchange(std::uint64_t round, std::span<double> energy);
 
-  // Feedback on the ladder from the swaps since the previous call: log-gaps of pairs that swapped less
-  // often than swap_low shrink, of those above swap_high grow, then all are rescaled so that the
+  // Feedback on the ladder from the swaps since the previous call (older ones decayed): log-gaps of
+  // pairs whose mean swap probability is below swap_low shrink, of those above swap_high grow, then all are rescaled so that the
   // coldest and hottest temperatures stay put. The gain decays with every call so the ladder settles.
-  // Deterministic: it uses only counts. Does nothing with fewer than 3 slots.
+  // Deterministic: it uses only energies seen at swap phases. Does nothing with fewer than 3 slots.
   void adapt(double swap_low, double swap_high);
 
   std::uint64_t round_trips() const { return round_trips_; }
@@ -142,7 +151,8 @@ class ReplicaExchange {
   std::vector<std::uint32_t> state_at_;  // slot -> state
   std::vector<Label> label_;             // state -> the last end it touched
   std::vector<std::uint64_t> attempts_, accepted_;                // per pair, whole run
-  std::vector<double> recent_attempts_, recent_accepted_;        // per pair, decayed, for adapt()
+  // Per pair, decayed, for adapt(): rounds seen and the sum of min(1, exp(log ratio)) over them.
+  std::vector<double> recent_samples_, recent_probability_;
   std::uint64_t round_trips_ = 0;
   std::uint32_t adaptations_ = 0;
 };

@@ -22,10 +22,10 @@ struct OracleOptions {
 };
 
 struct OracleResult {
-  bool annealed = false;          // false: too large for max_memory_gb, the seed was returned
   std::string seed_policy;        // the baseline the annealer started from
   double seed_time_s = 0;         // its total time
-  cost::ScheduleTotals totals;    // of the best schedule, re-judged from scratch
+  ScheduleState best;             // the best schedule found (never worse than the seed)
+  double total_time_s = 0;        // its total time, recounted from scratch
   TemperingDiagnostics diagnostics;
   double wall_s = 0;
 };

@@ -119,7 +119,7 @@ TEST(VariationPresets, Targets) {
 
 TEST(Policies, KnownNamesInStableOrder) {
   const std::vector<std::string> want = {"unlimited_hbm", "static", "reactive_lru", "page",
-                                         "streaming",     "h2o",    "belady",       "sa_guided"};
+                                         "streaming",     "h2o",    "belady",       "sa_guided", "oracle"};
   EXPECT_EQ(known_policy_names(), want);
 }
 

@@ -70,7 +70,7 @@ TEST(OracleExactness, MatchesExhaustiveSearchOnTinyInstances) {
     const oracle::OracleResult r = oracle::anneal_schedule(inst, seeded.state, seeded.policy, tiny_options(seed));
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     slowest = std::max(slowest, seconds);
-    const double found = r.totals.total_time_s;
+    const double found = r.total_time_s;
     ++total;
     EXPECT_GE(found, optimum * (1 - 1e-12)) << "below the optimum: the search or the oracle is wrong, seed " << seed;
     EXPECT_LE(found, seeded.state.exact_total() * (1 + 1e-12)) << "worse than its seed, seed " << seed;

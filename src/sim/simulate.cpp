@@ -1,4 +1,4 @@
-#include "kvsweep/eval/simulate.hpp"
+#include "kvsweep/sim/simulate.hpp"
 
 #include <tbb/parallel_for.h>
 #include <tbb/task_group.h>
@@ -7,7 +7,7 @@
 #include <chrono>
 #include <ctime>
 
-namespace kvsweep::eval {
+namespace kvsweep::sim {
 
 namespace {
 
@@ -172,4 +172,4 @@ SimulationResult simulate(trace::TraceSource& source, const cost::MemorySystem& 
   return result;
 }
 
-}  // namespace kvsweep::eval
+}  // namespace kvsweep::sim
