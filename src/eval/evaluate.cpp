@@ -117,17 +117,18 @@ void run_oracle(const config::PointSpec& point, const EvalOptions& options, doub
     totals = sim::simulate(*source, result.memory, one, sim_opt).policies[0].totals;
     report.seed_time_s = totals.total_time_s;
   } else {
+    // Three streams of the same trace (regenerating a synthetic one is cheaper than holding it).
     auto source = make_trace_source(point);
-    const trace::ExplicitTrace trace = trace::materialise(*source);
-    const oracle::OracleInstance inst(trace, result.memory);
-    auto seed_source = trace::make_explicit_source(trace);
+    const oracle::OracleInstance inst(*source, result.memory);
+    auto seed_source = make_trace_source(point);
     const oracle::ScheduleState start = oracle::record_schedule(inst, seed_name, point.policy_params, *seed_source);
     const oracle::OracleResult r = oracle::anneal_schedule(inst, start, seed_name, opt);
     report.annealed = true;
     report.seed_time_s = r.seed_time_s;
     report.diagnostics = r.diagnostics;
     // The one judge scores the final schedule from scratch (and checks capacity again).
-    totals = oracle::judge_schedule(inst, r.best, trace);
+    auto judge_source = make_trace_source(point);
+    totals = oracle::judge_schedule(inst, r.best, *judge_source);
   }
   PolicyResult pr{"oracle", cost::summarise(totals, result.memory, result.shape.decode_tokens), 0.0};
   pr.metrics.speedup_vs_static = static_time / totals.total_time_s;

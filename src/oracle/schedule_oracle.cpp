@@ -1,6 +1,7 @@
 #include "kvsweep/oracle/schedule_oracle.hpp"
 
 #include <algorithm>
+#include <bit>
 
 namespace kvsweep::oracle {
 
@@ -14,7 +15,23 @@ OracleInstance::OracleInstance(const trace::ExplicitTrace& trace, const cost::Me
 
 OracleInstance::OracleInstance(trace::TraceSource& source, const cost::MemorySystem& memory)
     : shape_(source.shape()), memory_(memory) {
-  init(trace::materialise(source));
+  // Straight from the streamed bitsets: never holds more than one step besides the entry-major bits.
+  words_per_entry_ = core::words_for(states());
+  reads_.assign(entries() * words_per_entry_, 0);
+  read_count_.assign(static_cast<std::size_t>(shape_.decode_tokens) * shape_.layers, 0);
+  std::vector<core::TokenBitset> step(shape_.layers, core::TokenBitset(shape_.total_tokens()));
+  for (std::uint32_t j = 0; j < shape_.decode_tokens; ++j) {
+    source.read_step(shape_.prompt_tokens + j, step);
+    for (std::uint32_t l = 0; l < shape_.layers; ++l) {
+      std::uint32_t count = 0;
+      step[l].for_each([&](std::size_t t) {
+        const std::uint64_t e = static_cast<std::uint64_t>(l) * tokens() + t;
+        reads_[e * words_per_entry_ + j / kWordBits] |= Word{1} << (j % kWordBits);
+        ++count;
+      });
+      read_count_[j * shape_.layers + l] = count;
+    }
+  }
 }
 
 void OracleInstance::init(const trace::ExplicitTrace& trace) {
@@ -40,17 +57,20 @@ ScheduleState::ScheduleState(const OracleInstance& inst)
 
 ScheduleState::ScheduleState(const OracleInstance& inst, const std::vector<cost::Residency>& residency)
     : ScheduleState(inst) {
-  const auto& sh = inst.shape();
-  for (std::uint32_t i = 0; i < inst.states() && i < residency.size(); ++i) {
-    for (std::uint32_t l = 0; l < sh.layers; ++l) {
-      residency[i].layer(l).for_each([&](std::size_t t) {
-        const std::uint64_t e = static_cast<std::uint64_t>(l) * inst.tokens() + t;
-        res_[e * wpe_ + i / kWordBits] |= Word{1} << (i % kWordBits);
-        ++occ_[i];
-      });
-    }
-  }
+  for (std::uint32_t i = 0; i < inst.states() && i < residency.size(); ++i) load_state(i, residency[i]);
   rebuild_counts();
+}
+
+void ScheduleState::load_state(std::uint32_t i, const cost::Residency& r) {
+  for (std::uint32_t l = 0; l < inst_->shape().layers; ++l) {
+    r.layer(l).for_each([&](std::size_t t) {
+      const std::uint64_t e = static_cast<std::uint64_t>(l) * inst_->tokens() + t;
+      Word& w = res_[e * wpe_ + i / kWordBits];
+      const Word bit = Word{1} << (i % kWordBits);
+      if ((w & bit) == 0) ++occ_[i];
+      w |= bit;
+    });
+  }
 }
 
 ScheduleState::Contribution ScheduleState::contribution(std::uint64_t e, std::uint32_t j) const {
@@ -72,15 +92,37 @@ void ScheduleState::rebuild_counts() {
   for (std::uint32_t j = 0; j < sh.decode_tokens; ++j) {
     for (std::uint32_t l = 0; l < sh.layers; ++l) counts_[j * sh.layers + l].reads = inst_->read_count(j, l);
   }
+  // Word by word: the contributions of 64 steps of one entry at once, then only their set bits.
+  const std::size_t step_words = core::words_for(sh.decode_tokens);
   for (std::uint64_t e = 0; e < inst_->entries(); ++e) {
     const std::uint32_t l = inst_->layer_of(e);
-    for (std::uint32_t j = 0; j < sh.decode_tokens; ++j) {
-      const Contribution c = contribution(e, j);
-      auto& k = counts_[j * sh.layers + l];
-      k.hits += c.hit;
-      k.piggyback += c.piggyback;
-      k.prefetch += c.prefetch;
-      k.kept_new = k.kept_new || c.kept_new != 0;
+    const std::uint32_t t = inst_->token_of(e);
+    const Word* res = res_.data() + e * wpe_;
+    for (std::size_t w = 0; w < step_words; ++w) {
+      const Word before = res[w];                                                     // state j
+      const Word after = (res[w] >> 1) | (w + 1 < wpe_ ? res[w + 1] << (kWordBits - 1) : 0);  // state j + 1
+      const Word read = inst_->read_word(e, w);
+      Word valid = core::valid_mask(w, sh.decode_tokens);
+      Word kept = 0;
+      if (t >= sh.prompt_tokens) {
+        const std::uint32_t j_new = t - sh.prompt_tokens;  // the step that creates this entry
+        if (j_new / kWordBits == w) {
+          kept = after & (Word{1} << (j_new % kWordBits));
+          valid &= ~(Word{1} << (j_new % kWordBits));
+        }
+      }
+      const Word hit = before & read & valid;
+      const Word promoted = after & ~before & valid;
+      auto add = [&](Word bits, auto member) {
+        for (Word x = bits; x != 0; x &= x - 1) {
+          auto& k = counts_[(w * kWordBits + static_cast<std::size_t>(std::countr_zero(x))) * sh.layers + l];
+          member(k);
+        }
+      };
+      add(hit, [](cost::StepCounts& k) { ++k.hits; });
+      add(promoted & read, [](cost::StepCounts& k) { ++k.piggyback; });
+      add(promoted & ~read, [](cost::StepCounts& k) { ++k.prefetch; });
+      add(kept, [](cost::StepCounts& k) { k.kept_new = true; });
     }
   }
   time_.resize(counts_.size());

@@ -1,5 +1,7 @@
 #include "kvsweep/oracle/token_oracle.hpp"
 
+#include <algorithm>
+#include <bit>
 #include <chrono>
 #include <memory>
 
@@ -20,15 +22,16 @@ double oracle_memory_bytes(const trace::TraceShape& shape, std::uint32_t replica
 
 ScheduleState record_schedule(const OracleInstance& inst, const std::string& policy,
                               const config::PolicyParams& params, trace::TraceSource& source) {
-  std::vector<cost::Residency> states;
-  states.reserve(inst.states());
+  ScheduleState state(inst);
+  std::uint32_t next = 0;
   sim::SimulationOptions opt;
   opt.parallel = false;
-  opt.observer = [&](std::size_t, std::uint32_t, const cost::Residency& r) { states.push_back(r); };
+  opt.observer = [&](std::size_t, std::uint32_t, const cost::Residency& r) { state.load_state(next++, r); };
   std::vector<std::unique_ptr<policy::Policy>> one;
   one.push_back(policy::make_policy(policy, policy::PolicyContext{inst.shape(), inst.memory(), params}));
   sim::simulate(source, inst.memory(), one, opt);
-  return ScheduleState(inst, states);
+  state.recount();
+  return state;
 }
 
 OracleResult anneal_schedule(const OracleInstance& inst, const ScheduleState& start, const std::string& start_name,
@@ -46,19 +49,30 @@ OracleResult anneal_schedule(const OracleInstance& inst, const ScheduleState& st
   return out;
 }
 
-cost::ScheduleTotals judge_schedule(const OracleInstance& inst, const ScheduleState& s,
-                                    const trace::ExplicitTrace& trace) {
+cost::ScheduleTotals judge_schedule(const OracleInstance& inst, const ScheduleState& s, trace::TraceSource& source) {
   const auto& sh = inst.shape();
   cost::Judge judge(inst.memory(), sh, true);
-  judge.begin(s.residency(0));
   std::vector<core::TokenBitset> reads(sh.layers, core::TokenBitset(sh.total_tokens()));
-  for (std::uint32_t j = 0; j < sh.decode_tokens; ++j) {
-    const std::uint32_t n = sh.prompt_tokens + j;
-    for (std::uint32_t l = 0; l < sh.layers; ++l) {
-      reads[l].clear();
-      for (std::uint32_t t : trace.reads(n, l)) reads[l].set(t);
+  // States are transposed 64 at a time (one word of every entry) into state-major residencies.
+  std::vector<cost::Residency> block;
+  for (std::uint32_t first = 0; first < inst.states(); first += core::kWordBits) {
+    const std::uint32_t count = std::min<std::uint32_t>(core::kWordBits, inst.states() - first);
+    block.assign(count, cost::Residency(sh.layers, sh.total_tokens()));
+    for (std::uint64_t e = 0; e < inst.entries(); ++e) {
+      for (core::Word x = s.state_word(e, first / core::kWordBits); x != 0; x &= x - 1) {
+        block[static_cast<std::size_t>(std::countr_zero(x))].layer(inst.layer_of(e)).set(inst.token_of(e));
+      }
     }
-    judge.score_step(n, reads, s.residency(j + 1));
+    for (std::uint32_t k = 0; k < count; ++k) {
+      const std::uint32_t i = first + k;
+      if (i == 0) {
+        judge.begin(block[k]);
+        continue;
+      }
+      const std::uint32_t n = sh.prompt_tokens + i - 1;
+      source.read_step(n, reads);
+      judge.score_step(n, reads, block[k]);
+    }
   }
   return judge.totals();
 }

@@ -46,6 +46,7 @@ class OracleInstance {
   bool read(std::uint64_t e, std::uint32_t j) const {
     return (reads_[e * words_per_entry_ + j / core::kWordBits] >> (j % core::kWordBits)) & 1U;
   }
+  core::Word read_word(std::uint64_t e, std::size_t w) const { return reads_[e * words_per_entry_ + w]; }
   std::uint32_t read_count(std::uint32_t j, std::uint32_t l) const { return read_count_[j * shape_.layers + l]; }
 
  private:
@@ -64,9 +65,16 @@ class ScheduleState {
   // From a recorded schedule: residency[i] = state i (R(P-1+i)), i = 0..D.
   ScheduleState(const OracleInstance& inst, const std::vector<cost::Residency>& residency);
 
+  // Loading a schedule state by state (e.g. while a policy runs): load_state() for every state i, then
+  // recount() once.
+  void load_state(std::uint32_t i, const cost::Residency& r);
+  void recount() { rebuild_counts(); }
+
   bool resident(std::uint64_t e, std::uint32_t i) const {
     return (res_[e * wpe_ + i / core::kWordBits] >> (i % core::kWordBits)) & 1U;
   }
+  // Word w of entry e's states (bit k: state 64 w + k).
+  core::Word state_word(std::uint64_t e, std::size_t w) const { return res_[e * wpe_ + w]; }
   // Incrementally tracked total time (drifts by rounding over many moves; see exact_total()).
   double total() const { return total_; }
   // Total recomputed from the counts, summed in step order.

@@ -41,8 +41,8 @@ ScheduleState record_schedule(const OracleInstance& inst, const std::string& pol
 OracleResult anneal_schedule(const OracleInstance& inst, const ScheduleState& start, const std::string& start_name,
                              const OracleOptions& options);
 
-// Re-judges a schedule with cost::Judge (the one cost model), state by state.
-cost::ScheduleTotals judge_schedule(const OracleInstance& inst, const ScheduleState& s,
-                                    const trace::ExplicitTrace& trace);
+// Re-judges a schedule with cost::Judge (the one cost model), state by state; `source` is a fresh
+// stream of the instance's trace.
+cost::ScheduleTotals judge_schedule(const OracleInstance& inst, const ScheduleState& s, trace::TraceSource& source);
 
 }  // namespace kvsweep::oracle

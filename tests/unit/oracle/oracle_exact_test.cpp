@@ -99,7 +99,8 @@ TEST(OracleExactness, FinalScheduleIsJudgedAndChecked) {
     auto result = oracle::temper(problem, seeded.state, tiny_options(seed).tempering);
     const CheckResult check = check_schedule(in.trace, in.memory, as_sets(result.best, inst), true);
     ASSERT_TRUE(check.ok) << check.problem;
-    const cost::ScheduleTotals judged = oracle::judge_schedule(inst, result.best, in.trace);
+    auto source = trace::make_explicit_source(in.trace);
+    const cost::ScheduleTotals judged = oracle::judge_schedule(inst, result.best, *source);
     EXPECT_NEAR(judged.total_time_s, check.total_time_s, 1e-12 * check.total_time_s);
     EXPECT_NEAR(result.best.exact_total(), check.total_time_s, 1e-12 * check.total_time_s);
   }
