@@ -231,6 +231,11 @@ void ScheduleState::undo() {
   flip_log_.clear();
 }
 
+namespace {
+// Geometric length >= 1 with mean 2 from one random word (P(k) = 2^-k): no logarithm per move.
+std::uint32_t short_length(core::Rng& rng) { return static_cast<std::uint32_t>(std::countr_zero(rng() | (Word{1} << 63))) + 1; }
+}  // namespace
+
 bool ScheduleProblem::propose(State& s, core::Rng& rng) const {
   const std::uint64_t entries = inst_.entries();
   const std::uint32_t states = inst_.states();
@@ -242,7 +247,7 @@ bool ScheduleProblem::propose(State& s, core::Rng& rng) const {
   if (kind < 0.4) {
     // (a) Toggle a short range starting at a random state.
     const auto i = first + static_cast<std::uint32_t>(rng.below(states - first));
-    const auto len = static_cast<std::uint32_t>(rng.geometric(2.0));
+    const std::uint32_t len = short_length(rng);
     return s.set_range(e, i, i + len, !s.resident(e, i));
   }
   if (kind < 0.7) {
@@ -251,7 +256,7 @@ bool ScheduleProblem::propose(State& s, core::Rng& rng) const {
     if (!s.resident(e, i)) return false;
     const std::uint64_t other = rng.below(entries);
     if (other == e || s.resident(other, i) || inst_.first_state(other) > i) return false;
-    const auto len = static_cast<std::uint32_t>(rng.geometric(3.0));
+    const std::uint32_t len = short_length(rng) + short_length(rng) - 1;  // mean 3
     std::uint32_t u = i;
     while (u < states && u < i + len && s.resident(e, u) && !s.resident(other, u)) ++u;
     return s.set_range(e, i, u, false) && s.set_range(other, i, u, true);
@@ -268,7 +273,7 @@ bool ScheduleProblem::propose(State& s, core::Rng& rng) const {
     return s.set_range(e, prev, j + 1, true);
   }
   // Prefetch a few states ahead of the read.
-  const auto len = static_cast<std::uint32_t>(rng.geometric(2.0));
+  const std::uint32_t len = short_length(rng);
   const std::uint32_t start = j + 1 > first + len ? j + 1 - len : first;
   return s.set_range(e, start, j + 1, true);
 }
