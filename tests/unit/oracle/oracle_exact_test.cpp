@@ -3,11 +3,14 @@
 // within 0.5 % on all, never go below it, never be worse than the best baseline, and pass the checker.
 #include <gtest/gtest.h>
 
+#include <tbb/task_arena.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <optional>
 
+#include "kvsweep/bound/bounds.hpp"
 #include "kvsweep/oracle/tempering_engine.hpp"
 #include "kvsweep/oracle/token_oracle.hpp"
 #include "support/checker.hpp"
@@ -103,6 +106,52 @@ TEST(OracleExactness, FinalScheduleIsJudgedAndChecked) {
     const cost::ScheduleTotals judged = oracle::judge_schedule(inst, result.best, *source);
     EXPECT_NEAR(judged.total_time_s, check.total_time_s, 1e-12 * check.total_time_s);
     EXPECT_NEAR(result.best.exact_total(), check.total_time_s, 1e-12 * check.total_time_s);
+    // Between the lower bounds and every baseline.
+    bound::BoundAccumulator bounds(in.memory);
+    std::vector<std::uint32_t> reads(in.trace.shape.layers);
+    for (std::uint32_t n = in.trace.shape.prompt_tokens; n < in.trace.shape.total_tokens(); ++n) {
+      for (std::uint32_t l = 0; l < in.trace.shape.layers; ++l) {
+        reads[l] = static_cast<std::uint32_t>(in.trace.reads(n, l).size());
+      }
+      bounds.add_step(reads);
+    }
+    EXPECT_GE(judged.total_time_s, bounds.totals().free_migration_s * (1 - 1e-9)) << "seed " << seed;
+    EXPECT_GE(judged.total_time_s, bounds.totals().bandwidth_split_s * (1 - 1e-9)) << "seed " << seed;
+    for (const auto& name : kBaselines) {
+      EXPECT_LE(judged.total_time_s, run_and_record(name, in.trace, in.memory).judged_time_s * (1 + 1e-12))
+          << name << " seed " << seed;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace kvsweep::testing
+
+namespace kvsweep::testing {
+namespace {
+
+// Same seed: the same schedule, bit for bit, with 1 or 2 TBB threads and serially.
+TEST(OracleDeterminism, SameScheduleWithOneOrTwoThreads) {
+  const Instance in = random_instance(4242, 3, 40);
+  const oracle::OracleInstance inst(in.trace, in.memory);
+  const Seeded seeded = best_baseline(inst, in.trace);
+  const oracle::ScheduleProblem problem(inst);
+  auto run = [&](int threads, bool parallel) {
+    oracle::TemperingOptions o = tiny_options(9).tempering;
+    o.parallel = parallel;
+    o.max_moves = 400'000;
+    tbb::task_arena arena(threads);
+    return arena.execute([&] { return oracle::temper(problem, seeded.state, o); });
+  };
+  const auto one = run(1, true), two = run(2, true), serial = run(1, false);
+  for (const auto* other : {&two, &serial}) {
+    EXPECT_EQ(one.best_cost, other->best_cost);
+    EXPECT_EQ(one.diagnostics.moves_accepted, other->diagnostics.moves_accepted);
+    for (std::uint64_t e = 0; e < inst.entries(); ++e) {
+      for (std::size_t w = 0; w < inst.words_per_entry(); ++w) {
+        ASSERT_EQ(one.best.state_word(e, w), other->best.state_word(e, w));
+      }
+    }
   }
 }
 
