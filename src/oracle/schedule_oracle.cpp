@@ -261,21 +261,45 @@ bool ScheduleProblem::propose(State& s, core::Rng& rng) const {
     while (u < states && u < i + len && s.resident(e, u) && !s.resident(other, u)) ++u;
     return s.set_range(e, i, u, false) && s.set_range(other, i, u, true);
   }
-  // (c) Turn a missed read at step j into a hit.
+  // (c) Turn a missed read into a hit: the first read at or after a random step whose state does not
+  // hold the entry (found word by word, wrapping around once).
   if (first >= steps) return false;
-  const auto j = first + static_cast<std::uint32_t>(rng.below(steps - first));
-  if (!inst_.read(e, j) || s.resident(e, j)) return false;
+  const std::uint32_t j = find_miss(s, e, first + static_cast<std::uint32_t>(rng.below(steps - first)));
+  if (j >= steps) return false;
   if (rng.bernoulli(0.5)) {
-    // Piggy-back: keep the entry from its previous read on (promoted while streamed).
-    std::uint32_t prev = j;
-    while (prev > first && !inst_.read(e, prev - 1)) --prev;
-    if (prev == first) return false;  // no earlier read
-    return s.set_range(e, prev, j + 1, true);
+    // Piggy-back: keep the entry from just after its previous read (promoted while streamed).
+    const std::uint32_t prev = previous_read(e, j);
+    if (prev == kNoStep || prev + 1 < first) return false;
+    return s.set_range(e, prev + 1, j + 1, true);
   }
   // Prefetch a few states ahead of the read.
   const std::uint32_t len = short_length(rng);
   const std::uint32_t start = j + 1 > first + len ? j + 1 - len : first;
   return s.set_range(e, start, j + 1, true);
+}
+
+std::uint32_t ScheduleProblem::find_miss(const State& s, std::uint64_t e, std::uint32_t from) const {
+  const std::uint32_t steps = inst_.shape().decode_tokens;
+  const std::size_t words = core::words_for(steps);
+  std::size_t w = from / kWordBits;
+  Word mask = ~core::bit_mask(0, from % kWordBits);
+  for (std::size_t seen = 0; seen <= words; ++seen) {
+    const Word miss = inst_.read_word(e, w) & ~s.state_word(e, w) & mask & core::valid_mask(w, steps);
+    if (miss != 0) return static_cast<std::uint32_t>(w * kWordBits + static_cast<std::size_t>(std::countr_zero(miss)));
+    w = w + 1 < words ? w + 1 : 0;
+    mask = ~Word{0};
+  }
+  return kNoStep;
+}
+
+std::uint32_t ScheduleProblem::previous_read(std::uint64_t e, std::uint32_t j) const {
+  std::size_t w = j / kWordBits;
+  Word x = inst_.read_word(e, w) & core::bit_mask(0, j % kWordBits);
+  while (true) {
+    if (x != 0) return static_cast<std::uint32_t>(w * kWordBits + kWordBits - 1 - static_cast<std::size_t>(std::countl_zero(x)));
+    if (w == 0) return kNoStep;
+    x = inst_.read_word(e, --w);
+  }
 }
 
 }  // namespace kvsweep::oracle

@@ -150,7 +150,12 @@ class ScheduleProblem {
   }
 
  private:
+  static constexpr std::uint32_t kNoStep = ~std::uint32_t{0};
   bool propose(State& s, core::Rng& rng) const;
+  // The first step >= from (wrapping) at which entry e is read but not resident, or kNoStep.
+  std::uint32_t find_miss(const State& s, std::uint64_t e, std::uint32_t from) const;
+  // The last step < j at which entry e is read, or kNoStep.
+  std::uint32_t previous_read(std::uint64_t e, std::uint32_t j) const;
   const OracleInstance& inst_;
 };
 
