@@ -40,6 +40,13 @@ void print_point_table(std::ostream& out, const eval::PointResult& r) {
   std::snprintf(line, sizeof line, "  lower bounds: bandwidth_split %.6f s, free_migration %.6f s\n",
                 r.bounds.bandwidth_split_s, r.bounds.free_migration_s);
   out << line;
+  if (r.oracle && r.oracle->sa_tuned) {
+    const auto& o = *r.oracle;
+    std::snprintf(line, sizeof line,
+                  "  sa_guided tuned (paper's SA over W, R): W* = %u, R* = %.1f; %u points in %u trace passes, %.2f s\n",
+                  o.sa_window, o.sa_fraction, o.sa_evaluations, o.sa_passes, o.sa_wall_s);
+    out << line;
+  }
   if (r.oracle) {
     const auto& o = *r.oracle;
     const auto& d = o.diagnostics;
@@ -121,6 +128,14 @@ void write_point_json(io::JsonWriter& json, const eval::PointResult& r) {
     json.field("rounds", d.rounds);
     json.field("round_trips", d.round_trips);
     json.field("stop_reason", d.stop_reason);
+    json.field("sa_tuned", o.sa_tuned);
+    json.field("sa_window", o.sa_window);
+    json.field("sa_fraction", o.sa_fraction);
+    json.field("sa_evaluations", o.sa_evaluations);
+    json.field("sa_passes", o.sa_passes);
+    json.field("sa_wall_s", o.sa_wall_s);
+    json.field("sa_rounds", o.sa_diagnostics.rounds);
+    json.field("sa_stop_reason", o.sa_diagnostics.stop_reason);
     json.key("temperatures").begin_array();
     for (double t : d.temperatures) json.value(t);
     json.end_array();

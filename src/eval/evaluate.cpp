@@ -9,6 +9,7 @@
 #include "kvsweep/core/diagnostics.hpp"
 #include "kvsweep/core/rng.hpp"
 #include "kvsweep/sim/simulate.hpp"
+#include "kvsweep/oracle/sa_tuning.hpp"
 #include "kvsweep/oracle/token_oracle.hpp"
 #include "kvsweep/policy/policy.hpp"
 #include "kvsweep/trace/synthetic.hpp"
@@ -78,10 +79,31 @@ namespace {
 
 // The token-level oracle on a point already evaluated by the baselines: seed from the best
 // capacity-respecting baseline, anneal, re-judge. Adds an "oracle" PolicyResult and the report.
-void run_oracle(const config::PointSpec& point, const EvalOptions& options, double static_time,
-                PointResult& result) {
+// The paper's SA-guided bound: anneal sa_guided's (W, R); `params` gets (W*, R*).
+void tune_sa(const config::PointSpec& point, const EvalOptions& options, const cost::MemorySystem& memory,
+             config::PolicyParams& params, OracleReport& report) {
   const auto t0 = std::chrono::steady_clock::now();
-  OracleReport report;
+  oracle::SaTuningOptions opt;
+  opt.replicas = point.oracle.sa_replicas;
+  opt.max_rounds = point.oracle.sa_rounds;
+  opt.w_max = point.oracle.sa_w_max;
+  opt.seed = core::derive_seed({point.seed, 0x5a7e5ULL});
+  opt.parallel = options.parallel;
+  const auto r = oracle::tune_sa_guided([&] { return make_trace_source(point); }, memory, params, opt);
+  params.sa_window = r.best_window;
+  params.sa_fraction = r.best_fraction;
+  report.sa_tuned = true;
+  report.sa_window = r.best_window;
+  report.sa_fraction = r.best_fraction;
+  report.sa_evaluations = r.evaluations;
+  report.sa_passes = r.passes;
+  report.sa_diagnostics = r.diagnostics;
+  report.sa_wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void run_oracle(const config::PointSpec& point, const config::PolicyParams& params, const EvalOptions& options,
+                double static_time, OracleReport report, PointResult& result) {
+  const auto t0 = std::chrono::steady_clock::now();
   const PolicyResult* seed = nullptr;
   for (const auto& p : result.policies) {
     if (p.name == "unlimited_hbm") continue;
@@ -111,7 +133,7 @@ void run_oracle(const config::PointSpec& point, const EvalOptions& options, doub
     // The seed schedule stands: rerun its policy alone for its full totals.
     auto source = make_trace_source(point);
     std::vector<std::unique_ptr<policy::Policy>> one;
-    one.push_back(policy::make_policy(seed_name, {result.shape, result.memory, point.policy_params}));
+    one.push_back(policy::make_policy(seed_name, {result.shape, result.memory, params}));
     sim::SimulationOptions sim_opt;
     sim_opt.parallel = options.parallel;
     totals = sim::simulate(*source, result.memory, one, sim_opt).policies[0].totals;
@@ -121,7 +143,7 @@ void run_oracle(const config::PointSpec& point, const EvalOptions& options, doub
     auto source = make_trace_source(point);
     const oracle::OracleInstance inst(*source, result.memory);
     auto seed_source = make_trace_source(point);
-    const oracle::ScheduleState start = oracle::record_schedule(inst, seed_name, point.policy_params, *seed_source);
+    const oracle::ScheduleState start = oracle::record_schedule(inst, seed_name, params, *seed_source);
     const oracle::OracleResult r = oracle::anneal_schedule(inst, start, seed_name, opt);
     report.annealed = true;
     report.seed_time_s = r.seed_time_s;
@@ -158,15 +180,19 @@ PointResult evaluate_point(const config::PointSpec& point, const EvalOptions& op
   result.memory = cost::make_memory_system(point, shape);
   result.footprint_entries = static_cast<std::uint64_t>(shape.total_tokens()) * shape.layers;
 
-  const policy::PolicyContext ctx{shape, result.memory, point.policy_params};
+  const bool want_oracle =
+      std::find(point.policies.begin(), point.policies.end(), "oracle") != point.policies.end();
+  const bool want_sa = std::find(point.policies.begin(), point.policies.end(), "sa_guided") != point.policies.end();
+  config::PolicyParams params = point.policy_params;
+  std::optional<OracleReport> report;
+  if (want_oracle) {
+    report.emplace();
+    if (want_sa) tune_sa(point, options, result.memory, params, *report);
+  }
+  const policy::PolicyContext ctx{shape, result.memory, params};
   std::vector<std::unique_ptr<policy::Policy>> policies;
-  bool want_oracle = false;
   for (const auto& name : point.policies) {
-    if (name == "oracle") {
-      want_oracle = true;
-    } else {
-      policies.push_back(policy::make_policy(name, ctx));
-    }
+    if (name != "oracle") policies.push_back(policy::make_policy(name, ctx));
   }
 
   sim::SimulationOptions sim_opt;
@@ -185,8 +211,8 @@ PointResult evaluate_point(const config::PointSpec& point, const EvalOptions& op
   }
   result.bounds = run.bounds;
   result.trace_s = run.trace_s;
-  if (want_oracle) run_oracle(point, options, static_time, result);
-  result.wall_s = run.wall_s + (result.oracle ? result.oracle->wall_s : 0.0);
+  if (want_oracle) run_oracle(point, params, options, static_time, std::move(*report), result);
+  result.wall_s = run.wall_s + (result.oracle ? result.oracle->wall_s + result.oracle->sa_wall_s : 0.0);
   return result;
 }
 

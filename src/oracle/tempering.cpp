@@ -187,7 +187,8 @@ void ReplicaExchange::report(TemperingDiagnostics& d) const {
   d.swap_attempts = attempts_;
   d.swap_acceptance.assign(attempts_.size(), 0.0);
   for (std::size_t k = 0; k < attempts_.size(); ++k) {
-    if (attempts_[k] > 0) d.swap_acceptance[k] = static_cast<double>(accepted_[k]) / static_cast<double>(attempts_[k]);
+    if (attempts_[k] > 0)
+      d.swap_acceptance[k] = static_cast<double>(accepted_[k]) / static_cast<double>(attempts_[k]);
   }
   d.round_trips = round_trips_;
 }

@@ -54,7 +54,7 @@ kvsweep::oracle::TemperingOptions bench_options(bool parallel) {
   o.moves_per_round = 20000;
   o.max_moves = 40'000'000;
   o.patience_rounds = 1U << 30;  // the budget, not convergence, ends the run
-  o.adapt_ladder = false;         // the bare chains below run this same geometric ladder
+  o.adapt_ladder = false;        // the bare chains below run this same geometric ladder
   o.parallel = parallel;
   return o;
 }
@@ -62,8 +62,7 @@ kvsweep::oracle::TemperingOptions bench_options(bool parallel) {
 void report(benchmark::State& state, double proposals, int cores) {
   const double total = proposals * static_cast<double>(state.iterations());
   state.counters["proposals_per_s"] = benchmark::Counter(total, benchmark::Counter::kIsRate);
-  state.counters["proposals_per_s_per_core"] =
-      benchmark::Counter(total / cores, benchmark::Counter::kIsRate);
+  state.counters["proposals_per_s_per_core"] = benchmark::Counter(total / cores, benchmark::Counter::kIsRate);
   state.counters["ns_per_proposal_core"] =
       benchmark::Counter(total / cores, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
@@ -105,7 +104,8 @@ void BM_BareMetropolis(benchmark::State& state) {
   const Rugged1D problem;
   auto options = bench_options(false);
   options.max_moves = 0;  // only resolves the ladder
-  const std::vector<double> ladder = kvsweep::oracle::temper(problem, 12345, options).diagnostics.temperatures;
+  const std::vector<double> ladder =
+      kvsweep::oracle::temper(problem, 12345, options).diagnostics.temperatures;
   constexpr std::uint64_t kMovesPerChain = 5'000'000;
   for (auto _ : state) {
     double sum = 0;
@@ -115,9 +115,8 @@ void BM_BareMetropolis(benchmark::State& state) {
       double e = problem.cost(x);
       const double inv_t = 1.0 / ladder[k];
       for (std::uint64_t i = 0; i < kMovesPerChain; ++i) {
-        const MoveOutcome out = problem.step(x, rng, [&](double d) {
-          return d <= 0 || rng.uniform() < std::exp(-d * inv_t);
-        });
+        const MoveOutcome out =
+            problem.step(x, rng, [&](double d) { return d <= 0 || rng.uniform() < std::exp(-d * inv_t); });
         if (out.accepted) e += out.delta;
       }
       sum += e;

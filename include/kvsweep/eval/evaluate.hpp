@@ -31,6 +31,14 @@ struct OracleReport {
   double gap_to_bound = 0;    // oracle time / max(lower bounds) - 1
   double wall_s = 0;
   oracle::TemperingDiagnostics diagnostics;
+  // The paper's SA over sa_guided's knobs, run first: sa_guided is then reported at (W*, R*).
+  bool sa_tuned = false;
+  std::uint32_t sa_window = 0;       // W*
+  double sa_fraction = 0;            // R*
+  std::uint32_t sa_evaluations = 0;  // distinct (W, R) simulated
+  std::uint32_t sa_passes = 0;       // passes over the trace
+  double sa_wall_s = 0;
+  oracle::TemperingDiagnostics sa_diagnostics;
 };
 
 struct PointResult {

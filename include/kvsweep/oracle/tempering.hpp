@@ -31,45 +31,45 @@
 namespace kvsweep::oracle {
 
 // Purposes of the random streams, the second part of every derive_seed() key.
-inline constexpr std::uint64_t kStreamMoves = 0x6d6f766573;   // per temperature slot: moves, Metropolis
-inline constexpr std::uint64_t kStreamSwaps = 0x7377617073;   // per round: neighbour swaps
-inline constexpr std::uint64_t kStreamProbe = 0x70726f6265;   // the initial-temperature probe
+inline constexpr std::uint64_t kStreamMoves = 0x6d6f766573;  // per temperature slot: moves, Metropolis
+inline constexpr std::uint64_t kStreamSwaps = 0x7377617073;  // per round: neighbour swaps
+inline constexpr std::uint64_t kStreamProbe = 0x70726f6265;  // the initial-temperature probe
 
 struct MoveOutcome {
   bool proposed = false;  // false: no legal move was found this time (counts as a rejected proposal)
   bool accepted = false;
-  double delta = 0;       // cost change, when proposed
+  double delta = 0;  // cost change, when proposed
 };
 
 struct TemperingOptions {
   std::uint32_t replicas = 8;
-  double t_max = 0;                  // hottest temperature; 0: chosen so ~80 % of uphill moves pass
-  double t_min = 0;                  // coldest; 0: t_max * 1e-4
+  double t_max = 0;                       // hottest temperature; 0: chosen so ~80 % of uphill moves pass
+  double t_min = 0;                       // coldest; 0: t_max * 1e-4
   std::uint64_t moves_per_round = 20000;  // per replica, between swap rounds
   std::uint64_t max_moves = 100000000;    // proposals over all replicas
-  double max_wall_s = 0;             // 0: no wall-clock limit (a limit makes results timing-dependent)
-  std::uint32_t patience_rounds = 100;  // stop after this many rounds without a better best
-  bool adapt_ladder = true;          // move temperatures so neighbour swaps land in [swap_low, swap_high]
+  double max_wall_s = 0;                  // 0: no wall-clock limit (a limit makes results timing-dependent)
+  std::uint32_t patience_rounds = 100;    // stop after this many rounds without a better best
+  bool adapt_ladder = true;  // move temperatures so neighbour swaps land in [swap_low, swap_high]
   double swap_low = 0.2;
   double swap_high = 0.4;
   std::uint64_t seed = 1;
-  bool parallel = true;              // false: replicas one after another on the calling thread
+  bool parallel = true;  // false: replicas one after another on the calling thread
   // An explicit ladder, coldest first, strictly increasing and positive: when not empty it replaces
   // replicas, t_min and t_max (a ladder adapted by one run can be reused by the next).
   std::vector<double> ladder;
 };
 
 struct TemperingDiagnostics {
-  std::vector<double> temperatures;         // final ladder, coldest first
-  std::vector<double> swap_acceptance;      // per neighbour pair (k, k+1), over the whole run
-  std::vector<std::uint64_t> swap_attempts; // per neighbour pair
-  std::uint64_t round_trips = 0;            // cold -> hot -> cold journeys completed by any state
+  std::vector<double> temperatures;          // final ladder, coldest first
+  std::vector<double> swap_acceptance;       // per neighbour pair (k, k+1), over the whole run
+  std::vector<std::uint64_t> swap_attempts;  // per neighbour pair
+  std::uint64_t round_trips = 0;             // cold -> hot -> cold journeys completed by any state
   std::uint64_t moves_proposed = 0;
   std::uint64_t moves_accepted = 0;
   std::vector<std::uint64_t> slot_moves_proposed;  // per temperature slot; sums to moves_proposed
   std::vector<std::uint64_t> slot_moves_accepted;  // per temperature slot; sums to moves_accepted
   std::uint32_t rounds = 0;
-  std::string stop_reason;                  // "moves", "wall", "patience"; the tuner adds "rounds"
+  std::string stop_reason;  // "moves", "wall", "patience"; the tuner adds "rounds"
   double wall_s = 0;
   double initial_cost = 0;
   double best_cost = 0;
@@ -133,9 +133,10 @@ class ReplicaExchange {
   void exchange(std::uint64_t round, std::span<double> energy);
 
   // Feedback on the ladder from the swaps since the previous call (older ones decayed): log-gaps of
-  // pairs whose mean swap probability is below swap_low shrink, of those above swap_high grow, then all are rescaled so that the
-  // coldest and hottest temperatures stay put. The gain decays with every call so the ladder settles.
-  // Deterministic: it uses only energies seen at swap phases. Does nothing with fewer than 3 slots.
+  // pairs whose mean swap probability is below swap_low shrink, of those above swap_high grow, then all are
+  // rescaled so that the coldest and hottest temperatures stay put. The gain decays with every call so the
+  // ladder settles. Deterministic: it uses only energies seen at swap phases. Does nothing with fewer than 3
+  // slots.
   void adapt(double swap_low, double swap_high);
 
   std::uint64_t round_trips() const { return round_trips_; }
@@ -148,9 +149,9 @@ class ReplicaExchange {
 
   std::vector<double> temperatures_;
   std::uint64_t seed_;
-  std::vector<std::uint32_t> state_at_;  // slot -> state
-  std::vector<Label> label_;             // state -> the last end it touched
-  std::vector<std::uint64_t> attempts_, accepted_;                // per pair, whole run
+  std::vector<std::uint32_t> state_at_;             // slot -> state
+  std::vector<Label> label_;                        // state -> the last end it touched
+  std::vector<std::uint64_t> attempts_, accepted_;  // per pair, whole run
   // Per pair, decayed, for adapt(): rounds seen and the sum of min(1, exp(log ratio)) over them.
   std::vector<double> recent_samples_, recent_probability_;
   std::uint64_t round_trips_ = 0;

@@ -56,7 +56,8 @@ double probe_t_max(const Problem& problem, typename Problem::State& s, double co
 }  // namespace detail
 
 template <class Problem>
-TemperingResult<typename Problem::State> temper(const Problem& problem, const typename Problem::State& initial,
+TemperingResult<typename Problem::State> temper(const Problem& problem,
+                                                const typename Problem::State& initial,
                                                 const TemperingOptions& options) {
   using State = typename Problem::State;
   using Clock = std::chrono::steady_clock;
@@ -73,12 +74,13 @@ TemperingResult<typename Problem::State> temper(const Problem& problem, const ty
 
   const std::size_t n = options.ladder.empty() ? options.replicas : options.ladder.size();
   std::vector<State> states(n, initial);  // by state number; slots point into it
-  const double probed =
-      options.ladder.empty() && options.t_max == 0 ? detail::probe_t_max(problem, states[0], initial_cost, options.seed) : 0;
+  const double probed = options.ladder.empty() && options.t_max == 0
+                            ? detail::probe_t_max(problem, states[0], initial_cost, options.seed)
+                            : 0;
   ReplicaExchange exchange(resolve_ladder(options, probed), options.seed);
 
   std::vector<double> energy(n, initial_cost);  // by slot, permuted with the states
-  std::vector<core::Rng> rngs;                   // by slot: a stream stays with its temperature
+  std::vector<core::Rng> rngs;                  // by slot: a stream stays with its temperature
   rngs.reserve(n);
   for (std::size_t k = 0; k < n; ++k) rngs.emplace_back(core::derive_seed({options.seed, kStreamMoves, k}));
   std::vector<std::uint64_t> round_moves(n, 0), round_accepted(n, 0);
@@ -127,11 +129,12 @@ TemperingResult<typename Problem::State> temper(const Problem& problem, const ty
       round_moves[k] = full ? options.moves_per_round : left / n + (k < left % n ? 1U : 0U);
     }
     if (options.parallel && n > 1) {
-      tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, 1),
-                        [&](const tbb::blocked_range<std::size_t>& r) {
-                          for (std::size_t k = r.begin(); k != r.end(); ++k) run_slot(k);
-                        },
-                        tbb::simple_partitioner());
+      tbb::parallel_for(
+          tbb::blocked_range<std::size_t>(0, n, 1),
+          [&](const tbb::blocked_range<std::size_t>& r) {
+            for (std::size_t k = r.begin(); k != r.end(); ++k) run_slot(k);
+          },
+          tbb::simple_partitioner());
     } else {
       for (std::size_t k = 0; k < n; ++k) run_slot(k);
     }

@@ -248,7 +248,8 @@ TEST(Tempering, EveryStopRuleFires) {
   EXPECT_EQ(r.best_cost, glass.cost(glass.make_state(1)));
 }
 
-void expect_identical(const TemperingResult<SpinGlass::State>& a, const TemperingResult<SpinGlass::State>& b) {
+void expect_identical(const TemperingResult<SpinGlass::State>& a,
+                      const TemperingResult<SpinGlass::State>& b) {
   EXPECT_EQ(a.best_cost, b.best_cost);
   EXPECT_TRUE(a.best == b.best);
   EXPECT_EQ(a.diagnostics.moves_proposed, b.diagnostics.moves_proposed);
