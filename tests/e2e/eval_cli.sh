@@ -33,8 +33,14 @@ p = pts[0]
 pol = p["policies"]
 assert len(p["point_id"]) == 16
 t = {k: v["total_time_s"] for k, v in pol.items()}
-assert t["unlimited_hbm"] <= min(t.values()) + 1e-12, t
 assert t["static"] > t["unlimited_hbm"], t
+# The oracle is never worse than a capacity-respecting policy, and never below a bound.
+for k, v in t.items():
+    if k not in ("unlimited_hbm", "oracle"):
+        assert t["oracle"] <= v * (1 + 1e-12), (k, t)
+assert t["oracle"] >= max(p["bounds"].values()) * (1 - 1e-9), (t, p["bounds"])
+assert abs(p["gap_to_bound"] - (t["oracle"] / max(p["bounds"].values()) - 1)) < 1e-9
+assert p["oracle"]["annealed"] and p["oracle"]["sa_tuned"], p["oracle"]
 assert abs(pol["static"]["speedup_vs_static"] - 1) < 1e-12
 for k, v in pol.items():
     assert abs(v["throughput_tok_s"] * v["total_time_s"] - 200) < 1e-6, (k, v)
