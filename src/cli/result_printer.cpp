@@ -53,11 +53,12 @@ void print_point_table(std::ostream& out, const eval::PointResult& r) {
     if (o.annealed) {
       std::snprintf(line, sizeof line,
                     "  oracle: gap to bound %.4f%%, from %s (%.6f s); %llu moves (%.1f%% accepted), %u rounds, "
-                    "%llu round trips, stop: %s, %.2f s\n",
+                    "%llu round trips, stop: %s, %.2f s%s%s\n",
                     100 * o.gap_to_bound, o.seed_policy.c_str(), o.seed_time_s,
                     static_cast<unsigned long long>(d.moves_proposed),
                     d.moves_proposed > 0 ? 100.0 * static_cast<double>(d.moves_accepted) / static_cast<double>(d.moves_proposed) : 0.0,
-                    d.rounds, static_cast<unsigned long long>(d.round_trips), d.stop_reason.c_str(), o.wall_s);
+                    d.rounds, static_cast<unsigned long long>(d.round_trips), d.stop_reason.c_str(), o.wall_s,
+                    o.note.empty() ? "" : "; ", o.note.c_str());
     } else {
       std::snprintf(line, sizeof line, "  oracle: gap to bound %.4f%%; %s\n", 100 * o.gap_to_bound, o.note.c_str());
     }

@@ -126,18 +126,18 @@ void run_oracle(const config::PointSpec& point, const config::PolicyParams& para
   const double need_gb = oracle::oracle_memory_bytes(result.shape, opt.tempering.replicas) / 1e9;
   cost::ScheduleTotals totals;
   if (need_gb > opt.max_memory_gb) {
-    char buf[160];
-    std::snprintf(buf, sizeof buf, "not annealed: needs %.1f GB > oracle.max_memory_gb %.1f; reports %s",
-                  need_gb, opt.max_memory_gb, seed_name.c_str());
-    report.note = buf;
-    // The seed schedule stands: rerun its policy alone for its full totals.
+    // Too large to hold whole: anneal window by window, each window as large as the memory allows.
+    const std::uint32_t window = oracle::window_for_memory(result.shape, opt.tempering.replicas, opt.max_memory_gb);
     auto source = make_trace_source(point);
-    std::vector<std::unique_ptr<policy::Policy>> one;
-    one.push_back(policy::make_policy(seed_name, {result.shape, result.memory, params}));
-    sim::SimulationOptions sim_opt;
-    sim_opt.parallel = options.parallel;
-    totals = sim::simulate(*source, result.memory, one, sim_opt).policies[0].totals;
-    report.seed_time_s = totals.total_time_s;
+    const oracle::WindowedResult r = oracle::anneal_windowed(*source, result.memory, seed_name, params, window, opt);
+    char buf[200];
+    std::snprintf(buf, sizeof buf, "annealed in %u windows of %u steps (the whole point needs %.1f GB > %.1f)",
+                  r.windows, r.window_steps, need_gb, opt.max_memory_gb);
+    report.note = buf;
+    report.annealed = true;
+    report.seed_time_s = r.seed_time_s;
+    report.diagnostics = r.diagnostics;
+    totals = r.totals;
   } else {
     // Three streams of the same trace (regenerating a synthetic one is cheaper than holding it).
     auto source = make_trace_source(point);

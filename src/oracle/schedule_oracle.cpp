@@ -14,23 +14,35 @@ OracleInstance::OracleInstance(const trace::ExplicitTrace& trace, const cost::Me
 }
 
 OracleInstance::OracleInstance(trace::TraceSource& source, const cost::MemorySystem& memory)
-    : shape_(source.shape()), memory_(memory) {
+    : OracleInstance(source.shape(), memory, 0) {
   // Straight from the streamed bitsets: never holds more than one step besides the entry-major bits.
-  words_per_entry_ = core::words_for(states());
-  reads_.assign(entries() * words_per_entry_, 0);
-  read_count_.assign(static_cast<std::size_t>(shape_.decode_tokens) * shape_.layers, 0);
   std::vector<core::TokenBitset> step(shape_.layers, core::TokenBitset(shape_.total_tokens()));
   for (std::uint32_t j = 0; j < shape_.decode_tokens; ++j) {
     source.read_step(shape_.prompt_tokens + j, step);
-    for (std::uint32_t l = 0; l < shape_.layers; ++l) {
-      std::uint32_t count = 0;
-      step[l].for_each([&](std::size_t t) {
+    add_step(j, step);
+  }
+}
+
+OracleInstance::OracleInstance(const trace::TraceShape& shape, const cost::MemorySystem& memory,
+                               std::uint32_t frozen_states, bool freeze_last)
+    : shape_(shape), memory_(memory), words_per_entry_(core::words_for(shape.decode_tokens + 1)),
+      frozen_states_(frozen_states), freeze_last_(freeze_last), reads_(entries() * words_per_entry_, 0),
+      read_count_(static_cast<std::size_t>(shape.decode_tokens) * shape.layers, 0) {}
+
+void OracleInstance::add_step(std::uint32_t j, std::span<const core::TokenBitset> reads) {
+  for (std::uint32_t l = 0; l < shape_.layers; ++l) {
+    std::uint32_t count = 0;
+    const core::TokenBitset& row = reads[l];
+    const std::size_t words = std::min(row.word_count(), core::words_for(tokens()));
+    for (std::size_t w = 0; w < words; ++w) {
+      for (Word x = row.data()[w]; x != 0; x &= x - 1) {
+        const std::uint64_t t = w * kWordBits + static_cast<std::size_t>(std::countr_zero(x));
         const std::uint64_t e = static_cast<std::uint64_t>(l) * tokens() + t;
         reads_[e * words_per_entry_ + j / kWordBits] |= Word{1} << (j % kWordBits);
         ++count;
-      });
-      read_count_[j * shape_.layers + l] = count;
+      }
     }
+    read_count_[j * shape_.layers + l] = count;
   }
 }
 
@@ -163,6 +175,7 @@ bool ScheduleState::set_range(std::uint64_t e, std::uint32_t s, std::uint32_t u,
   const std::uint32_t states = inst_->states();
   u = std::min(u, states);
   if (s >= u) return true;
+  if (s < inst_->frozen_states() || u > inst_->free_end()) return false;
   const std::uint64_t capacity = inst_->memory().capacity_entries;
   if (v) {
     const std::uint32_t first = inst_->first_state(e);

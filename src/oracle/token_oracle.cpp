@@ -26,7 +26,7 @@ ScheduleState record_schedule(const OracleInstance& inst, const std::string& pol
   std::uint32_t next = 0;
   sim::SimulationOptions opt;
   opt.parallel = false;
-  opt.observer = [&](std::size_t, std::uint32_t, const cost::Residency& r) { state.load_state(next++, r); };
+  opt.observer = [&](std::size_t, std::uint32_t, const cost::Residency& r, std::span<const core::TokenBitset>) { state.load_state(next++, r); };
   std::vector<std::unique_ptr<policy::Policy>> one;
   one.push_back(policy::make_policy(policy, policy::PolicyContext{inst.shape(), inst.memory(), params}));
   sim::simulate(source, inst.memory(), one, opt);

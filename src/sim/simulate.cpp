@@ -127,7 +127,7 @@ SimulationResult simulate(trace::TraceSource& source, const cost::MemorySystem& 
     std::vector<std::uint32_t> counts;
     policies[i]->place_prefill(window_at(first, rows, counts), residency[i]);
     judges[i].begin(residency[i]);
-    if (options.observer) options.observer(i, first - 1, residency[i]);
+    if (options.observer) options.observer(i, first - 1, residency[i], {});
     result.policies[i].cpu_s += thread_cpu_s() - t;
   });
 
@@ -142,7 +142,7 @@ SimulationResult simulate(trace::TraceSource& source, const cost::MemorySystem& 
         for (std::uint32_t n = c0; n < c1; ++n) {
           policies[i]->step(window_at(n, rows, counts), residency[i]);
           judges[i].score_step(n, ring.step(n), residency[i]);
-          if (options.observer) options.observer(i, n, residency[i]);
+          if (options.observer) options.observer(i, n, residency[i], ring.step(n));
         }
         result.policies[i].cpu_s += thread_cpu_s() - t;
       });

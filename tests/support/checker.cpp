@@ -76,7 +76,7 @@ RecordedRun run_and_record(const std::string& name, const trace::ExplicitTrace& 
   out.respects_capacity = policies[0]->respects_capacity();
   sim::SimulationOptions opt;
   opt.parallel = false;
-  opt.observer = [&](std::size_t, std::uint32_t, const cost::Residency& r) {
+  opt.observer = [&](std::size_t, std::uint32_t, const cost::Residency& r, std::span<const core::TokenBitset>) {
     std::vector<std::set<std::uint32_t>> step(r.layers());
     for (std::uint32_t l = 0; l < r.layers(); ++l) {
       r.layer(l).for_each([&](std::size_t t) { step[l].insert(static_cast<std::uint32_t>(t)); });

@@ -10,6 +10,7 @@
 // paper-scale point needs a compressed form (see README "Oracle").
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "kvsweep/core/rng.hpp"
@@ -27,6 +28,13 @@ class OracleInstance {
   OracleInstance(const trace::ExplicitTrace& trace, const cost::MemorySystem& memory);
   // Reads a source once (keeps one bit per entry and step).
   OracleInstance(trace::TraceSource& source, const cost::MemorySystem& memory);
+  // An empty instance to fill step by step with add_step(): a window of a longer trace whose first
+  // `frozen_states` states are fixed.
+  // With freeze_last, the last state is fixed too (a window that hands its end state to the next).
+  OracleInstance(const trace::TraceShape& shape, const cost::MemorySystem& memory, std::uint32_t frozen_states,
+                 bool freeze_last = false);
+  // reads[l] = S(P + j, l) of this instance's step j.
+  void add_step(std::uint32_t j, std::span<const core::TokenBitset> reads);
 
   const trace::TraceShape& shape() const { return shape_; }
   const cost::MemorySystem& memory() const { return memory_; }
@@ -37,11 +45,16 @@ class OracleInstance {
   // Entry e = l * tokens + t.
   std::uint32_t layer_of(std::uint64_t e) const { return static_cast<std::uint32_t>(e / tokens()); }
   std::uint32_t token_of(std::uint64_t e) const { return static_cast<std::uint32_t>(e % tokens()); }
-  // First state at which entry e may be resident: its token must exist.
+  // First state a move may change for entry e: its token must exist, and leading frozen states (a
+  // window's start state, fixed by the window before it) never change.
   std::uint32_t first_state(std::uint64_t e) const {
     const std::uint32_t t = token_of(e);
-    return t < shape_.prompt_tokens ? 0 : t - shape_.prompt_tokens + 1;
+    const std::uint32_t exists = t < shape_.prompt_tokens ? 0 : t - shape_.prompt_tokens + 1;
+    return exists > frozen_states_ ? exists : frozen_states_;
   }
+  std::uint32_t frozen_states() const { return frozen_states_; }
+  // One past the last state a move may change.
+  std::uint32_t free_end() const { return freeze_last_ ? states() - 1 : states(); }
   // Is the entry read at step j (n = P + j)?
   bool read(std::uint64_t e, std::uint32_t j) const {
     return (reads_[e * words_per_entry_ + j / core::kWordBits] >> (j % core::kWordBits)) & 1U;
@@ -54,6 +67,8 @@ class OracleInstance {
   trace::TraceShape shape_;
   cost::MemorySystem memory_;
   std::size_t words_per_entry_ = 0;
+  std::uint32_t frozen_states_ = 0;
+  bool freeze_last_ = false;
   std::vector<core::Word> reads_;
   std::vector<std::uint32_t> read_count_;
 };

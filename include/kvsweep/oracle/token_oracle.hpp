@@ -46,3 +46,29 @@ OracleResult anneal_schedule(const OracleInstance& inst, const ScheduleState& st
 cost::ScheduleTotals judge_schedule(const OracleInstance& inst, const ScheduleState& s, trace::TraceSource& source);
 
 }  // namespace kvsweep::oracle
+
+namespace kvsweep::oracle {
+
+// The oracle for points too large to hold whole: the decode steps are cut into windows of
+// `window_steps`; each window is annealed in turn (its start state fixed by the window before; the
+// first window may also change the prefill placement), starting from the seed policy's states, and
+// the concatenated schedule is judged step by step by cost::Judge as windows finish. Memory: one
+// window's bits per replica. Never reported worse than the seed.
+struct WindowedResult {
+  cost::ScheduleTotals totals;     // of the annealed schedule (or of the seed, when not better)
+  double seed_time_s = 0;
+  bool improved = false;           // false: the seed's own schedule is reported
+  std::uint32_t windows = 0;
+  std::uint32_t window_steps = 0;
+  TemperingDiagnostics diagnostics;  // summed over windows (moves, rounds, round trips); best vs time
+  double wall_s = 0;
+};
+
+// Largest window (decode steps, multiple of 64 minus one) whose annealing fits in `max_memory_gb`.
+std::uint32_t window_for_memory(const trace::TraceShape& shape, std::uint32_t replicas, double max_memory_gb);
+
+WindowedResult anneal_windowed(trace::TraceSource& source, const cost::MemorySystem& memory,
+                               const std::string& seed_policy, const config::PolicyParams& params,
+                               std::uint32_t window_steps, const OracleOptions& options);
+
+}  // namespace kvsweep::oracle

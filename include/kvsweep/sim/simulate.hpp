@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -29,9 +30,11 @@ struct SimulationResult {
   double wall_s = 0;
 };
 
-// Sees every schedule as it is produced: after place_prefill (n = P - 1) and after every step n.
-// Called from the worker thread of that policy; calls for one policy are sequential.
-using ScheduleObserver = std::function<void(std::size_t policy_index, std::uint32_t n, const cost::Residency&)>;
+// Sees every schedule as it is produced: after place_prefill (n = P - 1, `reads` empty) and after every
+// step n (`reads` = S(n, ·)). Called from the worker thread of that policy; calls for one policy are
+// sequential.
+using ScheduleObserver = std::function<void(std::size_t policy_index, std::uint32_t n, const cost::Residency&,
+                                            std::span<const core::TokenBitset> reads)>;
 
 struct SimulationOptions {
   bool parallel = true;        // false: everything on the calling thread, in order

@@ -1,0 +1,166 @@
+#include <algorithm>
+#include <bit>
+#include <chrono>
+#include <memory>
+
+#include "kvsweep/oracle/tempering_engine.hpp"
+#include "kvsweep/oracle/token_oracle.hpp"
+#include "kvsweep/policy/policy.hpp"
+#include "kvsweep/sim/simulate.hpp"
+
+namespace kvsweep::oracle {
+
+std::uint32_t window_for_memory(const trace::TraceShape& shape, std::uint32_t replicas, double max_memory_gb) {
+  const double entries = static_cast<double>(shape.total_tokens()) * shape.layers;
+  // Reads, one schedule per replica, the best copy and the seed: words of 64 states each; plus the
+  // buffered residencies and reads of the window (two bitsets per step).
+  const double per_word = entries * 8.0 * (replicas + 3.0) + 2.0 * 64.0 * entries / 8.0;
+  const double words = std::floor(max_memory_gb * 1e9 / per_word);
+  if (words < 1) return 63;
+  const double steps = words * 64.0 - 1.0;
+  return static_cast<std::uint32_t>(std::min<double>(steps, shape.decode_tokens));
+}
+
+namespace {
+
+// One window's inputs, gathered while the seed policy runs.
+struct WindowBuffer {
+  std::uint32_t first_step = 0;                 // j0
+  std::vector<cost::Residency> states;          // seed states after each step of the window
+  std::vector<std::vector<core::TokenBitset>> reads;  // S(n, ·) of each step
+};
+
+class WindowedRunner {
+ public:
+  WindowedRunner(const trace::TraceShape& shape, const cost::MemorySystem& memory, std::uint32_t window,
+                 const OracleOptions& options)
+      : shape_(shape), memory_(memory), window_(window), options_(options), judge_(memory, shape, true) {}
+
+  void prefill(const cost::Residency& r) { start_ = r; }
+
+  void step(std::uint32_t n, const cost::Residency& r, std::span<const core::TokenBitset> reads) {
+    buffer_.states.push_back(r);
+    buffer_.reads.emplace_back(reads.begin(), reads.end());
+    if (buffer_.states.size() == window_ || n + 1 == shape_.total_tokens()) flush();
+  }
+
+  const cost::ScheduleTotals& totals() const { return judge_.totals(); }
+  std::uint32_t windows() const { return windows_; }
+  const TemperingDiagnostics& diagnostics() const { return diag_; }
+
+ private:
+  void flush() {
+    const auto steps = static_cast<std::uint32_t>(buffer_.states.size());
+    const std::uint32_t j0 = buffer_.first_step;
+    const trace::TraceShape local{shape_.prompt_tokens + j0, steps, shape_.layers};
+    // Both ends of an inner window stay the seed's: evicting at the end state costs nothing inside the
+    // window but would be paid by the next one, so the ends are not the window's to change.
+    const bool last_window = j0 + steps == shape_.decode_tokens;
+    OracleInstance inst(local, memory_, windows_ == 0 ? 0 : 1, !last_window);
+    for (std::uint32_t k = 0; k < steps; ++k) inst.add_step(k, buffer_.reads[k]);
+    ScheduleState seed(inst);
+    seed.load_state(0, start_);
+    for (std::uint32_t k = 0; k < steps; ++k) seed.load_state(k + 1, buffer_.states[k]);
+    seed.recount();
+    TemperingOptions t = options_.tempering;
+    t.seed = core::derive_seed({options_.tempering.seed, windows_});
+    t.max_moves = std::max<std::uint64_t>(1, options_.tempering.max_moves / windows_total_);
+    const ScheduleProblem problem(inst);
+    auto result = temper(problem, seed, t);
+    const ScheduleState& best = result.best.exact_total() <= seed.exact_total() ? result.best : seed;
+    accumulate(result.diagnostics);
+    judge_window(inst, best, j0, steps);
+    buffer_.states.clear();
+    buffer_.reads.clear();
+    buffer_.first_step = j0 + steps;
+    ++windows_;
+  }
+
+  // Transposes the window's states 64 at a time into global residencies and feeds the judge.
+  void judge_window(const OracleInstance& inst, const ScheduleState& s, std::uint32_t j0, std::uint32_t steps) {
+    std::vector<cost::Residency> block;
+    for (std::uint32_t first = 0; first <= steps; first += core::kWordBits) {
+      const std::uint32_t count = std::min<std::uint32_t>(core::kWordBits, steps + 1 - first);
+      block.assign(count, cost::Residency(shape_.layers, shape_.total_tokens()));
+      for (std::uint64_t e = 0; e < inst.entries(); ++e) {
+        for (core::Word x = s.state_word(e, first / core::kWordBits); x != 0; x &= x - 1) {
+          const auto k = static_cast<std::size_t>(std::countr_zero(x));
+          if (k < count) block[k].layer(inst.layer_of(e)).set(inst.token_of(e));
+        }
+      }
+      for (std::uint32_t k = 0; k < count; ++k) {
+        const std::uint32_t i = first + k;  // local state
+        if (i == 0) {
+          if (windows_ == 0) judge_.begin(block[k]);
+          continue;
+        }
+        judge_.score_step(shape_.prompt_tokens + j0 + i - 1, buffer_.reads[i - 1], block[k]);
+        if (i == steps) start_ = block[k];
+      }
+    }
+  }
+
+  void accumulate(const TemperingDiagnostics& d) {
+    diag_.moves_proposed += d.moves_proposed;
+    diag_.moves_accepted += d.moves_accepted;
+    diag_.rounds += d.rounds;
+    diag_.round_trips += d.round_trips;
+    diag_.wall_s += d.wall_s;
+    diag_.temperatures = d.temperatures;
+    diag_.swap_acceptance = d.swap_acceptance;
+    diag_.swap_attempts = d.swap_attempts;
+    diag_.stop_reason = d.stop_reason;
+  }
+
+ public:
+  std::uint32_t windows_total_ = 1;
+
+ private:
+  trace::TraceShape shape_;
+  cost::MemorySystem memory_;
+  std::uint32_t window_;
+  OracleOptions options_;
+  cost::Judge judge_;
+  cost::Residency start_;
+  WindowBuffer buffer_;
+  std::uint32_t windows_ = 0;
+  TemperingDiagnostics diag_;
+};
+
+}  // namespace
+
+WindowedResult anneal_windowed(trace::TraceSource& source, const cost::MemorySystem& memory,
+                               const std::string& seed_policy, const config::PolicyParams& params,
+                               std::uint32_t window_steps, const OracleOptions& options) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const trace::TraceShape shape = source.shape();
+  const std::uint32_t window = std::max<std::uint32_t>(1, std::min(window_steps, shape.decode_tokens));
+  WindowedRunner runner(shape, memory, window, options);
+  runner.windows_total_ = (shape.decode_tokens + window - 1) / window;
+  sim::SimulationOptions opt;
+  opt.parallel = false;  // the observer anneals each window with TBB inside
+  opt.observer = [&](std::size_t, std::uint32_t n, const cost::Residency& r, std::span<const core::TokenBitset> reads) {
+    if (n + 1 == shape.prompt_tokens) {
+      runner.prefill(r);
+    } else {
+      runner.step(n, r, reads);
+    }
+  };
+  std::vector<std::unique_ptr<policy::Policy>> one;
+  one.push_back(policy::make_policy(seed_policy, policy::PolicyContext{shape, memory, params}));
+  const auto seed_run = sim::simulate(source, memory, one, opt);
+
+  WindowedResult out;
+  out.seed_time_s = seed_run.policies[0].totals.total_time_s;
+  out.windows = runner.windows();
+  out.window_steps = window;
+  out.diagnostics = runner.diagnostics();
+  out.improved = runner.totals().total_time_s < out.seed_time_s;
+  out.totals = out.improved ? runner.totals() : seed_run.policies[0].totals;
+  out.diagnostics.initial_cost = out.seed_time_s;
+  out.diagnostics.best_cost = out.totals.total_time_s;
+  out.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+}  // namespace kvsweep::oracle
