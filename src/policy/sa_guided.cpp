@@ -14,6 +14,7 @@
 #include <cmath>
 
 #include "kvsweep/policy/policies.hpp"
+#include "kvsweep/policy/window_union.hpp"
 
 namespace kvsweep::policy {
 namespace {
@@ -26,7 +27,8 @@ class SaGuided final : public Policy {
   explicit SaGuided(const PolicyContext& ctx)
       : shape_(ctx.shape), capacity_(ctx.memory.capacity_entries),
         window_(std::max<std::uint32_t>(1, ctx.params.sa_window)), fraction_(ctx.params.sa_fraction),
-        union_(core::words_for(ctx.shape.total_tokens())), cand_(core::words_for(ctx.shape.total_tokens())) {}
+        union_(core::words_for(ctx.shape.total_tokens())), cand_(core::words_for(ctx.shape.total_tokens())),
+        windows_(ctx.shape.layers, core::words_for(ctx.shape.total_tokens()), std::max<std::uint32_t>(1, ctx.params.sa_window)) {}
 
   std::string_view name() const override { return "sa_guided"; }
   std::uint32_t lookahead() const override { return window_; }
@@ -40,11 +42,8 @@ class SaGuided final : public Policy {
     const std::size_t nw = n / kWordBits + 1;
     const std::uint32_t k_max = std::min(window_, w.available());
     for (std::uint32_t l = 0; l < shape_.layers; ++l) {
-      std::fill(union_.begin(), union_.begin() + static_cast<std::ptrdiff_t>(nw), Word{0});
-      for (std::uint32_t k = 1; k <= k_max; ++k) {
-        const Word* s = w.reads(k, l).data();
-        for (std::size_t i = 0; i < nw; ++i) union_[i] |= s[i];
-      }
+      const std::vector<Word>& window_union = windows_.get(w, l, k_max);
+      std::copy(window_union.begin(), window_union.begin() + static_cast<std::ptrdiff_t>(nw), union_.begin());
       const Word* s0 = w.reads(0, l).data();
       Word* h = r.layer(l).data();
       std::uint64_t candidates = 0;
@@ -174,6 +173,7 @@ class SaGuided final : public Policy {
   double fraction_;
   std::vector<Word> union_;
   std::vector<Word> cand_;
+  WindowUnion windows_;  // S(n+1..n+W, l) in ~3 word passes per step
   std::vector<Word> future_;  // S(n+k, l) for one word, k = 1..W
   std::vector<Ranked> ranked_;
   std::vector<std::uint64_t> class_count_;
