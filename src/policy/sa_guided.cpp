@@ -75,8 +75,10 @@ class SaGuided final : public Policy {
     // A candidate's score depends only on its pattern of future reads (bit k-1: read at n+k). Scores are
     // summed in k order so that equal patterns give bit-identical doubles.
     gather_patterns(w, l, nw, k_max);
-    if (k_max <= kMaxPatternBits) {
+    if (k_max <= kCountingBits) {
       select_by_pattern(k_max, take, h);
+    } else if (k_max <= kClassBits) {
+      select_by_class(k_max, take, h);
     } else {
       select_by_sort(take, h);
     }
@@ -84,16 +86,32 @@ class SaGuided final : public Policy {
 
   void gather_patterns(const StepWindow& w, std::uint32_t l, std::size_t nw, std::uint32_t k_max) {
     ranked_.clear();
-    future_.resize(k_max);
     for (std::size_t i = 0; i < nw; ++i) {
       const Word c = cand_[i];
       if (c == 0) continue;
-      for (std::uint32_t k = 1; k <= k_max; ++k) future_[k - 1] = w.reads(k, l).data()[i];
+      // Work in proportion to the future reads of the candidates, not to W per candidate. Windows too
+      // long for a pattern table sum the scores directly (in k order: bit-identical run to run).
+      const bool by_score = k_max > kClassBits;
+      std::uint64_t patterns[kWordBits];
+      double scores[kWordBits];
+      for (Word x = c; x != 0; x &= x - 1) {
+        patterns[std::countr_zero(x)] = 0;
+        scores[std::countr_zero(x)] = 0;
+      }
+      for (std::uint32_t k = 1; k <= k_max; ++k) {
+        const double inc = 1.0 / k;
+        for (Word x = c & w.reads(k, l).data()[i]; x != 0; x &= x - 1) {
+          if (by_score) {
+            scores[std::countr_zero(x)] += inc;
+          } else {
+            patterns[std::countr_zero(x)] |= std::uint64_t{1} << (k - 1);
+          }
+        }
+      }
       for (Word x = c; x != 0; x &= x - 1) {
         const int bit = std::countr_zero(x);
-        std::uint64_t pattern = 0;
-        for (std::uint32_t k = 1; k <= k_max; ++k) pattern |= ((future_[k - 1] >> bit) & 1U) << (k - 1);
-        ranked_.push_back({pattern, static_cast<std::uint32_t>(i * kWordBits + static_cast<std::size_t>(bit))});
+        ranked_.push_back({patterns[bit], static_cast<std::uint32_t>(i * kWordBits + static_cast<std::size_t>(bit)),
+                           scores[bit]});
       }
     }
   }
@@ -124,15 +142,75 @@ class SaGuided final : public Policy {
     }
   }
 
+  // Too many classes to count one by one: count coarse buckets of class ids (radix select), take the
+  // buckets above the cut whole, and order only the cut bucket by (class, token).
+  void select_by_class(std::uint32_t k_max, std::uint64_t take, Word* h) {
+    const auto& table = pattern_tables(k_max);
+    std::uint32_t shift = 0;
+    while ((table.classes >> shift) > kCoarseBuckets) ++shift;
+    class_count_.assign((table.classes >> shift) + 1, 0);
+    for (Ranked& r : ranked_) {
+      r.pattern = table.class_of[r.pattern];
+      ++class_count_[r.pattern >> shift];
+    }
+    std::uint64_t cut = 0, before = 0;
+    while (before + class_count_[cut] < take) before += class_count_[cut++];
+    cut_bucket_.clear();
+    for (const Ranked& r : ranked_) {
+      const std::uint64_t b = r.pattern >> shift;
+      if (b < cut) {
+        h[r.token / kWordBits] |= Word{1} << (r.token % kWordBits);
+      } else if (b == cut) {
+        cut_bucket_.push_back(r);
+      }
+    }
+    const std::uint64_t rest = take - before;
+    auto better = [](const Ranked& a, const Ranked& b) {
+      return a.pattern != b.pattern ? a.pattern < b.pattern : a.token < b.token;
+    };
+    std::nth_element(cut_bucket_.begin(), cut_bucket_.begin() + static_cast<std::ptrdiff_t>(rest - 1),
+                     cut_bucket_.end(), better);
+    for (std::uint64_t i = 0; i < rest; ++i) {
+      const std::uint32_t t = cut_bucket_[i].token;
+      h[t / kWordBits] |= Word{1} << (t % kWordBits);
+    }
+  }
+
+  // Long windows: radix select on the scores' bit patterns (for positive doubles their order), then
+  // order only the cut bucket by (score desc, token asc).
   void select_by_sort(std::uint64_t take, Word* h) {
-    const std::uint32_t k_max = static_cast<std::uint32_t>(future_.size());
-    for (Ranked& r : ranked_) r.score = pattern_score(r.pattern, k_max);
+    auto key = [](double x) { return std::bit_cast<std::uint64_t>(x); };
+    std::uint64_t lo = ~std::uint64_t{0}, hi = 0;
+    for (const Ranked& r : ranked_) {
+      lo = std::min(lo, key(r.score));
+      hi = std::max(hi, key(r.score));
+    }
+    const std::uint64_t span = hi - lo;
+    std::uint32_t shift = 0;
+    while ((span >> shift) >= kCoarseBuckets) ++shift;
+    class_count_.assign((span >> shift) + 1, 0);
+    // Bucket 0 holds the best scores.
+    auto bucket = [&](const Ranked& r) { return (hi - key(r.score)) >> shift; };
+    for (const Ranked& r : ranked_) ++class_count_[bucket(r)];
+    std::uint64_t cut = 0, before = 0;
+    while (before + class_count_[cut] < take) before += class_count_[cut++];
+    cut_bucket_.clear();
+    for (const Ranked& r : ranked_) {
+      const std::uint64_t b = bucket(r);
+      if (b < cut) {
+        h[r.token / kWordBits] |= Word{1} << (r.token % kWordBits);
+      } else if (b == cut) {
+        cut_bucket_.push_back(r);
+      }
+    }
+    const std::uint64_t rest = take - before;
     auto better = [](const Ranked& a, const Ranked& b) {
       return a.score != b.score ? a.score > b.score : a.token < b.token;
     };
-    std::nth_element(ranked_.begin(), ranked_.begin() + static_cast<std::ptrdiff_t>(take - 1), ranked_.end(), better);
-    for (std::uint64_t i = 0; i < take; ++i) {
-      const std::uint32_t t = ranked_[i].token;
+    std::nth_element(cut_bucket_.begin(), cut_bucket_.begin() + static_cast<std::ptrdiff_t>(rest - 1),
+                     cut_bucket_.end(), better);
+    for (std::uint64_t i = 0; i < rest; ++i) {
+      const std::uint32_t t = cut_bucket_[i].token;
       h[t / kWordBits] |= Word{1} << (t % kWordBits);
     }
   }
@@ -160,7 +238,9 @@ class SaGuided final : public Policy {
     return t;
   }
 
-  static constexpr std::uint32_t kMaxPatternBits = 12;
+  static constexpr std::uint32_t kCountingBits = 12;  // up to 4096 classes: counting selection
+  static constexpr std::uint32_t kClassBits = 20;     // up to 2^20 patterns: a class table
+  static constexpr std::uint32_t kCoarseBuckets = 4096;
   struct Ranked {
     std::uint64_t pattern;
     std::uint32_t token;
@@ -174,8 +254,8 @@ class SaGuided final : public Policy {
   std::vector<Word> union_;
   std::vector<Word> cand_;
   WindowUnion windows_;  // S(n+1..n+W, l) in ~3 word passes per step
-  std::vector<Word> future_;  // S(n+k, l) for one word, k = 1..W
-  std::vector<Ranked> ranked_;
+    std::vector<Ranked> ranked_;
+  std::vector<Ranked> cut_bucket_;
   std::vector<std::uint64_t> class_count_;
   std::vector<PatternTable> tables_;  // by window length
   std::uint64_t resident_ = 0;
