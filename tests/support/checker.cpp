@@ -90,6 +90,19 @@ RecordedRun run_and_record(const std::string& name, const trace::ExplicitTrace& 
   return out;
 }
 
+Schedule schedule_of(const oracle::ScheduleState& s, const oracle::OracleInstance& inst) {
+  Schedule out;
+  for (std::uint32_t i = 0; i < inst.states(); ++i) {
+    const cost::Residency r = s.residency(i);
+    std::vector<std::set<std::uint32_t>> step(r.layers());
+    for (std::uint32_t l = 0; l < r.layers(); ++l) {
+      r.layer(l).for_each([&](std::size_t t) { step[l].insert(static_cast<std::uint32_t>(t)); });
+    }
+    out.push_back(std::move(step));
+  }
+  return out;
+}
+
 namespace {
 
 using Mask = std::uint32_t;

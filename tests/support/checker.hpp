@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kvsweep/cost/memory_system.hpp"
+#include "kvsweep/oracle/schedule_oracle.hpp"
 #include "kvsweep/policy/policy.hpp"
 #include "kvsweep/trace/source.hpp"
 
@@ -37,6 +38,9 @@ struct RecordedRun {
 };
 RecordedRun run_and_record(const std::string& policy, const trace::ExplicitTrace& trace,
                            const cost::MemorySystem& m, const config::PolicyParams& params = {});
+
+// The states of an oracle schedule as sets, for check_schedule.
+Schedule schedule_of(const oracle::ScheduleState& s, const oracle::OracleInstance& inst);
 
 // The optimal total time over every schedule (capacity-respecting), by dynamic programming over
 // residency sets. Tiny instances only: L <= 2 and P + D <= 8 (L = 2) or <= 12 (L = 1).

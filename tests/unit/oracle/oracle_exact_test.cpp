@@ -36,19 +36,6 @@ Seeded best_baseline(const oracle::OracleInstance& inst, const trace::ExplicitTr
   return std::move(*best);
 }
 
-Schedule as_sets(const oracle::ScheduleState& s, const oracle::OracleInstance& inst) {
-  Schedule out;
-  for (std::uint32_t i = 0; i < inst.states(); ++i) {
-    const cost::Residency r = s.residency(i);
-    std::vector<std::set<std::uint32_t>> step(r.layers());
-    for (std::uint32_t l = 0; l < r.layers(); ++l) {
-      r.layer(l).for_each([&](std::size_t t) { step[l].insert(static_cast<std::uint32_t>(t)); });
-    }
-    out.push_back(std::move(step));
-  }
-  return out;
-}
-
 oracle::OracleOptions tiny_options(std::uint64_t seed) {
   oracle::OracleOptions o;
   o.tempering.replicas = 8;
@@ -100,7 +87,7 @@ TEST(OracleExactness, FinalScheduleIsJudgedAndChecked) {
     const Seeded seeded = best_baseline(inst, in.trace);
     const oracle::ScheduleProblem problem(inst);
     auto result = oracle::temper(problem, seeded.state, tiny_options(seed).tempering);
-    const CheckResult check = check_schedule(in.trace, in.memory, as_sets(result.best, inst), true);
+    const CheckResult check = check_schedule(in.trace, in.memory, schedule_of(result.best, inst), true);
     ASSERT_TRUE(check.ok) << check.problem;
     auto source = trace::make_explicit_source(in.trace);
     const cost::ScheduleTotals judged = oracle::judge_schedule(inst, result.best, *source);

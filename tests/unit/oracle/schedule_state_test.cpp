@@ -20,19 +20,6 @@ std::vector<cost::Residency> to_residency(const Schedule& schedule, const trace:
   return out;
 }
 
-Schedule to_schedule(const oracle::ScheduleState& s, const oracle::OracleInstance& inst) {
-  Schedule out;
-  for (std::uint32_t i = 0; i < inst.states(); ++i) {
-    const cost::Residency r = s.residency(i);
-    std::vector<std::set<std::uint32_t>> step(r.layers());
-    for (std::uint32_t l = 0; l < r.layers(); ++l) {
-      r.layer(l).for_each([&](std::size_t t) { step[l].insert(static_cast<std::uint32_t>(t)); });
-    }
-    out.push_back(std::move(step));
-  }
-  return out;
-}
-
 TEST(ScheduleState, RecordedPoliciesCostWhatTheJudgeSaid) {
   for (std::uint64_t seed = 1; seed <= 60; ++seed) {
     const Instance in = random_instance(seed, 3, 30);
@@ -59,7 +46,7 @@ TEST(ScheduleState, RandomEditsStayConsistent) {
       accepted += out.accepted ? 1 : 0;
     }
     // Incremental total, a from-scratch rebuild and the independent checker agree; capacity holds.
-    const Schedule sched = to_schedule(s, inst);
+    const Schedule sched = schedule_of(s, inst);
     const CheckResult check = check_schedule(in.trace, in.memory, sched, true);
     ASSERT_TRUE(check.ok) << check.problem;
     std::vector<cost::Residency> states;
