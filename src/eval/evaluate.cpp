@@ -77,8 +77,6 @@ std::unique_ptr<trace::TraceSource> make_trace_source(const config::PointSpec& p
 
 namespace {
 
-// The token-level oracle on a point already evaluated by the baselines: seed from the best
-// capacity-respecting baseline, anneal, re-judge. Adds an "oracle" PolicyResult and the report.
 // The paper's SA-guided bound: anneal sa_guided's (W, R); `params` gets (W*, R*).
 void tune_sa(const config::PointSpec& point, const EvalOptions& options, const cost::MemorySystem& memory,
              config::PolicyParams& params, OracleReport& report) {
@@ -101,6 +99,9 @@ void tune_sa(const config::PointSpec& point, const EvalOptions& options, const c
   report.sa_wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// The token-level oracle on a point already evaluated by the baselines: seed from the best
+// capacity-respecting baseline, anneal (whole or in windows), re-judge. Adds an "oracle" PolicyResult
+// and the report.
 void run_oracle(const config::PointSpec& point, const config::PolicyParams& params, const EvalOptions& options,
                 double static_time, OracleReport report, PointResult& result) {
   const auto t0 = std::chrono::steady_clock::now();
