@@ -160,6 +160,18 @@ cost::Residency ScheduleState::residency(std::uint32_t i) const {
   return r;
 }
 
+std::vector<cost::Residency> ScheduleState::state_block(std::size_t w, std::size_t tokens) const {
+  const std::uint32_t first = static_cast<std::uint32_t>(w * kWordBits);
+  const std::uint32_t count = std::min<std::uint32_t>(kWordBits, inst_->states() - first);
+  std::vector<cost::Residency> block(count, cost::Residency(inst_->shape().layers, tokens));
+  for (std::uint64_t e = 0; e < inst_->entries(); ++e) {
+    for (Word x = state_word(e, w) & core::bit_mask(0, count); x != 0; x &= x - 1) {
+      block[static_cast<std::size_t>(std::countr_zero(x))].layer(inst_->layer_of(e)).set(inst_->token_of(e));
+    }
+  }
+  return block;
+}
+
 void ScheduleState::flip(std::uint64_t e, std::uint32_t i) {
   Word& w = res_[e * wpe_ + i / kWordBits];
   const Word bit = Word{1} << (i % kWordBits);

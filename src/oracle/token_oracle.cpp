@@ -53,18 +53,10 @@ cost::ScheduleTotals judge_schedule(const OracleInstance& inst, const ScheduleSt
   const auto& sh = inst.shape();
   cost::Judge judge(inst.memory(), sh, true);
   std::vector<core::TokenBitset> reads(sh.layers, core::TokenBitset(sh.total_tokens()));
-  // States are transposed 64 at a time (one word of every entry) into state-major residencies.
-  std::vector<cost::Residency> block;
-  for (std::uint32_t first = 0; first < inst.states(); first += core::kWordBits) {
-    const std::uint32_t count = std::min<std::uint32_t>(core::kWordBits, inst.states() - first);
-    block.assign(count, cost::Residency(sh.layers, sh.total_tokens()));
-    for (std::uint64_t e = 0; e < inst.entries(); ++e) {
-      for (core::Word x = s.state_word(e, first / core::kWordBits); x != 0; x &= x - 1) {
-        block[static_cast<std::size_t>(std::countr_zero(x))].layer(inst.layer_of(e)).set(inst.token_of(e));
-      }
-    }
-    for (std::uint32_t k = 0; k < count; ++k) {
-      const std::uint32_t i = first + k;
+  for (std::size_t w = 0; w * core::kWordBits < inst.states(); ++w) {
+    const std::vector<cost::Residency> block = s.state_block(w, sh.total_tokens());
+    for (std::uint32_t k = 0; k < block.size(); ++k) {
+      const std::uint32_t i = static_cast<std::uint32_t>(w * core::kWordBits) + k;
       if (i == 0) {
         judge.begin(block[k]);
         continue;

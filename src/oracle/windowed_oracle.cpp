@@ -69,27 +69,20 @@ class WindowedRunner {
     auto result = temper(problem, seed, t);
     const ScheduleState& best = result.best.exact_total() <= seed.exact_total() ? result.best : seed;
     accumulate(result.diagnostics);
-    judge_window(inst, best, j0, steps);
+    judge_window(best, j0, steps);
     buffer_.states.clear();
     buffer_.reads.clear();
     buffer_.first_step = j0 + steps;
     ++windows_;
   }
 
-  // Transposes the window's states 64 at a time into global residencies and feeds the judge.
-  void judge_window(const OracleInstance& inst, const ScheduleState& s, std::uint32_t j0, std::uint32_t steps) {
-    std::vector<cost::Residency> block;
-    for (std::uint32_t first = 0; first <= steps; first += core::kWordBits) {
-      const std::uint32_t count = std::min<std::uint32_t>(core::kWordBits, steps + 1 - first);
-      block.assign(count, cost::Residency(shape_.layers, shape_.total_tokens()));
-      for (std::uint64_t e = 0; e < inst.entries(); ++e) {
-        for (core::Word x = s.state_word(e, first / core::kWordBits); x != 0; x &= x - 1) {
-          const auto k = static_cast<std::size_t>(std::countr_zero(x));
-          if (k < count) block[k].layer(inst.layer_of(e)).set(inst.token_of(e));
-        }
-      }
-      for (std::uint32_t k = 0; k < count; ++k) {
-        const std::uint32_t i = first + k;  // local state
+  // Feeds the window's states to the judge (state 0 only for the first window: later ones are the
+  // previous window's end state, already judged).
+  void judge_window(const ScheduleState& s, std::uint32_t j0, std::uint32_t steps) {
+    for (std::size_t w = 0; w * core::kWordBits <= steps; ++w) {
+      const std::vector<cost::Residency> block = s.state_block(w, shape_.total_tokens());
+      for (std::uint32_t k = 0; k < block.size(); ++k) {
+        const std::uint32_t i = static_cast<std::uint32_t>(w * core::kWordBits) + k;  // local state
         if (i == 0) {
           if (windows_ == 0) judge_.begin(block[k]);
           continue;

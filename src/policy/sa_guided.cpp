@@ -142,42 +142,18 @@ class SaGuided final : public Policy {
     }
   }
 
-  // Too many classes to count one by one: count coarse buckets of class ids (radix select), take the
-  // buckets above the cut whole, and order only the cut bucket by (class, token).
+  // Too many classes to count one by one: buckets of class ids (radix select).
   void select_by_class(std::uint32_t k_max, std::uint64_t take, Word* h) {
     const auto& table = pattern_tables(k_max);
     std::uint32_t shift = 0;
     while ((table.classes >> shift) > kCoarseBuckets) ++shift;
-    class_count_.assign((table.classes >> shift) + 1, 0);
-    for (Ranked& r : ranked_) {
-      r.pattern = table.class_of[r.pattern];
-      ++class_count_[r.pattern >> shift];
-    }
-    std::uint64_t cut = 0, before = 0;
-    while (before + class_count_[cut] < take) before += class_count_[cut++];
-    cut_bucket_.clear();
-    for (const Ranked& r : ranked_) {
-      const std::uint64_t b = r.pattern >> shift;
-      if (b < cut) {
-        h[r.token / kWordBits] |= Word{1} << (r.token % kWordBits);
-      } else if (b == cut) {
-        cut_bucket_.push_back(r);
-      }
-    }
-    const std::uint64_t rest = take - before;
-    auto better = [](const Ranked& a, const Ranked& b) {
-      return a.pattern != b.pattern ? a.pattern < b.pattern : a.token < b.token;
-    };
-    std::nth_element(cut_bucket_.begin(), cut_bucket_.begin() + static_cast<std::ptrdiff_t>(rest - 1),
-                     cut_bucket_.end(), better);
-    for (std::uint64_t i = 0; i < rest; ++i) {
-      const std::uint32_t t = cut_bucket_[i].token;
-      h[t / kWordBits] |= Word{1} << (t % kWordBits);
-    }
+    for (Ranked& r : ranked_) r.pattern = table.class_of[r.pattern];
+    take_by_buckets(
+        take, h, (table.classes >> shift) + 1, [shift](const Ranked& r) { return r.pattern >> shift; },
+        [](const Ranked& x, const Ranked& y) { return x.pattern != y.pattern ? x.pattern < y.pattern : x.token < y.token; });
   }
 
-  // Long windows: radix select on the scores' bit patterns (for positive doubles their order), then
-  // order only the cut bucket by (score desc, token asc).
+  // Long windows: buckets of the scores' bit patterns (for positive doubles, their order), best first.
   void select_by_sort(std::uint64_t take, Word* h) {
     auto key = [](double x) { return std::bit_cast<std::uint64_t>(x); };
     std::uint64_t lo = ~std::uint64_t{0}, hi = 0;
@@ -185,12 +161,18 @@ class SaGuided final : public Policy {
       lo = std::min(lo, key(r.score));
       hi = std::max(hi, key(r.score));
     }
-    const std::uint64_t span = hi - lo;
     std::uint32_t shift = 0;
-    while ((span >> shift) >= kCoarseBuckets) ++shift;
-    class_count_.assign((span >> shift) + 1, 0);
-    // Bucket 0 holds the best scores.
-    auto bucket = [&](const Ranked& r) { return (hi - key(r.score)) >> shift; };
+    while (((hi - lo) >> shift) >= kCoarseBuckets) ++shift;
+    take_by_buckets(
+        take, h, ((hi - lo) >> shift) + 1, [&](const Ranked& r) { return (hi - key(r.score)) >> shift; },
+        [](const Ranked& x, const Ranked& y) { return x.score != y.score ? x.score > y.score : x.token < y.token; });
+  }
+
+  // Radix selection of the `take` best candidates: bucket(r) is monotone in the ranking (0 = best);
+  // buckets before the cut are taken whole, the cut bucket is ordered by `better`.
+  template <class Bucket, class Better>
+  void take_by_buckets(std::uint64_t take, Word* h, std::uint64_t buckets, Bucket bucket, Better better) {
+    class_count_.assign(buckets, 0);
     for (const Ranked& r : ranked_) ++class_count_[bucket(r)];
     std::uint64_t cut = 0, before = 0;
     while (before + class_count_[cut] < take) before += class_count_[cut++];
@@ -204,9 +186,6 @@ class SaGuided final : public Policy {
       }
     }
     const std::uint64_t rest = take - before;
-    auto better = [](const Ranked& a, const Ranked& b) {
-      return a.score != b.score ? a.score > b.score : a.token < b.token;
-    };
     std::nth_element(cut_bucket_.begin(), cut_bucket_.begin() + static_cast<std::ptrdiff_t>(rest - 1),
                      cut_bucket_.end(), better);
     for (std::uint64_t i = 0; i < rest; ++i) {
