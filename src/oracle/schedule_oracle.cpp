@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <stdexcept>
 
 namespace kvsweep::oracle {
 
@@ -63,7 +64,8 @@ void OracleInstance::init(const trace::ExplicitTrace& trace) {
 }
 
 ScheduleState::ScheduleState(const OracleInstance& inst)
-    : inst_(&inst), wpe_(inst.words_per_entry()), res_(inst.entries() * wpe_, 0), occ_(inst.states(), 0) {
+    : inst_(&inst), wpe_(inst.words_per_entry()), res_(inst.entries() * wpe_, 0), occ_(inst.states()),
+      masks_(wpe_), terms_before_(wpe_) {
   rebuild_counts();
 }
 
@@ -79,22 +81,24 @@ void ScheduleState::load_state(std::uint32_t i, const cost::Residency& r) {
       const std::uint64_t e = static_cast<std::uint64_t>(l) * inst_->tokens() + t;
       Word& w = res_[e * wpe_ + i / kWordBits];
       const Word bit = Word{1} << (i % kWordBits);
-      if ((w & bit) == 0) ++occ_[i];
+      if ((w & bit) == 0) occ_.set_leaf(i, occ_.at(i) + 1);
       w |= bit;
     });
   }
 }
 
-ScheduleState::Contribution ScheduleState::contribution(std::uint64_t e, std::uint32_t j) const {
-  Contribution c;
-  const bool before = resident(e, j), after = resident(e, j + 1), read = inst_->read(e, j);
-  c.hit = before && read ? 1 : 0;
-  if (inst_->token_of(e) == inst_->shape().prompt_tokens + j) {
-    c.kept_new = after ? 1 : 0;  // the new KV of this step: never a promotion
-  } else if (after && !before) {
-    (read ? c.piggyback : c.prefetch) = 1;
-  }
-  return c;
+// Runs in every edit: inlined.
+[[gnu::always_inline]] inline ScheduleState::Terms ScheduleState::terms(std::uint64_t e, std::size_t w,
+                                                                        std::uint32_t j_new) const {
+  const Word* res = res_.data() + e * wpe_;
+  const Word before = res[w];                                                              // state j
+  const Word after = (res[w] >> 1) | (w + 1 < wpe_ ? res[w + 1] << (kWordBits - 1) : 0);  // state j + 1
+  const Word read = inst_->read_word(e, w);
+  // The step that creates the entry keeps its new KV or not; that is never a promotion.
+  const Word creates = j_new / kWordBits == w ? Word{1} << (j_new % kWordBits) : 0;
+  const Word valid = core::valid_mask(w, inst_->shape().decode_tokens) & ~creates;
+  const Word promoted = after & ~before & valid;
+  return {before & read & valid, promoted & read, promoted & ~read, after & creates};
 }
 
 void ScheduleState::rebuild_counts() {
@@ -104,39 +108,26 @@ void ScheduleState::rebuild_counts() {
   for (std::uint32_t j = 0; j < sh.decode_tokens; ++j) {
     for (std::uint32_t l = 0; l < sh.layers; ++l) counts_[j * sh.layers + l].reads = inst_->read_count(j, l);
   }
-  // Word by word: the contributions of 64 steps of one entry at once, then only their set bits.
+  // Word by word: the terms of 64 steps of one entry at once, then only their set bits.
   const std::size_t step_words = core::words_for(sh.decode_tokens);
   for (std::uint64_t e = 0; e < inst_->entries(); ++e) {
     const std::uint32_t l = inst_->layer_of(e);
     const std::uint32_t t = inst_->token_of(e);
-    const Word* res = res_.data() + e * wpe_;
+    const std::uint32_t j_new = t >= sh.prompt_tokens ? t - sh.prompt_tokens : kNoStep;
     for (std::size_t w = 0; w < step_words; ++w) {
-      const Word before = res[w];                                                     // state j
-      const Word after = (res[w] >> 1) | (w + 1 < wpe_ ? res[w + 1] << (kWordBits - 1) : 0);  // state j + 1
-      const Word read = inst_->read_word(e, w);
-      Word valid = core::valid_mask(w, sh.decode_tokens);
-      Word kept = 0;
-      if (t >= sh.prompt_tokens) {
-        const std::uint32_t j_new = t - sh.prompt_tokens;  // the step that creates this entry
-        if (j_new / kWordBits == w) {
-          kept = after & (Word{1} << (j_new % kWordBits));
-          valid &= ~(Word{1} << (j_new % kWordBits));
-        }
-      }
-      const Word hit = before & read & valid;
-      const Word promoted = after & ~before & valid;
+      const Terms k = terms(e, w, j_new);
       auto add = [&](Word bits, auto member) {
         for (Word x = bits; x != 0; x &= x - 1) {
-          auto& k = counts_[(w * kWordBits + static_cast<std::size_t>(std::countr_zero(x))) * sh.layers + l];
-          member(k);
+          member(counts_[(w * kWordBits + static_cast<std::size_t>(std::countr_zero(x))) * sh.layers + l]);
         }
       };
-      add(hit, [](cost::StepCounts& k) { ++k.hits; });
-      add(promoted & read, [](cost::StepCounts& k) { ++k.piggyback; });
-      add(promoted & ~read, [](cost::StepCounts& k) { ++k.prefetch; });
-      add(kept, [](cost::StepCounts& k) { k.kept_new = true; });
+      add(k.hit, [](cost::StepCounts& c) { ++c.hits; });
+      add(k.piggyback, [](cost::StepCounts& c) { ++c.piggyback; });
+      add(k.prefetch, [](cost::StepCounts& c) { ++c.prefetch; });
+      add(k.kept, [](cost::StepCounts& c) { c.kept_new = true; });
     }
   }
+  occ_.build();
   time_.resize(counts_.size());
   for (std::size_t i = 0; i < counts_.size(); ++i) time_[i] = cost::step_time_s(m, counts_[i]);
   total_ = exact_total();
@@ -172,73 +163,120 @@ std::vector<cost::Residency> ScheduleState::state_block(std::size_t w, std::size
   return block;
 }
 
-void ScheduleState::flip(std::uint64_t e, std::uint32_t i) {
-  Word& w = res_[e * wpe_ + i / kWordBits];
-  const Word bit = Word{1} << (i % kWordBits);
-  w ^= bit;
-  if ((w & bit) != 0) {
-    ++occ_[i];
-  } else {
-    --occ_[i];
+namespace {
+// Calls f(begin, end) for every maximal run of set bits of m.
+template <class F>
+void for_each_run(Word m, F&& f) {
+  while (m != 0) {
+    const int begin = std::countr_zero(m);
+    const int length = std::countr_one(m >> begin);
+    f(static_cast<std::uint32_t>(begin), static_cast<std::uint32_t>(begin + length));
+    m = begin + length >= static_cast<int>(kWordBits) ? 0 : m & ~core::bit_mask(0, static_cast<std::uint32_t>(begin + length));
   }
+}
+}  // namespace
+
+void ScheduleState::apply(const Flip& f) {
+  Word& word = res_[f.entry * wpe_ + f.word];
+  word ^= f.mask;
+  const int delta = (word & f.mask) != 0 ? 1 : -1;  // every bit of a flip goes the same way
+  const auto base = static_cast<std::uint32_t>(f.word * kWordBits);
+  for_each_run(f.mask, [&](std::uint32_t a, std::uint32_t b) { occ_.add_leaves(base + a, base + b, delta); });
 }
 
 bool ScheduleState::set_range(std::uint64_t e, std::uint32_t s, std::uint32_t u, bool v) {
-  const std::uint32_t states = inst_->states();
-  u = std::min(u, states);
+  return edit(e, s, u, v, true);
+}
+
+bool ScheduleState::hand_over(std::uint64_t from, std::uint64_t to, std::uint32_t s, std::uint32_t u) {
+  u = std::min(u, inst_->states());
+  if (s >= u) return true;
+  if (s < inst_->first_state(to)) return false;
+  const std::size_t w0 = s / kWordBits, w1 = (u - 1) / kWordBits;
+  for (std::size_t w = w0; w <= w1; ++w) {
+    const Word range = core::bit_mask(w == w0 ? s % kWordBits : 0, w == w1 ? (u - 1) % kWordBits + 1 : kWordBits);
+    if ((state_word(from, w) & range) != range || (state_word(to, w) & range) != 0) {
+      throw std::logic_error("hand_over: from must hold and to must not");
+    }
+  }
+  return edit(from, s, u, false, false) && edit(to, s, u, true, false);
+}
+
+bool ScheduleState::edit(std::uint64_t e, std::uint32_t s, std::uint32_t u, bool v, bool check_capacity) {
+  u = std::min(u, inst_->states());
   if (s >= u) return true;
   if (s < inst_->frozen_states() || u > inst_->free_end()) return false;
-  const std::uint64_t capacity = inst_->memory().capacity_entries;
-  if (v) {
-    const std::uint32_t first = inst_->first_state(e);
-    for (std::uint32_t i = s; i < u; ++i) {
-      if (resident(e, i)) continue;
-      if (i < first || occ_[i] + 1 > capacity) return false;
+  // States before the token exists are never resident: setting one would flip it.
+  if (v && s < inst_->first_state(e)) return false;
+  const Word* res = res_.data() + e * wpe_;
+  const std::size_t w0 = s / kWordBits, w1 = (u - 1) / kWordBits;
+  Word any = 0;
+  for (std::size_t w = w0; w <= w1; ++w) {
+    const std::uint32_t lo = w == w0 ? s % kWordBits : 0;
+    const std::uint32_t hi = w == w1 ? (u - 1) % kWordBits + 1 : kWordBits;
+    masks_[w - w0] = (v ? ~res[w] : res[w]) & core::bit_mask(lo, hi);
+    any |= masks_[w - w0];
+  }
+  if (any == 0) return true;
+  if (v && check_capacity) {
+    // The tree's inner nodes lag behind uncommitted edits (see MaxTree): check before any edit.
+    if (!flip_log_.empty()) throw std::logic_error("set_range: a capacity check after an uncommitted edit");
+    const std::uint64_t capacity = inst_->memory().capacity_entries;
+    for (std::size_t w = w0; w <= w1; ++w) {
+      const auto base = static_cast<std::uint32_t>(w * kWordBits);
+      bool fits = true;
+      for_each_run(masks_[w - w0], [&](std::uint32_t a, std::uint32_t b) {
+        fits = fits && std::uint64_t{occ_.max(base + a, base + b)} + 1 <= capacity;
+      });
+      if (!fits) return false;
     }
   }
-  const auto& sh = inst_->shape();
+  // The terms of steps 64 w .. 64 w + 63 depend on states j and j + 1: the words of steps from the one
+  // holding s - 1 to the one holding u - 1 (or the last step) can change, no others.
+  const std::uint32_t steps = inst_->shape().decode_tokens;
+  const std::size_t wa = s > 0 ? (s - 1) / kWordBits : 0;
+  const std::size_t wb = std::min(w1, core::words_for(steps) - 1);
   const std::uint32_t l = inst_->layer_of(e);
-  const std::uint32_t j0 = s > 0 ? s - 1 : 0;
-  const std::uint32_t j1 = std::min(u, sh.decode_tokens);  // steps [j0, j1)
-  if (j0 >= j1) {
-    // Only state D changed, which no step reads from.
-    for (std::uint32_t i = s; i < u; ++i) {
-      if (resident(e, i) != v) {
-        flip(e, i);
-        flip_log_.push_back({e, i});
-      }
-    }
-    return true;
-  }
-  before_.resize(j1 - j0);
-  for (std::uint32_t j = j0; j < j1; ++j) before_[j - j0] = contribution(e, j);
-  for (std::uint32_t i = s; i < u; ++i) {
-    if (resident(e, i) != v) {
-      flip(e, i);
-      flip_log_.push_back({e, i});
-    }
+  const std::uint32_t t = static_cast<std::uint32_t>(e - std::uint64_t{l} * inst_->tokens());
+  const std::uint32_t j_new = t >= inst_->shape().prompt_tokens ? t - inst_->shape().prompt_tokens : kNoStep;
+  const std::size_t step_words = steps > 0 ? wb - wa + 1 : 0;
+  for (std::size_t w = wa; w < wa + step_words; ++w) terms_before_[w - wa] = terms(e, w, j_new);
+  for (std::size_t w = w0; w <= w1; ++w) {
+    if (masks_[w - w0] == 0) continue;
+    const Flip f{e, w, masks_[w - w0]};
+    apply(f);
+    flip_log_.push_back(f);
   }
   const auto& m = inst_->memory();
-  for (std::uint32_t j = j0; j < j1; ++j) {
-    const Contribution a = contribution(e, j), b = before_[j - j0];
-    if (a.hit == b.hit && a.piggyback == b.piggyback && a.prefetch == b.prefetch && a.kept_new == b.kept_new) {
-      continue;
+  const std::uint32_t layers = inst_->shape().layers;
+  for (std::size_t w = wa; w < wa + step_words; ++w) {
+    const Terms before = terms_before_[w - wa], after = terms(e, w, j_new);
+    const Word changed = (before.hit ^ after.hit) | (before.piggyback ^ after.piggyback) |
+                         (before.prefetch ^ after.prefetch) | (before.kept ^ after.kept);
+    for (Word x = changed; x != 0; x &= x - 1) {
+      const int k = std::countr_zero(x);
+      auto bit = [k](Word mask) { return static_cast<std::uint32_t>((mask >> k) & 1U); };
+      const std::uint32_t idx = (static_cast<std::uint32_t>(w * kWordBits) + static_cast<std::uint32_t>(k)) * layers + l;
+      cost::StepCounts& c = counts_[idx];
+      step_log_.push_back({idx, c, time_[idx]});
+      c.hits = c.hits + bit(after.hit) - bit(before.hit);
+      c.piggyback = c.piggyback + bit(after.piggyback) - bit(before.piggyback);
+      c.prefetch = c.prefetch + bit(after.prefetch) - bit(before.prefetch);
+      if (bit(after.kept) != bit(before.kept)) c.kept_new = bit(after.kept) != 0;  // only the step's own entry
+      const double time = cost::step_time_s(m, c);
+      pending_ += time - time_[idx];
+      time_[idx] = time;
     }
-    const std::uint32_t idx = j * sh.layers + l;
-    cost::StepCounts& k = counts_[idx];
-    step_log_.push_back({idx, k, time_[idx]});
-    k.hits = k.hits + a.hit - b.hit;
-    k.piggyback = k.piggyback + a.piggyback - b.piggyback;
-    k.prefetch = k.prefetch + a.prefetch - b.prefetch;
-    if (a.kept_new != b.kept_new) k.kept_new = a.kept_new != 0;  // only the step's own new entry
-    const double t = cost::step_time_s(m, k);
-    pending_ += t - time_[idx];
-    time_[idx] = t;
   }
   return true;
 }
 
 void ScheduleState::commit() {
+  for (const Flip& f : flip_log_) {
+    const auto base = static_cast<std::uint32_t>(f.word * kWordBits);
+    occ_.refresh(base + static_cast<std::uint32_t>(std::countr_zero(f.mask)),
+                 base + kWordBits - static_cast<std::uint32_t>(std::countl_zero(f.mask)));
+  }
   total_ += pending_;
   pending_ = 0;
   step_log_.clear();
@@ -246,7 +284,7 @@ void ScheduleState::commit() {
 }
 
 void ScheduleState::undo() {
-  for (auto it = flip_log_.rbegin(); it != flip_log_.rend(); ++it) flip(it->entry, it->state);
+  for (auto it = flip_log_.rbegin(); it != flip_log_.rend(); ++it) apply(*it);
   for (auto it = step_log_.rbegin(); it != step_log_.rend(); ++it) {
     counts_[it->index] = it->counts;
     time_[it->index] = it->time;
@@ -284,7 +322,7 @@ bool ScheduleProblem::propose(State& s, core::Rng& rng) const {
     const std::uint32_t len = short_length(rng) + short_length(rng) - 1;  // mean 3
     std::uint32_t u = i;
     while (u < states && u < i + len && s.resident(e, u) && !s.resident(other, u)) ++u;
-    return s.set_range(e, i, u, false) && s.set_range(other, i, u, true);
+    return s.hand_over(e, other, i, u);
   }
   // (c) Turn a missed read into a hit: the first read at or after a random step whose state does not
   // hold the entry (found word by word, wrapping around once).

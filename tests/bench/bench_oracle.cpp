@@ -1,6 +1,8 @@
 // Move proposals per second of the token-level oracle on its reference instance: Llama-like shape cut
 // down (P = 1024, D = 128, L = 4, 60 % sparsity, synthetic `actual`), 30 % of the KV footprint in HBM,
 // seeded from belady's schedule, Metropolis at a temperature that accepts ~10 % of the proposals.
+// The long variant (D = 2048, L = 2) shows how the cost of a move grows with D: capacity over a range
+// is checked in O(log D).
 #include <benchmark/benchmark.h>
 
 #include <cmath>
@@ -13,13 +15,13 @@ namespace {
 using namespace kvsweep;
 
 struct Reference {
-  trace::TraceShape shape{1024, 128, 4};
+  trace::TraceShape shape;
   config::SyntheticParams params;
   cost::MemorySystem memory;
   std::unique_ptr<oracle::OracleInstance> inst;
   std::unique_ptr<oracle::ScheduleState> seed;
 
-  Reference() {
+  explicit Reference(trace::TraceShape s) : shape(s) {
     memory.kv_entry_bytes = 16384;
     memory.weight_bytes_per_layer = 2e6;
     memory.hbm_bw = 4900e9;
@@ -34,8 +36,7 @@ struct Reference {
   }
 };
 
-void BM_OracleProposals(benchmark::State& state) {
-  static const Reference ref;
+void run_proposals(benchmark::State& state, const Reference& ref) {
   const oracle::ScheduleProblem problem(*ref.inst);
   oracle::ScheduleState s = *ref.seed;
   core::Rng rng(7);
@@ -52,6 +53,16 @@ void BM_OracleProposals(benchmark::State& state) {
   state.counters["accepted"] = static_cast<double>(accepted) / static_cast<double>(state.iterations());
   state.counters["legal"] = static_cast<double>(legal) / static_cast<double>(state.iterations());
 }
+void BM_OracleProposals(benchmark::State& state) {
+  static const Reference ref({1024, 128, 4});
+  run_proposals(state, ref);
+}
 BENCHMARK(BM_OracleProposals)->MinTime(2.0);
+
+void BM_OracleProposalsLongD(benchmark::State& state) {
+  static const Reference ref({1024, 2048, 2});
+  run_proposals(state, ref);
+}
+BENCHMARK(BM_OracleProposalsLongD)->MinTime(2.0);
 
 }  // namespace

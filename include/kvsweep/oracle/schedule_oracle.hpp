@@ -17,6 +17,7 @@
 #include "kvsweep/core/token_bitset.hpp"
 #include "kvsweep/cost/cost_model.hpp"
 #include "kvsweep/cost/residency.hpp"
+#include "kvsweep/oracle/max_tree.hpp"
 #include "kvsweep/oracle/tempering.hpp"
 #include "kvsweep/trace/source.hpp"
 
@@ -75,6 +76,8 @@ class OracleInstance {
 
 // One editable schedule with its per-step counts, times and per-state occupancy.
 class ScheduleState {
+  using Word = core::Word;
+
  public:
   explicit ScheduleState(const OracleInstance& inst);
   // From a recorded schedule: residency[i] = state i (R(P-1+i)), i = 0..D.
@@ -94,7 +97,7 @@ class ScheduleState {
   double total() const { return total_; }
   // Total recomputed from the counts, summed in step order.
   double exact_total() const;
-  std::uint32_t occupancy(std::uint32_t i) const { return occ_[i]; }
+  std::uint32_t occupancy(std::uint32_t i) const { return occ_.at(i); }
   // State i as a Residency (for the judge and the checker).
   cost::Residency residency(std::uint32_t i) const;
   // States 64 w .. 64 w + 63 (those that exist) as Residencies with room for `tokens` tokens: one pass
@@ -103,40 +106,53 @@ class ScheduleState {
 
   // A tentative edit: set entry e resident (v) or not over states [s, u). Returns false, changing
   // nothing, when it would break capacity or hold a token before it exists. Logged for undo().
+  // Cost: O((u - s) / 64) words, plus per run of changed states an O(log D) capacity check and the
+  // steps whose terms change (the run's two ends and the reads inside it).
   bool set_range(std::uint64_t e, std::uint32_t s, std::uint32_t u, bool v);
+  // Capacity-neutral: entry `to` takes entry `from`'s place over states [s, u), where `from` is resident
+  // and `to` is not (std::logic_error otherwise). False, changing nothing, when `to` does not exist yet.
+  bool hand_over(std::uint64_t from, std::uint64_t to, std::uint32_t s, std::uint32_t u);
   // Cost change of the edits since the last commit()/undo().
   double pending_delta() const { return pending_; }
   void commit();
   void undo();
 
  private:
-  struct Contribution {
-    std::uint8_t hit = 0, piggyback = 0, prefetch = 0, kept_new = 0;
+  static constexpr std::uint32_t kNoStep = ~std::uint32_t{0};
+  // One entry's terms of the 64 steps of one word (bit k: step 64 w + k): read while resident, promoted
+  // while read or ahead of its read, the step's own new KV kept.
+  struct Terms {
+    Word hit, piggyback, prefetch, kept;
   };
   struct StepUndo {
     std::uint32_t index;
     cost::StepCounts counts;
     double time;
   };
-  struct FlipUndo {
+  struct Flip {  // states 64 word + k for the set bits k of mask, all flipped the same way
     std::uint64_t entry;
-    std::uint32_t state;
+    std::size_t word;
+    Word mask;
   };
-  Contribution contribution(std::uint64_t e, std::uint32_t j) const;
-  void flip(std::uint64_t e, std::uint32_t i);
+  // j_new: the step that creates entry e (kNoStep for a prompt token).
+  Terms terms(std::uint64_t e, std::size_t w, std::uint32_t j_new) const;
+  bool edit(std::uint64_t e, std::uint32_t s, std::uint32_t u, bool v, bool check_capacity);
+  // Inverts the flip's states and updates the occupancy leaves.
+  void apply(const Flip& f);
   void rebuild_counts();
 
   const OracleInstance* inst_;
   std::size_t wpe_;
   std::vector<core::Word> res_;
-  std::vector<std::uint32_t> occ_;
+  MaxTree occ_;                           // entries resident in each state
   std::vector<cost::StepCounts> counts_;  // [j * L + l]
   std::vector<double> time_;              // [j * L + l]
   double total_ = 0;
   double pending_ = 0;
   std::vector<StepUndo> step_log_;
-  std::vector<FlipUndo> flip_log_;
-  std::vector<Contribution> before_;      // scratch
+  std::vector<Flip> flip_log_;
+  std::vector<Word> masks_;               // scratch, one per word of states: what an edit flips
+  std::vector<Terms> terms_before_;       // scratch, one per word of states
 };
 
 // The annealing problem over ScheduleState (tempering.hpp's Problem concept).
