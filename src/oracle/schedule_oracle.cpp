@@ -16,11 +16,13 @@ OracleInstance::OracleInstance(const trace::ExplicitTrace& trace, const cost::Me
 
 OracleInstance::OracleInstance(trace::TraceSource& source, const cost::MemorySystem& memory)
     : OracleInstance(source.shape(), memory, 0) {
-  // Straight from the streamed bitsets: never holds more than one step besides the entry-major bits.
-  std::vector<core::TokenBitset> step(shape_.layers, core::TokenBitset(shape_.total_tokens()));
-  for (std::uint32_t j = 0; j < shape_.decode_tokens; ++j) {
-    source.read_step(shape_.prompt_tokens + j, step);
-    add_step(j, step);
+  // Straight from the streamed bitsets: never holds more than 64 steps besides the entry-major bits.
+  std::vector<std::vector<core::TokenBitset>> block(
+      kWordBits, std::vector<core::TokenBitset>(shape_.layers, core::TokenBitset(shape_.total_tokens())));
+  for (std::uint32_t j0 = 0; j0 < shape_.decode_tokens; j0 += kWordBits) {
+    const std::uint32_t count = std::min<std::uint32_t>(kWordBits, shape_.decode_tokens - j0);
+    for (std::uint32_t k = 0; k < count; ++k) source.read_step(shape_.prompt_tokens + j0 + k, block[k]);
+    add_steps(j0, std::span(block).first(count));
   }
 }
 
@@ -30,20 +32,49 @@ OracleInstance::OracleInstance(const trace::TraceShape& shape, const cost::Memor
       frozen_states_(frozen_states), freeze_last_(freeze_last), reads_(entries() * words_per_entry_, 0),
       read_count_(static_cast<std::size_t>(shape.decode_tokens) * shape.layers, 0) {}
 
-void OracleInstance::add_step(std::uint32_t j, std::span<const core::TokenBitset> reads) {
-  for (std::uint32_t l = 0; l < shape_.layers; ++l) {
-    std::uint32_t count = 0;
-    const core::TokenBitset& row = reads[l];
-    const std::size_t words = std::min(row.word_count(), core::words_for(tokens()));
-    for (std::size_t w = 0; w < words; ++w) {
-      for (Word x = row.data()[w]; x != 0; x &= x - 1) {
-        const std::uint64_t t = w * kWordBits + static_cast<std::size_t>(std::countr_zero(x));
-        const std::uint64_t e = static_cast<std::uint64_t>(l) * tokens() + t;
-        reads_[e * words_per_entry_ + j / kWordBits] |= Word{1} << (j % kWordBits);
-        ++count;
+namespace {
+
+// Turns up to 64 step-major rows around into entry-major words: for each layer and word of 64 tokens,
+// the 64 x rows bit block is transposed in a local buffer and each entry's word is handed to
+// sink(entry, word) once (bit k: row k), in entry order. One scattered write per set bit instead would
+// miss the cache on every bit: at paper scale that was most of the oracle's time.
+template <class RowWords, class Sink>
+void transpose_block(std::uint32_t layers, std::uint32_t tokens, std::size_t rows, RowWords row_words, Sink sink) {
+  const std::size_t token_words = core::words_for(tokens);
+  Word out[kWordBits];
+  for (std::uint32_t l = 0; l < layers; ++l) {
+    for (std::size_t tw = 0; tw < token_words; ++tw) {
+      Word used = 0;
+      for (std::size_t k = 0; k < rows; ++k) {
+        const std::span<const Word> row = row_words(k, l);
+        const Word x = tw < row.size() ? row[tw] & core::valid_mask(tw, tokens) : 0;
+        for (Word y = x & ~used; y != 0; y &= y - 1) out[std::countr_zero(y)] = 0;
+        used |= x;
+        for (Word y = x; y != 0; y &= y - 1) out[std::countr_zero(y)] |= Word{1} << k;
+      }
+      for (Word y = used; y != 0; y &= y - 1) {
+        const int b = std::countr_zero(y);
+        sink(static_cast<std::uint64_t>(l) * tokens + tw * kWordBits + static_cast<std::size_t>(b), out[b]);
       }
     }
-    read_count_[j * shape_.layers + l] = count;
+  }
+}
+
+}  // namespace
+
+void OracleInstance::add_steps(std::uint32_t j0, std::span<const std::vector<core::TokenBitset>> reads) {
+  if (j0 % kWordBits != 0 || reads.size() > kWordBits || j0 + reads.size() > shape_.decode_tokens) {
+    throw std::invalid_argument("OracleInstance::add_steps: a block of at most 64 steps from a multiple of 64");
+  }
+  const std::size_t w = j0 / kWordBits;
+  transpose_block(
+      shape_.layers, tokens(), reads.size(),
+      [&](std::size_t k, std::uint32_t l) { return std::span<const Word>(reads[k][l].data(), reads[k][l].word_count()); },
+      [&](std::uint64_t e, Word bits) { reads_[e * words_per_entry_ + w] |= bits; });
+  for (std::size_t k = 0; k < reads.size(); ++k) {
+    for (std::uint32_t l = 0; l < shape_.layers; ++l) {
+      read_count_[(j0 + k) * shape_.layers + l] = static_cast<std::uint32_t>(reads[k][l].count_range(0, tokens()));
+    }
   }
 }
 
@@ -71,19 +102,32 @@ ScheduleState::ScheduleState(const OracleInstance& inst)
 
 ScheduleState::ScheduleState(const OracleInstance& inst, const std::vector<cost::Residency>& residency)
     : ScheduleState(inst) {
-  for (std::uint32_t i = 0; i < inst.states() && i < residency.size(); ++i) load_state(i, residency[i]);
+  const std::uint32_t count = std::min<std::uint32_t>(inst.states(), static_cast<std::uint32_t>(residency.size()));
+  std::vector<const cost::Residency*> block;
+  for (std::uint32_t i0 = 0; i0 < count; i0 += kWordBits) {
+    block.clear();
+    for (std::uint32_t i = i0; i < std::min<std::uint32_t>(count, i0 + kWordBits); ++i) block.push_back(&residency[i]);
+    load_states(i0, block);
+  }
   rebuild_counts();
 }
 
-void ScheduleState::load_state(std::uint32_t i, const cost::Residency& r) {
-  for (std::uint32_t l = 0; l < inst_->shape().layers; ++l) {
-    r.layer(l).for_each([&](std::size_t t) {
-      const std::uint64_t e = static_cast<std::uint64_t>(l) * inst_->tokens() + t;
-      Word& w = res_[e * wpe_ + i / kWordBits];
-      const Word bit = Word{1} << (i % kWordBits);
-      if ((w & bit) == 0) occ_.set_leaf(i, occ_.at(i) + 1);
-      w |= bit;
-    });
+void ScheduleState::load_states(std::uint32_t i0, std::span<const cost::Residency* const> states) {
+  if (i0 % kWordBits != 0 || states.size() > kWordBits || i0 + states.size() > inst_->states()) {
+    throw std::invalid_argument("ScheduleState::load_states: a block of at most 64 states from a multiple of 64");
+  }
+  const std::size_t w = i0 / kWordBits;
+  transpose_block(
+      inst_->shape().layers, inst_->tokens(), states.size(),
+      [&](std::size_t k, std::uint32_t l) {
+        const core::TokenBitset& row = states[k]->layer(l);
+        return std::span<const Word>(row.data(), row.word_count());
+      },
+      [&](std::uint64_t e, Word bits) { res_[e * wpe_ + w] = bits; });
+  for (std::size_t k = 0; k < states.size(); ++k) {
+    std::uint64_t held = 0;
+    for (std::uint32_t l = 0; l < inst_->shape().layers; ++l) held += states[k]->layer(l).count_range(0, inst_->tokens());
+    occ_.set_leaf(static_cast<std::uint32_t>(i0 + k), static_cast<std::uint32_t>(held));
   }
 }
 

@@ -23,13 +23,27 @@ double oracle_memory_bytes(const trace::TraceShape& shape, std::uint32_t replica
 ScheduleState record_schedule(const OracleInstance& inst, const std::string& policy,
                               const config::PolicyParams& params, trace::TraceSource& source) {
   ScheduleState state(inst);
-  std::uint32_t next = 0;
+  // States arrive one by one; they are loaded 64 at a time (entry-major words, see load_states).
+  std::vector<cost::Residency> block;
+  std::vector<const cost::Residency*> pointers;
+  std::uint32_t loaded = 0;
+  auto load = [&] {
+    pointers.clear();
+    for (const auto& r : block) pointers.push_back(&r);
+    state.load_states(loaded, pointers);
+    loaded += static_cast<std::uint32_t>(block.size());
+    block.clear();
+  };
   sim::SimulationOptions opt;
   opt.parallel = false;
-  opt.observer = [&](std::size_t, std::uint32_t, const cost::Residency& r, std::span<const core::TokenBitset>) { state.load_state(next++, r); };
+  opt.observer = [&](std::size_t, std::uint32_t, const cost::Residency& r, std::span<const core::TokenBitset>) {
+    block.push_back(r);
+    if (block.size() == core::kWordBits) load();
+  };
   std::vector<std::unique_ptr<policy::Policy>> one;
   one.push_back(policy::make_policy(policy, policy::PolicyContext{inst.shape(), inst.memory(), params}));
   sim::simulate(source, inst.memory(), one, opt);
+  if (!block.empty()) load();
   state.recount();
   return state;
 }

@@ -57,10 +57,15 @@ class WindowedRunner {
     // window but would be paid by the next one, so the ends are not the window's to change.
     const bool last_window = j0 + steps == shape_.decode_tokens;
     OracleInstance inst(local, memory_, windows_ == 0 ? 0 : 1, !last_window);
-    for (std::uint32_t k = 0; k < steps; ++k) inst.add_step(k, buffer_.reads[k]);
+    for (std::uint32_t k = 0; k < steps; k += core::kWordBits) {
+      inst.add_steps(k, std::span(buffer_.reads).subspan(k, std::min<std::size_t>(core::kWordBits, steps - k)));
+    }
     ScheduleState seed(inst);
-    seed.load_state(0, start_);
-    for (std::uint32_t k = 0; k < steps; ++k) seed.load_state(k + 1, buffer_.states[k]);
+    std::vector<const cost::Residency*> states{&start_};  // state 0, then the state after each step
+    for (const auto& r : buffer_.states) states.push_back(&r);
+    for (std::uint32_t i = 0; i < states.size(); i += core::kWordBits) {
+      seed.load_states(i, std::span(states).subspan(i, std::min<std::size_t>(core::kWordBits, states.size() - i)));
+    }
     seed.recount();
     TemperingOptions t = options_.tempering;
     t.seed = core::derive_seed({options_.tempering.seed, windows_});

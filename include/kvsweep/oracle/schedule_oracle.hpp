@@ -29,13 +29,14 @@ class OracleInstance {
   OracleInstance(const trace::ExplicitTrace& trace, const cost::MemorySystem& memory);
   // Reads a source once (keeps one bit per entry and step).
   OracleInstance(trace::TraceSource& source, const cost::MemorySystem& memory);
-  // An empty instance to fill step by step with add_step(): a window of a longer trace whose first
+  // An empty instance to fill with add_steps(): a window of a longer trace whose first
   // `frozen_states` states are fixed.
   // With freeze_last, the last state is fixed too (a window that hands its end state to the next).
   OracleInstance(const trace::TraceShape& shape, const cost::MemorySystem& memory, std::uint32_t frozen_states,
                  bool freeze_last = false);
-  // reads[l] = S(P + j, l) of this instance's step j.
-  void add_step(std::uint32_t j, std::span<const core::TokenBitset> reads);
+  // Steps j0 .. j0 + reads.size() - 1, j0 a multiple of 64 and at most 64 steps: reads[k][l] = S(P + j0 + k, l)
+  // of this instance. Bitsets may be longer than tokens(); the bits beyond are ignored.
+  void add_steps(std::uint32_t j0, std::span<const std::vector<core::TokenBitset>> reads);
 
   const trace::TraceShape& shape() const { return shape_; }
   const cost::MemorySystem& memory() const { return memory_; }
@@ -83,9 +84,9 @@ class ScheduleState {
   // From a recorded schedule: residency[i] = state i (R(P-1+i)), i = 0..D.
   ScheduleState(const OracleInstance& inst, const std::vector<cost::Residency>& residency);
 
-  // Loading a schedule state by state (e.g. while a policy runs): load_state() for every state i, then
-  // recount() once.
-  void load_state(std::uint32_t i, const cost::Residency& r);
+  // Loading a schedule block by block (e.g. while a policy runs): states i0 .. i0 + states.size() - 1 of
+  // a new schedule, i0 a multiple of 64 and at most 64 states; then recount() once.
+  void load_states(std::uint32_t i0, std::span<const cost::Residency* const> states);
   void recount() { rebuild_counts(); }
 
   bool resident(std::uint64_t e, std::uint32_t i) const {
