@@ -199,9 +199,24 @@ std::vector<cost::Residency> ScheduleState::state_block(std::size_t w, std::size
   const std::uint32_t first = static_cast<std::uint32_t>(w * kWordBits);
   const std::uint32_t count = std::min<std::uint32_t>(kWordBits, inst_->states() - first);
   std::vector<cost::Residency> block(count, cost::Residency(inst_->shape().layers, tokens));
-  for (std::uint64_t e = 0; e < inst_->entries(); ++e) {
-    for (Word x = state_word(e, w) & core::bit_mask(0, count); x != 0; x &= x - 1) {
-      block[static_cast<std::size_t>(std::countr_zero(x))].layer(inst_->layer_of(e)).set(inst_->token_of(e));
+  // The reverse of transpose_block: 64 entries' words of states turned into 64 states' words of tokens.
+  const std::uint32_t n = inst_->tokens();
+  const Word states = core::bit_mask(0, count);
+  Word out[kWordBits];
+  for (std::uint32_t l = 0; l < inst_->shape().layers; ++l) {
+    for (std::size_t tw = 0; tw < core::words_for(n); ++tw) {
+      std::fill(std::begin(out), std::end(out), Word{0});
+      Word used = 0;
+      const std::size_t valid = std::min<std::size_t>(kWordBits, n - tw * kWordBits);
+      for (std::size_t b = 0; b < valid; ++b) {
+        const Word x = state_word(static_cast<std::uint64_t>(l) * n + tw * kWordBits + b, w) & states;
+        used |= x;
+        for (Word y = x; y != 0; y &= y - 1) out[std::countr_zero(y)] |= Word{1} << b;
+      }
+      for (Word y = used; y != 0; y &= y - 1) {
+        const int k = std::countr_zero(y);
+        block[static_cast<std::size_t>(k)].layer(l).data()[tw] = out[k];
+      }
     }
   }
   return block;
