@@ -1,4 +1,5 @@
-// kvsweep eval POINTS.yaml [--json]: evaluates every point of a small YAML file in this process.
+// kvsweep eval POINTS.yaml [--json]: evaluates every point of a small YAML file in this process. The file
+// is read as a sweep, so a point file with list-valued keys evaluates every point of its grid.
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -10,6 +11,7 @@
 #include "kvsweep/config/point_yaml.hpp"
 #include "kvsweep/core/diagnostics.hpp"
 #include "kvsweep/eval/evaluate.hpp"
+#include "kvsweep/sweep/sweep.hpp"
 
 namespace kvsweep::cli {
 
@@ -38,7 +40,7 @@ void print_key_reference() {
 void add_eval_command(CLI::App& app) {
   auto args = std::make_shared<EvalArgs>();
   CLI::App* cmd = app.add_subcommand("eval", "Evaluate every point of a YAML file: all policies and bounds");
-  cmd->add_option("points", args->file, "YAML file with one point, or `points:` with several")
+  cmd->add_option("points", args->file, "YAML file with one point, `points:` with several, or a sweep (lists of values)")
       ->check(CLI::ExistingFile);
   cmd->add_flag("--keys", args->keys, "Print every key a point file may hold (markdown) and exit");
   cmd->add_flag("--json", args->json, "Print one JSON document instead of tables");
@@ -58,7 +60,8 @@ void add_eval_command(CLI::App& app) {
       return;
     }
     if (args->file.empty()) throw core::InputError("points", "a YAML point file is required (or --keys)");
-    const auto points = config::load_point_file(args->file);
+    std::vector<config::PointSpec> points;
+    for (auto& p : sweep::load_sweep_file(args->file).points) points.push_back(std::move(p.spec));
     if (args->verbose) std::fprintf(stderr, "kvsweep: %zu point(s) from %s\n", points.size(), args->file.c_str());
     std::vector<eval::PointResult> results;
     for (std::size_t i = 0; i < points.size(); ++i) {

@@ -13,8 +13,13 @@ int main(int argc, char** argv) {
   kvsweep::cli::add_eval_command(app);
   kvsweep::cli::add_trace_command(app);
   kvsweep::cli::add_bench_command(app);
+  kvsweep::cli::add_validate_command(app);
+  kvsweep::cli::add_expand_command(app);
+  kvsweep::cli::add_run_command(app);
   try {
     app.parse(argc, argv);
+  } catch (const CLI::RuntimeError& e) {
+    return e.get_exit_code();  // a command's own exit code (kvsweep run: 1 failed points, 3 stopped)
   } catch (const CLI::ParseError& e) {
     // CLI11 prints its own message; usage errors exit 2 like every other input error.
     const int rc = app.exit(e);

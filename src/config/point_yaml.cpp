@@ -23,10 +23,12 @@ std::string gb_text(double bytes) {
   return s.str();
 }
 
-// Parses one level of keys (the file's top level or one entry of `points:`) over `draft`.
-void apply_level(const YAML::Node& map, bool top_of_file, YamlContext& ctx, Draft& draft) {
+// Parses one level of keys (the file's top level or one entry of `points:`) over `draft`. `other_keys`
+// are accepted and left to the caller (`points` at the top of a file).
+void apply_level(const YAML::Node& map, const std::vector<std::string>& other_keys, YamlContext& ctx,
+                 Draft& draft) {
   auto allowed = detail::key_names(detail::point_key_decls());
-  if (top_of_file) allowed.push_back("points");
+  allowed.insert(allowed.end(), other_keys.begin(), other_keys.end());
   const auto fields = detail::read_fields(map, "", allowed, ctx);
 
   // The capacity keys are one choice: a level that gives one replaces whatever an earlier level gave.
@@ -147,9 +149,9 @@ PointSpec finalize(const Draft& d, const YAML::Mark& point_mark, std::string sou
   return p;
 }
 
-std::vector<PointSpec> load(const std::string& text, const std::string& name,
-                            std::filesystem::path base_dir) {
-  YamlContext ctx(name, std::move(base_dir));
+// The document of a point file: a mapping, or an InputError for a syntax error, an empty file or
+// anything else.
+YAML::Node parse_document(const std::string& text, const YamlContext& ctx) {
   YAML::Node root;
   try {
     root = YAML::Load(text);
@@ -157,7 +159,7 @@ std::vector<PointSpec> load(const std::string& text, const std::string& name,
     throw core::InputError(ctx.where(e.mark), "YAML syntax error: " + e.msg);
   }
   if (!root || root.IsNull()) {
-    throw core::InputError(name,
+    throw core::InputError(ctx.file(),
                            "the file is empty; expected a mapping of point keys (or 'points:' with a list)");
   }
   if (!root.IsMap()) {
@@ -166,9 +168,16 @@ std::vector<PointSpec> load(const std::string& text, const std::string& name,
                            "of them), got " +
                                detail::describe(root));
   }
+  return root;
+}
+
+std::vector<PointSpec> load(const std::string& text, const std::string& name,
+                            std::filesystem::path base_dir) {
+  YamlContext ctx(name, std::move(base_dir));
+  const YAML::Node root = parse_document(text, ctx);
 
   Draft top;
-  apply_level(root, /*top_of_file=*/true, ctx, top);
+  apply_level(root, {"points"}, ctx, top);
   std::optional<Field> points;
   for (const auto& kv : root) {
     if (kv.first.IsScalar() && kv.first.Scalar() == "points" && !points)
@@ -192,7 +201,7 @@ std::vector<PointSpec> load(const std::string& text, const std::string& name,
                             detail::describe(entry));
       } else {
         Draft d = top;
-        apply_level(entry, /*top_of_file=*/false, ctx, d);
+        apply_level(entry, {}, ctx, d);
         result.push_back(finalize(d, entry.Mark(), source, ctx));
       }
       ++i;
@@ -203,11 +212,35 @@ std::vector<PointSpec> load(const std::string& text, const std::string& name,
 }
 }  // namespace
 
+PointReader::PointReader(std::string file, std::filesystem::path base_dir)
+    : ctx_(std::make_unique<YamlContext>(std::move(file), std::move(base_dir))) {}
+PointReader::~PointReader() = default;
+
+std::optional<PointSpec> PointReader::read(const std::vector<Level>& levels, const YAML::Mark& point_mark,
+                                           std::string source) {
+  const std::size_t before = ctx_->error_count();
+  Draft d;
+  for (const auto& level : levels) apply_level(level.map, level.other_keys, *ctx_, d);
+  PointSpec p = finalize(d, point_mark, std::move(source), *ctx_);
+  if (ctx_->error_count() != before) return std::nullopt;
+  return p;
+}
+
+YAML::Node PointReader::parse(const std::string& text) const { return parse_document(text, *ctx_); }
+
+void PointReader::error(const YAML::Mark& mark, std::string message) {
+  ctx_->error(mark, std::move(message));
+}
+std::string PointReader::where(const YAML::Mark& mark) const { return ctx_->where(mark); }
+bool PointReader::has_errors() const { return ctx_->has_errors(); }
+const std::vector<core::Diagnostic>& PointReader::diagnostics() const { return ctx_->diagnostics(); }
+void PointReader::throw_if_any() const { ctx_->throw_if_any(); }
+
 std::vector<PointSpec> load_point_text(const std::string& text, const std::string& name_for_messages) {
   return load(text, name_for_messages, std::filesystem::path(name_for_messages).parent_path());
 }
 
-std::vector<PointSpec> load_point_file(const std::string& path) {
+std::string read_yaml_file(const std::string& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec))
     throw core::InputError(path, "cannot open file (it is a directory)");
@@ -216,7 +249,11 @@ std::vector<PointSpec> load_point_file(const std::string& path) {
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) throw core::InputError(path, "cannot read file");
-  return load(text.str(), path, std::filesystem::path(path).parent_path());
+  return text.str();
+}
+
+std::vector<PointSpec> load_point_file(const std::string& path) {
+  return load(read_yaml_file(path), path, std::filesystem::path(path).parent_path());
 }
 
 std::vector<PointKeyDoc> point_key_docs() {

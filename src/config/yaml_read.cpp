@@ -3,8 +3,6 @@
 #include <charconv>
 #include <cmath>
 #include <map>
-#include <set>
-#include <utility>
 
 namespace kvsweep::config::detail {
 
@@ -54,18 +52,13 @@ std::string YamlContext::where(const YAML::Mark& mark) const {
 }
 
 void YamlContext::error(const YAML::Mark& mark, std::string message) {
-  diags_.push_back({where(mark), std::move(message)});
+  ++reported_;
+  core::Diagnostic d{where(mark), std::move(message)};
+  if (seen_.insert({d.where, d.message}).second) diags_.push_back(std::move(d));
 }
 
 void YamlContext::throw_if_any() const {
-  if (diags_.empty()) return;
-  // Top-level defaults are checked once per point; report each problem once.
-  std::set<std::pair<std::string, std::string>> seen;
-  std::vector<core::Diagnostic> unique;
-  for (const auto& d : diags_) {
-    if (seen.insert({d.where, d.message}).second) unique.push_back(d);
-  }
-  throw core::InputError(std::move(unique));
+  if (!diags_.empty()) throw core::InputError(diags_);
 }
 
 std::string describe(const YAML::Node& node) {

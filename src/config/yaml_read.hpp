@@ -9,7 +9,9 @@
 #include <filesystem>
 #include <limits>
 #include <optional>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kvsweep/core/diagnostics.hpp"
@@ -47,10 +49,14 @@ class YamlContext {
   const std::filesystem::path& base_dir() const { return base_dir_; }
   // "file:line:col" (1-based), or just "file" for a null mark.
   std::string where(const YAML::Mark& mark) const;
+  // Records a problem. One already recorded (same place, same message) is counted but kept once: top-level
+  // defaults are checked once per point, a sweep's list elements once per combination.
   void error(const YAML::Mark& mark, std::string message);
   bool has_errors() const { return !diags_.empty(); }
-  // Compound parsers compare counts before and after to learn whether a part of them failed.
-  std::size_t error_count() const { return diags_.size(); }
+  // Compound parsers compare counts before and after to learn whether a part of them failed; repeats
+  // count, so that a part failing again for the next point is still seen as failing.
+  std::size_t error_count() const { return reported_; }
+  const std::vector<core::Diagnostic>& diagnostics() const { return diags_; }
   // Throws core::InputError with every diagnostic, each reported once, in the order found.
   void throw_if_any() const;
 
@@ -58,6 +64,8 @@ class YamlContext {
   std::string file_;
   std::filesystem::path base_dir_;
   std::vector<core::Diagnostic> diags_;
+  std::set<std::pair<std::string, std::string>> seen_;  // (where, message) of diags_
+  std::size_t reported_ = 0;
 };
 
 // "3:1", 1-based, as shown to users.

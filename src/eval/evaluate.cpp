@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <sstream>
 
 #include "kvsweep/core/diagnostics.hpp"
 #include "kvsweep/core/rng.hpp"
@@ -24,50 +23,7 @@ const PolicyResult* PointResult::find(const std::string& policy) const {
   return nullptr;
 }
 
-std::string point_id(const config::PointSpec& p) {
-  // Canonical text of every parameter that changes the numbers; %.17g keeps doubles exact.
-  std::ostringstream s;
-  auto num = [&](double v) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.17g", v);
-    s << buf << ';';
-  };
-  s << "model=" << p.model_name << ';' << p.model.layers << ';';
-  num(p.model.kv_bytes_per_token_layer);
-  num(p.model.weight_bytes_per_layer);
-  num(p.model.resident_weight_bytes);
-  s << "hw=";
-  num(p.hardware.hbm_bw_gbps);
-  num(p.hardware.link_read_gbps);
-  num(p.hardware.link_write_gbps);
-  num(p.hardware.dram_bw_gbps);
-  s << "cap=" << static_cast<int>(p.capacity.kind) << ';';
-  num(p.capacity.value);
-  s << "P=" << p.prompt_tokens << ";D=" << p.decode_tokens << ';';
-  if (!p.trace.file.empty()) {
-    s << "file=" << p.trace.file << ';';
-  } else {
-    const auto& t = p.trace.synthetic;
-    for (double v : {t.sparsity, t.target_jaccard, static_cast<double>(t.sink_tokens), t.recent_share,
-                     t.heavy_share, t.heavy_lifetime_steps, t.span_tokens, t.recall_prob, t.layer_spread,
-                     t.cross_layer_share, static_cast<double>(t.dense_layers)}) {
-      num(v);
-    }
-  }
-  const auto& pp = p.policy_params;
-  for (double v : {static_cast<double>(pp.page_tokens), static_cast<double>(pp.streaming_sinks),
-                   pp.h2o_recent_share, static_cast<double>(pp.belady_lookahead),
-                   static_cast<double>(pp.sa_window), pp.sa_fraction}) {
-    num(v);
-  }
-  s << "seed=" << p.seed;
-  const std::string text = s.str();
-  std::uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a, then mixed
-  for (unsigned char c : text) h = (h ^ c) * 0x100000001b3ULL;
-  char out[17];
-  std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(core::splitmix64(h)));
-  return out;
-}
+std::string point_id(const config::PointSpec& p) { return config::point_id(p); }
 
 std::unique_ptr<trace::TraceSource> make_trace_source(const config::PointSpec& point) {
   if (!point.trace.file.empty()) return trace::open_trace_file(point.trace.file);
@@ -174,7 +130,7 @@ PointResult evaluate_point(const config::PointSpec& point, const EvalOptions& op
                                              point.model_name + " has " + std::to_string(point.model.layers));
   }
   PointResult result;
-  result.point_id = point_id(point);
+  result.point_id = config::point_id(point);
   result.name = point.name;
   result.source = point.source;
   result.shape = shape;

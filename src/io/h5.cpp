@@ -94,11 +94,36 @@ Datatype Datatype::copy(hid_t type) {
   return Datatype(check_id(H5Tcopy(type), "H5Tcopy"));
 }
 
-Datatype Datatype::fixed_string(std::size_t size) {
+Datatype Datatype::fixed_string(std::size_t size, Pad pad) {
   Datatype t = copy(H5T_C_S1);
   check(H5Tset_size(t.id(), std::max<std::size_t>(size, 1)), "H5Tset_size");
-  check(H5Tset_strpad(t.id(), H5T_STR_NULLTERM), "H5Tset_strpad");
+  check(H5Tset_strpad(t.id(), pad == Pad::kNullPad ? H5T_STR_NULLPAD : H5T_STR_NULLTERM), "H5Tset_strpad");
   return t;
+}
+
+Datatype Datatype::compound(std::size_t size) {
+  init_thread();
+  return Datatype(check_id(H5Tcreate(H5T_COMPOUND, size), "H5Tcreate"));
+}
+
+void Datatype::insert(const std::string& name, std::size_t offset, hid_t member_type) {
+  check(H5Tinsert(id(), name.c_str(), offset, member_type), "H5Tinsert", name);
+}
+
+bool Datatype::equals(hid_t other) const { return check_bool(H5Tequal(id(), other), "H5Tequal"); }
+
+std::vector<std::string> Datatype::member_names() const {
+  const int n = H5Tget_nmembers(id());
+  if (n < 0) throw_error("H5Tget_nmembers");
+  std::vector<std::string> names;
+  names.reserve(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    char* raw = H5Tget_member_name(id(), static_cast<unsigned>(i));
+    if (raw == nullptr) throw_error("H5Tget_member_name");
+    names.emplace_back(raw);
+    H5free_memory(raw);
+  }
+  return names;
 }
 
 std::size_t Datatype::size() const {
@@ -222,6 +247,21 @@ void Dataset::read(hid_t mem_type, void* out, std::uint64_t offset, std::uint64_
 bool has_link(hid_t loc, const std::string& name) {
   init_thread();
   return check_bool(H5Lexists(loc, name.c_str(), H5P_DEFAULT), "H5Lexists", name);
+}
+
+bool is_hdf5_file(const std::string& path) {
+  init_thread();
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return false;
+  const htri_t r = H5Fis_hdf5(path.c_str());
+  if (r < 0) H5Eclear2(H5E_DEFAULT);
+  return r > 0;
+}
+
+std::string library_version() {
+  unsigned major = 0, minor = 0, release = 0;
+  check(H5get_libversion(&major, &minor, &release), "H5get_libversion");
+  return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(release);
 }
 
 // ---- Attributes --------------------------------------------------------------------------------

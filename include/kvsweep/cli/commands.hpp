@@ -9,5 +9,8 @@ namespace kvsweep::cli {
 void add_eval_command(CLI::App& app);
 void add_trace_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_validate_command(CLI::App& app);
+void add_expand_command(CLI::App& app);
+void add_run_command(CLI::App& app);
 
 }  // namespace kvsweep::cli

@@ -46,8 +46,8 @@ struct OracleSettings {
   std::uint32_t patience_rounds = 50;    // stop after this many rounds without a better schedule
   double max_wall_s = 0;                 // 0: none (a wall limit makes results timing-dependent)
   double max_memory_gb = 4;              // larger points report the seed schedule, not annealed
-  std::uint32_t sa_replicas = 4;         // replicas of the (W, R) tuning of sa_guided
-  std::uint32_t sa_rounds = 30;          // its round budget
+  std::uint32_t sa_replicas = 2;         // replicas of the (W, R) tuning of sa_guided (one per core here)
+  std::uint32_t sa_rounds = 8;           // its round budget (the paper point: ~2 min on 2 cores)
   std::uint32_t sa_w_max = 64;           // largest W it tries
 };
 
@@ -67,6 +67,11 @@ struct PointSpec {
   OracleSettings oracle;
   std::uint64_t seed = 1;
 };
+
+// A stable identifier of the point's parameters: 16 hex digits. It covers everything that changes the
+// numbers (model, hardware, capacity, P, D, trace, policy knobs, seed) but not the label, the policy
+// list or the annealers' budgets, and it does not depend on how the YAML was written.
+std::string point_id(const PointSpec& point);
 
 // The capacity in KV entries, C, for a point with the given sequence shape (P, D, L from the trace):
 //   kRatio     floor(ratio * (P + D) * L)

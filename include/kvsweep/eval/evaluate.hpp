@@ -67,7 +67,7 @@ struct EvalOptions {
   std::function<void(std::uint32_t, std::uint32_t)> progress;
 };
 
-// A stable identifier of the point's parameters (not of its policy list): 16 hex digits.
+// config::point_id, kept here for the callers that know points as evaluation inputs.
 std::string point_id(const config::PointSpec& point);
 
 // The trace a point asks for: its file, or the synthetic generator seeded from the point.

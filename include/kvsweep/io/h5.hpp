@@ -113,10 +113,19 @@ class Datatype : public Handle<&H5Tclose> {
   using Handle::Handle;
   // An owned copy of any type (predefined types such as H5T_NATIVE_INT must not be closed, copies may).
   static Datatype copy(hid_t type);
-  // Fixed-length, NUL-terminated C string type of `size` bytes (size >= 1).
-  static Datatype fixed_string(std::size_t size);
+  // Fixed-length string type of `size` bytes (size >= 1). kNullTerm: a C string, the last byte is always
+  // NUL; kNullPad: numpy's 'S<size>', a value may fill every byte and shorter ones are NUL-padded.
+  enum class Pad { kNullTerm, kNullPad };
+  static Datatype fixed_string(std::size_t size, Pad pad = Pad::kNullTerm);
+  // An empty compound type of `size` bytes; members are added with insert().
+  static Datatype compound(std::size_t size);
+  void insert(const std::string& name, std::size_t offset, hid_t member_type);
   std::size_t size() const;
   H5T_class_t type_class() const;
+  // H5Tequal: same class, size, byte order and, for compounds, same member names, offsets and types.
+  bool equals(hid_t other) const;
+  // Member names of a compound type, in member order.
+  std::vector<std::string> member_names() const;
 };
 
 class PropertyList : public Handle<&H5Pclose> {
@@ -227,6 +236,12 @@ class Dataset : public Handle<&H5Dclose> {
 
 // True when `loc` has a direct child link `name` (no path walking).
 bool has_link(hid_t loc, const std::string& name);
+
+// True when `path` is a readable file that starts with the HDF5 signature (H5Fis_hdf5); false for a
+// missing, unreadable or non-HDF5 file. Never throws.
+bool is_hdf5_file(const std::string& path);
+// The linked HDF5 library's version, "1.10.8" (H5get_libversion).
+std::string library_version();
 
 // Scalar attributes on any object (file, group, dataset). Writing replaces an existing attribute.
 // Strings are stored as fixed-length NUL-terminated ASCII; both fixed and variable-length strings read.

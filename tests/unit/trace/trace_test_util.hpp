@@ -10,6 +10,7 @@
 
 #include "kvsweep/core/rng.hpp"
 #include "kvsweep/trace/source.hpp"
+#include "support/temp_dir.hpp"
 
 namespace kvsweep::trace::test {
 
@@ -19,19 +20,7 @@ inline std::string data_dir() {
   return env != nullptr && *env != '\0' ? env : KVSWEEP_TEST_DATA;
 }
 
-// A fresh folder per test (per process, so parallel ctest runs do not collide), removed afterwards.
-class TempDirTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("kvsweep_trace_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  std::filesystem::path dir_;
-};
+using kvsweep::testing::TempDirTest;
 
 // A random trace mixing empty, full and partly read lists.
 inline ExplicitTrace random_trace(TraceShape shape, std::uint64_t seed) {

@@ -1,0 +1,120 @@
+#pragma once
+// The results file of a sweep: one HDF5 file holding the table /points (one compound row per attempt at
+// a point, Schema's layout) and the sweep's provenance as attributes of the root group. README
+// "Results (HDF5)" documents the layout; pandas.read_hdf(path, "points") reads the table.
+//
+// Crash safety: every append() ends with H5Fflush, and the file uses HDF5's default (oldest compatible)
+// format without SWMR, so a process killed at any moment leaves a file that opens with every flushed row
+// and can be appended to again (ENVIRONMENT.md; tested with SIGKILL). Readers of a file a writer holds
+// open need HDF5_USE_FILE_LOCKING=FALSE.
+//
+// Resume: a retried point gets a new row; when the table is read, the latest row of a point id wins
+// (finished_ids(), failed_attempts(); in pandas drop_duplicates("point_id", keep="last")).
+//
+// Hook, not written now: per-point detail (per-step time series) would go in a group /detail/<point_id>
+// created next to /points behind a flag, leaving /points unchanged.
+//
+// Not thread-safe: one thread (rank 0's) owns a ResultFile.
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kvsweep/core/diagnostics.hpp"
+#include "kvsweep/io/h5.hpp"
+#include "kvsweep/result/schema.hpp"
+
+namespace kvsweep::result {
+
+// A results file that cannot be used as asked. An InputError (where = the path), so the command line
+// reports it like any bad input and exits 2; kind() tells the cases apart.
+class ResultFileError : public core::InputError {
+ public:
+  enum class Kind {
+    kExists,          // create() without force on an existing path
+    kNotResults,      // not an HDF5 file, or not one written by kvsweep as results
+    kSweepMismatch,   // written for another sweep (sweep_hash differs)
+    kSchemaMismatch,  // another schema version or another column layout
+  };
+  ResultFileError(Kind kind, const std::string& path, const std::string& message)
+      : core::InputError(path, message), kind_(kind) {}
+  Kind kind() const { return kind_; }
+
+ private:
+  Kind kind_;
+};
+
+// Provenance written as attributes when a file is created (besides the ones kvsweep knows itself:
+// format, schema_version, axis_names, policies, kvsweep_version, git_sha, hdf5_version, host,
+// start_time).
+struct FileInfo {
+  std::string sweep_yaml;  // the sweep file's text, as read
+  std::string sweep_hash;  // 16 hex digits identifying the sweep; resume checks it
+  // More string attributes, e.g. {"yaml_cpp_version", "0.7.0"}, {"tbb_version", ...}, {"mpi_version", ...}.
+  // A name kvsweep writes itself is refused (std::invalid_argument).
+  std::map<std::string, std::string> extra;
+};
+
+class ResultFile {
+ public:
+  static constexpr std::string_view kFormat = "kvsweep-results";  // attribute `format`
+  static constexpr std::string_view kTable = "points";            // the table's dataset, /points
+
+  // Throws ResultFileError(kExists) when `path` exists (file, directory or anything) and !force.
+  // Touches nothing: callers check before any work so a refused run leaves the old file byte-identical.
+  static void check_can_create(const std::string& path, bool force);
+  // Creates the file (truncating an existing one only when `force`), the empty table and the attributes,
+  // and flushes. Throws ResultFileError(kExists), io::H5Error.
+  static ResultFile create(const std::string& path, const Schema& schema, const FileInfo& info,
+                           bool force = false);
+  // Opens an existing results file to append to it. Throws ResultFileError: kNotResults (not HDF5, no
+  // `format` = kvsweep-results or no /points table), kSweepMismatch (sweep_hash differs from
+  // `expected_sweep_hash`), kSchemaMismatch (schema_version or columns differ from `schema`).
+  static ResultFile open_for_resume(const std::string& path, const Schema& schema,
+                                    std::string_view expected_sweep_hash);
+
+  // Appends whole records (a multiple of schema().record_size() bytes, as Schema::encode made them,
+  // possibly on another rank) and flushes. Throws std::invalid_argument for a partial record.
+  void append(std::span<const std::byte> records);
+  std::uint64_t rows() const;
+  // The record of row `index` (< rows()), decodable with schema().
+  std::vector<std::byte> read_row(std::uint64_t index) const;
+
+  // Ids whose latest row has status "ok". Reads two columns of every row: O(rows).
+  std::set<std::string> finished_ids() const;
+  // For each id whose latest row has status "failed": how many rows of that id failed. A retry's row
+  // then carries attempt = that count + 1. O(rows).
+  std::map<std::string, std::uint32_t> failed_attempts() const;
+
+  // Writes the attribute end_time (ISO 8601 UTC, now) and flushes.
+  void set_end_time();
+
+  const Schema& schema() const { return schema_; }
+  const std::string& path() const { return path_; }
+  // Closes the file now, checked; the destructor closes it too, silently.
+  void close();
+
+ private:
+  ResultFile(std::string path, Schema schema, io::File file, io::Dataset table, io::Datatype type);
+  struct Status {
+    std::string point_id;
+    bool ok = false;
+  };
+  std::vector<Status> statuses() const;
+
+  std::string path_;
+  Schema schema_;
+  io::File file_;
+  io::Dataset table_;
+  io::Datatype type_;  // schema_.h5_type(), built once
+};
+
+// "2025-01-31T12:34:56Z" for now (UTC), as the start_time / end_time attributes hold it.
+std::string utc_now_iso8601();
+
+}  // namespace kvsweep::result

@@ -1,0 +1,41 @@
+#pragma once
+// What evaluating one point will cost, known before running it: the MPI master hands out the costliest
+// points first, and `kvsweep expand` totals a sweep. Only the ranking must be right; the seconds are a
+// rough guide (within about 2x of the measurements below).
+//
+// The model, in CPU seconds of one core of the reference machine (README "Performance"), with
+//   S = D * L * (P + (D - 1) / 2) / 1e9   (token, layer) entries of past KV over all decode steps
+//   R = (1 - sparsity) * S                 token reads (a trace file: its size / 6 bytes per read for
+//                                          CSV, / 0.75 for HDF5; then S = R / 0.4)
+// is the sum of
+//   baselines      sum over the listed policies of a_p * S + b_p * R (a: bitset and judge work per word
+//                  of the past, b: work per read), plus 1.2 * R to generate or stream the trace; sa_guided
+//                  scaled by (sa_window / 8)^1.2 (25 s at W = 21 vs 7.9 s at W = 8)
+//   sa tuning      (with both `oracle` and `sa_guided`) E = 0.6 * sa_replicas * min(sa_rounds, 13)
+//                  distinct (W, R) simulated, each twice sa_guided's cost at W = 8 (longer windows), and a
+//                  trace pass per round
+//   oracle         three seed passes (belady and the trace), 4.6 s per GB of whole-schedule state
+//                  (S * (replicas + 2) / 8 GB), and moves * 9.25e-7 s * (S / 0.27)^0.6 * (1.2 - sparsity)
+//                  / 0.6 (cost deltas cost more on larger and denser points)
+// Wall seconds on the reference machine are CPU seconds / 1.85 (2 cores: policies run as parallel
+// tasks, the trace overlaps them).
+//
+// Calibration (wall seconds, estimated vs measured): the paper-scale point (P = 31,299, D = 10,239,
+// L = 32, s = 0.6): baselines 21 vs 17.8-22; with sa_replicas 4 and sa_rounds 30, tuning 467 vs 305 and
+// the oracle at 4e7 moves 250 vs 199, all of it 738 vs 542. sweeps/quick.yaml (P = 16,384, D = 512,
+// every policy, 4e6 moves, 2 x 8 tuning): 8.6 / 4.8 / 3.5 vs 12.4 / 4.4 / 4.0 at sparsity 0.5 / 0.8 /
+// 0.9. llama-3.1-8b at P = 16,384, D = 1,024, default budgets: 26 vs 20.
+
+#include "kvsweep/config/point.hpp"
+
+namespace kvsweep::sweep {
+
+struct CostEstimate {
+  double work = 0;    // CPU seconds of one reference core: the number to rank points by
+  double wall_s = 0;  // wall seconds on the reference machine (2 cores)
+};
+
+// Never throws; a trace file that cannot be read counts as empty.
+CostEstimate estimate_cost(const config::PointSpec& point);
+
+}  // namespace kvsweep::sweep

@@ -1,0 +1,53 @@
+// The id of a design point: a hash of the canonical text of every parameter that changes its numbers.
+// It is computed from the parsed PointSpec, never from YAML text, so key order, list order, spacing and
+// spellings of the same number (0.5, 0.50, 5e-1) give the same id.
+#include <cstdio>
+#include <sstream>
+
+#include "kvsweep/config/point.hpp"
+#include "kvsweep/core/hash.hpp"
+
+namespace kvsweep::config {
+
+std::string point_id(const PointSpec& p) {
+  // %.17g keeps doubles exact. The order and separators below are part of every stored id: changing
+  // them changes the id of every point (and so breaks resuming older result files).
+  std::ostringstream s;
+  auto num = [&](double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+    s << buf << ';';
+  };
+  s << "model=" << p.model_name << ';' << p.model.layers << ';';
+  num(p.model.kv_bytes_per_token_layer);
+  num(p.model.weight_bytes_per_layer);
+  num(p.model.resident_weight_bytes);
+  s << "hw=";
+  num(p.hardware.hbm_bw_gbps);
+  num(p.hardware.link_read_gbps);
+  num(p.hardware.link_write_gbps);
+  num(p.hardware.dram_bw_gbps);
+  s << "cap=" << static_cast<int>(p.capacity.kind) << ';';
+  num(p.capacity.value);
+  s << "P=" << p.prompt_tokens << ";D=" << p.decode_tokens << ';';
+  if (!p.trace.file.empty()) {
+    s << "file=" << p.trace.file << ';';
+  } else {
+    const auto& t = p.trace.synthetic;
+    for (double v : {t.sparsity, t.target_jaccard, static_cast<double>(t.sink_tokens), t.recent_share,
+                     t.heavy_share, t.heavy_lifetime_steps, t.span_tokens, t.recall_prob, t.layer_spread,
+                     t.cross_layer_share, static_cast<double>(t.dense_layers)}) {
+      num(v);
+    }
+  }
+  const auto& pp = p.policy_params;
+  for (double v :
+       {static_cast<double>(pp.page_tokens), static_cast<double>(pp.streaming_sinks), pp.h2o_recent_share,
+        static_cast<double>(pp.belady_lookahead), static_cast<double>(pp.sa_window), pp.sa_fraction}) {
+    num(v);
+  }
+  s << "seed=" << p.seed;
+  return core::hex16(core::hash_text(s.str()));
+}
+
+}  // namespace kvsweep::config

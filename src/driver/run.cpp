@@ -1,0 +1,363 @@
+// The run loop: in-process for one rank, master/worker over MPI otherwise. See driver/run.hpp.
+#include "kvsweep/driver/run.hpp"
+
+#include <mpi.h>
+#include <tbb/global_control.h>
+#include <tbb/version.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <map>
+#include <thread>
+
+#include "kvsweep/core/diagnostics.hpp"
+#include "plan.hpp"
+#include "point_runner.hpp"
+#include "stop_signal.hpp"
+
+namespace kvsweep::driver {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Message tags, worker -> master and master -> worker.
+constexpr int kTagResult = 1;  // a finished row (bytes); also means "ready for the next point"
+constexpr int kTagReady = 2;   // no row yet: the first request
+constexpr int kTagWork = 3;    // two uint32: point index, attempt
+constexpr int kTagStop = 4;    // no more work
+
+// Was this process started by a launcher (mpirun, srun)? Without one, MPI is not initialised at all: a
+// singleton MPI_Init would start runtime daemons (and refuse root) just to run in-process.
+bool launched_by_mpi() {
+  for (const char* var : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE"}) {
+    if (std::getenv(var) != nullptr) return true;
+  }
+  return false;
+}
+
+void print_input_error(const core::InputError& e) {
+  for (const auto& d : e.diagnostics()) std::fprintf(stderr, "kvsweep: error: %s\n", d.str().c_str());
+}
+
+// TBB threads of one worker rank: the flag, else Slurm's cpus-per-task, else the cores shared evenly by
+// the ranks of this node that evaluate points.
+unsigned default_threads(int local_workers) {
+  if (const char* s = std::getenv("SLURM_CPUS_PER_TASK")) {
+    const int n = std::atoi(s);
+    if (n > 0) return static_cast<unsigned>(n);
+  }
+  const unsigned cores = std::max(1U, std::thread::hardware_concurrency());
+  return std::max(1U, cores / static_cast<unsigned>(std::max(1, local_workers)));
+}
+
+std::map<std::string, std::string> provenance(bool with_mpi) {
+  std::map<std::string, std::string> p;
+  p["tbb_version"] = TBB_VERSION_STRING;
+#ifdef KVSWEEP_YAML_CPP_VERSION
+  p["yaml_cpp_version"] = KVSWEEP_YAML_CPP_VERSION;
+#endif
+  if (with_mpi) {
+    char lib[MPI_MAX_LIBRARY_VERSION_STRING];
+    int len = 0;
+    MPI_Get_library_version(lib, &len);
+    std::string text(lib, static_cast<std::size_t>(len));
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\0')) text.pop_back();
+    p["mpi_version"] = text.substr(0, text.find(','));
+  } else {
+    p["mpi_version"] = "none (in-process run)";
+  }
+  return p;
+}
+
+class Reporter {
+ public:
+  Reporter(const Plan& plan, const std::function<void(const RunProgress&)>& on_progress)
+      : plan_(plan), on_progress_(on_progress) {
+    p_.total = plan.tasks.size();
+    p_.skipped = plan.finished + plan.out_of_attempts;
+    for (const Task& t : plan.tasks) p_.work_total += plan.sweep.points[t.point].cost_estimate;
+  }
+  void row(const Task& t, bool ok) {
+    (ok ? p_.done : p_.failed) += 1;
+    p_.work_done += plan_.sweep.points[t.point].cost_estimate;
+    tick();
+  }
+  void tick() {
+    if (on_progress_) on_progress_(p_);
+  }
+  const RunProgress& progress() const { return p_; }
+
+ private:
+  const Plan& plan_;
+  const std::function<void(const RunProgress&)>& on_progress_;
+  RunProgress p_;
+};
+
+void report_failure(const Plan& plan, const Task& t, const std::string& error) {
+  std::fprintf(stderr, "kvsweep: point %s (%s) failed: %s\n", plan.sweep.points[t.point].id.c_str(),
+               plan.sweep.points[t.point].spec.source.c_str(), error.c_str());
+}
+
+int finish(Plan& plan, const Reporter& reporter, bool stopped, const RunOptions& options) {
+  plan.file->set_end_time();
+  const std::uint64_t rows = plan.file->rows();
+  plan.file->close();
+  const RunProgress& p = reporter.progress();
+  std::fprintf(stderr, "kvsweep: %llu ok, %llu failed, %llu skipped (finished before or out of attempts)%s; %s has %llu rows\n",
+               static_cast<unsigned long long>(p.done), static_cast<unsigned long long>(p.failed),
+               static_cast<unsigned long long>(p.skipped),
+               stopped ? ", stopped by a signal: rerun with --resume to finish" : "", options.out_path.c_str(),
+               static_cast<unsigned long long>(rows));
+  if (stopped && p.done + p.failed < p.total) return kExitStopped;
+  return p.failed > 0 || plan.out_of_attempts > 0 ? kExitFailures : kExitOk;
+}
+
+// One rank: every point in this process, one after another (each with all the TBB threads).
+int run_in_process(Plan& plan, const RunOptions& options, const StopSignals& signals,
+                   const std::function<void(const RunProgress&)>& on_progress) {
+  Reporter reporter(plan, on_progress);
+  reporter.tick();
+  const std::string host = host_name();
+  // A point cannot be interrupted: a watchdog ends the process when the grace period after a stop
+  // signal runs out, or at a second signal. Every finished row is already flushed to the file.
+  std::atomic<bool> running{true};
+  std::thread watchdog([&] {
+    std::optional<Clock::time_point> deadline;
+    while (running) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      const int n = signals.count();
+      if (n >= 2) {
+        std::fprintf(stderr, "kvsweep: second signal: stopping now; rerun with --resume to finish\n");
+        std::_Exit(kExitStopped);
+      }
+      if (n == 1 && !deadline) {
+        deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options.grace_s));
+        std::fprintf(stderr, "kvsweep: signal %d: finishing the point in progress (up to %.0f s), then stopping\n",
+                     signals.last(), options.grace_s);
+      }
+      if (deadline && Clock::now() > *deadline) {
+        std::fprintf(stderr, "kvsweep: grace period over: abandoning the point in progress; rerun with --resume\n");
+        std::_Exit(kExitStopped);
+      }
+    }
+  });
+  bool stopped = false;
+  for (const Task& t : plan.tasks) {
+    if (signals.count() > 0) {
+      stopped = true;
+      break;
+    }
+    if (options.verbose) {
+      std::fprintf(stderr, "kvsweep: point %s (%s), attempt %u\n", plan.sweep.points[t.point].id.c_str(),
+                   plan.sweep.points[t.point].spec.source.c_str(), t.attempt);
+    }
+    const Attempt a = run_point(plan.sweep.points[t.point], t.attempt, *plan.schema, options.eval, 0, host);
+    plan.file->append(a.row);
+    if (!a.ok) report_failure(plan, t, a.error);
+    reporter.row(t, a.ok);
+  }
+  stopped = stopped || signals.count() > 0;
+  running = false;
+  watchdog.join();
+  return finish(plan, reporter, stopped, options);
+}
+
+// Rank 0 of several: hands out tasks, writes rows; evaluates nothing itself.
+int run_master(Plan& plan, const RunOptions& options, const StopSignals& signals, int size,
+               const std::function<void(const RunProgress&)>& on_progress) {
+  Reporter reporter(plan, on_progress);
+  reporter.tick();
+  std::deque<Task> queue(plan.tasks.begin(), plan.tasks.end());
+  std::map<int, Task> in_flight;
+  int active = size - 1;  // workers not yet told to stop
+  bool stopping = false;
+  Clock::time_point deadline{};
+  auto last_tick = Clock::now();
+  std::vector<std::byte> buffer;
+
+  auto hand_out = [&](int worker) {
+    if (!stopping && !queue.empty()) {
+      const Task t = queue.front();
+      queue.pop_front();
+      const std::uint32_t msg[2] = {t.point, t.attempt};
+      MPI_Send(msg, 2, MPI_UINT32_T, worker, kTagWork, MPI_COMM_WORLD);
+      in_flight[worker] = t;
+      if (options.verbose) {
+        std::fprintf(stderr, "kvsweep: point %s (%s), attempt %u -> rank %d\n", plan.sweep.points[t.point].id.c_str(),
+                     plan.sweep.points[t.point].spec.source.c_str(), t.attempt, worker);
+      }
+    } else {
+      MPI_Send(nullptr, 0, MPI_BYTE, worker, kTagStop, MPI_COMM_WORLD);
+      --active;
+    }
+  };
+
+  while (active > 0) {
+    int flag = 0;
+    MPI_Status status;
+    MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &status);
+    if (flag) {
+      int bytes = 0;
+      MPI_Get_count(&status, MPI_BYTE, &bytes);
+      buffer.resize(static_cast<std::size_t>(bytes));
+      MPI_Recv(buffer.data(), bytes, MPI_BYTE, status.MPI_SOURCE, status.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+      if (status.MPI_TAG == kTagResult) {
+        const Task t = in_flight.at(status.MPI_SOURCE);
+        in_flight.erase(status.MPI_SOURCE);
+        plan.file->append(buffer);
+        const bool ok = plan.schema->status(buffer) == "ok";
+        if (!ok) report_failure(plan, t, plan.schema->get_string(buffer, "error"));
+        reporter.row(t, ok);
+      }
+      hand_out(status.MPI_SOURCE);
+      continue;
+    }
+    const int n = signals.count();
+    if (n >= 2) {
+      std::fprintf(stderr, "kvsweep: second signal: stopping now; rerun with --resume to finish\n");
+      plan.file->close();
+      MPI_Abort(MPI_COMM_WORLD, kExitStopped);
+    }
+    if (n == 1 && !stopping) {
+      stopping = true;
+      deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options.grace_s));
+      std::fprintf(stderr, "kvsweep: signal %d: no new points; %zu in flight get up to %.0f s\n", signals.last(),
+                   in_flight.size(), options.grace_s);
+    }
+    if (stopping && !in_flight.empty() && Clock::now() > deadline) {
+      std::fprintf(stderr, "kvsweep: grace period over: abandoning %zu point(s) in flight; rerun with --resume\n",
+                   in_flight.size());
+      plan.file->set_end_time();
+      plan.file->close();
+      MPI_Abort(MPI_COMM_WORLD, kExitStopped);
+    }
+    if (Clock::now() - last_tick > std::chrono::seconds(1)) {
+      reporter.tick();
+      last_tick = Clock::now();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return finish(plan, reporter, stopping, options);
+}
+
+// Ranks 1..: ask for work, evaluate, send the row back, until told to stop.
+void run_worker(const sweep::Sweep& sweep, const result::Schema& schema, const RunOptions& options, int rank) {
+  const std::string host = host_name();
+  MPI_Send(nullptr, 0, MPI_BYTE, 0, kTagReady, MPI_COMM_WORLD);
+  while (true) {
+    MPI_Status status;
+    std::uint32_t msg[2] = {0, 0};
+    MPI_Recv(msg, 2, MPI_UINT32_T, 0, MPI_ANY_TAG, MPI_COMM_WORLD, &status);
+    if (status.MPI_TAG == kTagStop) return;
+    const Attempt a = run_point(sweep.points.at(msg[0]), msg[1], schema, options.eval, rank, host);
+    MPI_Send(a.row.data(), static_cast<int>(a.row.size()), MPI_BYTE, 0, kTagResult, MPI_COMM_WORLD);
+  }
+}
+
+void broadcast_string(std::string& s, int rank) {
+  std::uint64_t n = s.size();
+  MPI_Bcast(&n, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
+  if (rank != 0) s.resize(n);
+  MPI_Bcast(s.data(), static_cast<int>(n), MPI_CHAR, 0, MPI_COMM_WORLD);
+}
+
+int run_mpi(const RunOptions& options, const std::function<void(const RunProgress&)>& on_progress) {
+  int provided = 0;
+  MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
+  int rank = 0, size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  // The ranks of this node that evaluate points share its cores (rank 0 only hands out work when
+  // there are workers).
+  MPI_Comm node;
+  MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node);
+  int local = 1, is_master = rank == 0 ? 1 : 0, node_has_master = 0;
+  MPI_Comm_size(node, &local);
+  MPI_Allreduce(&is_master, &node_has_master, 1, MPI_INT, MPI_MAX, node);
+  MPI_Comm_free(&node);
+  const int local_workers = size == 1 ? 1 : local - node_has_master;
+  const unsigned threads = options.threads.value_or(default_threads(local_workers));
+  tbb::global_control limit(tbb::global_control::max_allowed_parallelism, threads);
+  RunOptions opts = options;
+  opts.eval.parallel = threads > 1;
+
+  StopSignals signals;
+  int exit_code = kExitOk;
+  // Rank 0 plans; the others learn whether to go on, and the sweep's text.
+  std::optional<Plan> plan;
+  std::string text;
+  int go = 1;
+  if (rank == 0) {
+    try {
+      plan.emplace(make_plan(opts, provenance(true)));
+      text = plan->sweep.text;
+      if (options.verbose) {
+        std::fprintf(stderr, "kvsweep: %zu points, %zu to run on %d worker rank(s) x %u thread(s)\n",
+                     plan->sweep.points.size(), plan->tasks.size(), std::max(1, size - 1), threads);
+      }
+    } catch (const core::InputError& e) {
+      print_input_error(e);
+      go = 0;
+      exit_code = kExitBadInput;
+    } catch (const std::exception& e) {  // e.g. HDF5 refusing a file another run holds open
+      std::fprintf(stderr, "kvsweep: error: %s: %s\n", options.out_path.c_str(), e.what());
+      go = 0;
+      exit_code = kExitBadInput;
+    }
+  }
+  MPI_Bcast(&go, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  if (go) {
+    broadcast_string(text, rank);
+    if (rank == 0) {
+      try {
+        exit_code = size == 1 ? run_in_process(*plan, opts, signals, on_progress)
+                              : run_master(*plan, opts, signals, size, on_progress);
+      } catch (const std::exception& e) {
+        // Workers wait for rank 0: end the whole job rather than leave them hanging.
+        std::fprintf(stderr, "kvsweep: internal error on rank 0: %s\n", e.what());
+        MPI_Abort(MPI_COMM_WORLD, 1);
+      }
+    } else {
+      const sweep::Sweep sweep = sweep_from_text(text, options.sweep_path);
+      const result::Schema schema(sweep.policies, sweep.axes);
+      run_worker(sweep, schema, opts, rank);
+    }
+  } else if (rank != 0) {
+    exit_code = kExitBadInput;
+  }
+  // Every rank leaves with rank 0's verdict.
+  MPI_Bcast(&exit_code, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  MPI_Finalize();
+  return exit_code;
+}
+
+}  // namespace
+
+int run_sweep(const RunOptions& options, const std::function<void(const RunProgress&)>& on_progress) {
+  if (launched_by_mpi()) return run_mpi(options, on_progress);
+  // Alone: no MPI at all.
+  const unsigned threads = options.threads.value_or(default_threads(1));
+  tbb::global_control limit(tbb::global_control::max_allowed_parallelism, threads);
+  RunOptions opts = options;
+  opts.eval.parallel = threads > 1;
+  StopSignals signals;
+  try {
+    Plan plan = make_plan(opts, provenance(false));
+    if (options.verbose) {
+      std::fprintf(stderr, "kvsweep: %zu points, %zu to run in-process x %u thread(s)\n", plan.sweep.points.size(),
+                   plan.tasks.size(), threads);
+    }
+    return run_in_process(plan, opts, signals, on_progress);
+  } catch (const core::InputError& e) {
+    print_input_error(e);
+    return kExitBadInput;
+  }
+}
+
+}  // namespace kvsweep::driver

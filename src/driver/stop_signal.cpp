@@ -1,0 +1,36 @@
+#include "stop_signal.hpp"
+
+#include <atomic>
+#include <csignal>
+
+namespace kvsweep::driver {
+
+namespace {
+constexpr int kStopSignals[] = {SIGTERM, SIGINT, SIGUSR1};
+std::atomic<int> g_count{0};
+std::atomic<int> g_last{0};
+struct sigaction g_previous[sizeof kStopSignals / sizeof kStopSignals[0]];
+
+extern "C" void on_stop_signal(int sig) {
+  g_last.store(sig, std::memory_order_relaxed);
+  g_count.fetch_add(1, std::memory_order_relaxed);
+}
+}  // namespace
+
+StopSignals::StopSignals() {
+  g_count = 0;
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;  // slow system calls go on; the driver polls the count
+  for (std::size_t i = 0; i < std::size(kStopSignals); ++i) sigaction(kStopSignals[i], &action, &g_previous[i]);
+}
+
+StopSignals::~StopSignals() {
+  for (std::size_t i = 0; i < std::size(kStopSignals); ++i) sigaction(kStopSignals[i], &g_previous[i], nullptr);
+}
+
+int StopSignals::count() const { return g_count.load(std::memory_order_relaxed); }
+int StopSignals::last() const { return g_last.load(std::memory_order_relaxed); }
+
+}  // namespace kvsweep::driver

@@ -1,0 +1,188 @@
+// The result columns (per policy, bounds, annealers) and the run's bookkeeping columns.
+#include <algorithm>
+#include <chrono>
+#include <numeric>
+#include <string>
+
+#include "columns.hpp"
+
+namespace kvsweep::result::detail {
+
+namespace {
+
+// <policy>_<metric>: NaN on a failed row and for a policy the point did not run.
+template <class F>
+ColumnDef metric(const std::string& policy, const std::string& suffix, std::string unit,
+                 std::string description, F f) {
+  return f64(policy + "_" + suffix, std::move(unit), std::move(description),
+             [policy, f](const RowContext& c) {
+               const eval::PolicyResult* p = c.result != nullptr ? c.result->find(policy) : nullptr;
+               return p != nullptr ? static_cast<double>(f(*p)) : kNaN;
+             });
+}
+
+double ratio(double num, double den) { return den > 0 ? num / den : kNaN; }
+
+double min_of(const std::vector<double>& v) {
+  return v.empty() ? kNaN : *std::min_element(v.begin(), v.end());
+}
+double mean_of(const std::vector<double>& v) {
+  return v.empty() ? kNaN : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+}
+
+double unix_s(const std::optional<std::chrono::system_clock::time_point>& t) {
+  return t ? std::chrono::duration<double>(t->time_since_epoch()).count() : kNaN;
+}
+
+std::vector<ColumnDef> bound_columns() {
+  return {
+      from_result("bandwidth_split_s", "s", "lower bound, capacity and migration ignored",
+                  [](const eval::PointResult& r) { return r.bounds.bandwidth_split_s; }),
+      from_result("free_migration_s", "s", "lower bound for capacity-respecting schedules, migration free",
+                  [](const eval::PointResult& r) { return r.bounds.free_migration_s; }),
+      from_result("lower_bound_s", "s", "the larger of the two bounds",
+                  [](const eval::PointResult& r) {
+                    return std::max(r.bounds.bandwidth_split_s, r.bounds.free_migration_s);
+                  }),
+      from_oracle("gap_to_bound", "", "oracle_total_time_s / lower_bound_s - 1",
+                  [](const eval::OracleReport& o) { return o.gap_to_bound; }),
+  };
+}
+
+std::vector<ColumnDef> oracle_columns() {
+  using O = eval::OracleReport;
+  return {
+      from_oracle("oracle_annealed", "", "1 when annealed, 0 when the seed schedule was kept",
+                  [](const O& o) { return o.annealed ? 1.0 : 0.0; }),
+      str("oracle_note", 128, "e.g. how the point was split into windows",
+          [](const RowContext& c) { return c.oracle != nullptr ? c.oracle->note : std::string(); }),
+      str("oracle_seed_policy", 24, "the baseline the annealer started from",
+          [](const RowContext& c) { return c.oracle != nullptr ? c.oracle->seed_policy : std::string(); }),
+      from_oracle("oracle_seed_time_s", "s", "that baseline's total time",
+                  [](const O& o) { return o.seed_time_s; }),
+      from_oracle("oracle_moves_proposed", "proposals", "over all replicas",
+                  [](const O& o) { return o.diagnostics.moves_proposed; }),
+      from_oracle("oracle_moves_accepted", "moves", "over all replicas",
+                  [](const O& o) { return o.diagnostics.moves_accepted; }),
+      from_oracle("oracle_acceptance", "", "accepted / proposed",
+                  [](const O& o) {
+                    return ratio(static_cast<double>(o.diagnostics.moves_accepted),
+                                 static_cast<double>(o.diagnostics.moves_proposed));
+                  }),
+      from_oracle("oracle_rounds", "rounds", "swap rounds run",
+                  [](const O& o) { return o.diagnostics.rounds; }),
+      from_oracle("oracle_round_trips", "", "cold -> hot -> cold journeys",
+                  [](const O& o) { return o.diagnostics.round_trips; }),
+      from_oracle("oracle_swap_acceptance_min", "", "over neighbour pairs; NaN with one replica",
+                  [](const O& o) { return min_of(o.diagnostics.swap_acceptance); }),
+      from_oracle("oracle_swap_acceptance_mean", "", "over neighbour pairs; NaN with one replica",
+                  [](const O& o) { return mean_of(o.diagnostics.swap_acceptance); }),
+      from_oracle("oracle_t_cold", "s", "final coldest temperature (cost units)",
+                  [](const O& o) {
+                    return o.diagnostics.temperatures.empty() ? kNaN : o.diagnostics.temperatures.front();
+                  }),
+      from_oracle("oracle_t_hot", "s", "final hottest temperature",
+                  [](const O& o) {
+                    return o.diagnostics.temperatures.empty() ? kNaN : o.diagnostics.temperatures.back();
+                  }),
+      str("oracle_stop_reason", 16, "moves, wall or patience",
+          [](const RowContext& c) {
+            return c.oracle != nullptr ? c.oracle->diagnostics.stop_reason : std::string();
+          }),
+      from_oracle("oracle_wall_s", "s", "the token-level oracle's wall time",
+                  [](const O& o) { return o.wall_s; }),
+  };
+}
+
+// The paper's SA over sa_guided's (W, R): NaN unless `oracle` and `sa_guided` both ran.
+template <class F>
+ColumnDef from_sa(std::string name, std::string unit, std::string description, F f) {
+  return f64(std::move(name), std::move(unit), std::move(description), [f](const RowContext& c) {
+    return c.oracle != nullptr && c.oracle->sa_tuned ? static_cast<double>(f(*c.oracle)) : kNaN;
+  });
+}
+
+std::vector<ColumnDef> sa_columns() {
+  using O = eval::OracleReport;
+  return {
+      from_sa("sa_window", "steps", "W*, the tuned look-ahead sa_guided is reported at",
+              [](const O& o) { return o.sa_window; }),
+      from_sa("sa_fraction", "", "R*, the tuned fraction", [](const O& o) { return o.sa_fraction; }),
+      from_sa("sa_evaluations", "", "distinct (W, R) simulated", [](const O& o) { return o.sa_evaluations; }),
+      from_sa("sa_passes", "", "passes over the trace", [](const O& o) { return o.sa_passes; }),
+      from_sa("sa_rounds_run", "rounds", "rounds the tuning ran",
+              [](const O& o) { return o.sa_diagnostics.rounds; }),
+      str("sa_stop_reason", 16, "moves, wall, patience or rounds",
+          [](const RowContext& c) {
+            return c.oracle != nullptr && c.oracle->sa_tuned ? c.oracle->sa_diagnostics.stop_reason
+                                                             : std::string();
+          }),
+      from_sa("sa_wall_s", "s", "the tuning's wall time", [](const O& o) { return o.sa_wall_s; }),
+  };
+}
+
+}  // namespace
+
+std::vector<ColumnDef> policy_columns(const std::string& p) {
+  using R = eval::PolicyResult;
+  return {
+      metric(p, "total_time_s", "s", "T, the decode time", [](const R& r) { return r.metrics.total_time_s; }),
+      metric(p, "throughput_tok_s", "tokens/s", "D / T",
+             [](const R& r) { return r.metrics.throughput_tok_s; }),
+      metric(p, "speedup_vs_static", "", "static's T / T; NaN without static",
+             [](const R& r) { return r.metrics.speedup_vs_static; }),
+      metric(p, "hbm_hit_rate", "", "bytes read from HBM (weights + KV hits) / all bytes read",
+             [](const R& r) { return r.metrics.hbm_hit_rate; }),
+      metric(p, "kv_hit_rate", "", "KV hits / KV reads", [](const R& r) { return r.metrics.kv_hit_rate; }),
+      metric(p, "migrated_bytes", "B", "e * (a1 + a2)", [](const R& r) { return r.metrics.migrated_bytes; }),
+      metric(p, "link_bytes", "B", "link read + write", [](const R& r) { return r.metrics.link_bytes; }),
+      metric(p, "link_read_bytes", "B", "link DRAM -> GPU",
+             [](const R& r) { return r.metrics.link_read_bytes; }),
+      metric(p, "hbm_bytes", "B", "HBM traffic: weights, hits, promotions, kept new KV",
+             [](const R& r) { return r.metrics.hbm_bytes; }),
+      metric(p, "dram_bytes", "B", "DRAM traffic: link read + write",
+             [](const R& r) { return r.metrics.dram_bytes; }),
+      metric(p, "reads", "entries", "KV entries read, over every (n, l)",
+             [](const R& r) { return r.metrics.reads; }),
+      metric(p, "hits", "entries", "reads served from HBM", [](const R& r) { return r.metrics.hits; }),
+      metric(p, "promotions", "entries", "a1 + a2", [](const R& r) { return r.metrics.promotions; }),
+      metric(p, "prefetches", "entries", "a2", [](const R& r) { return r.metrics.prefetches; }),
+      metric(p, "peak_resident_entries", "entries", "most entries held in HBM at once",
+             [](const R& r) { return r.metrics.peak_resident_entries; }),
+      metric(p, "hbm_bound_share", "", "share of T where HBM was the bottleneck",
+             [](const R& r) { return r.metrics.hbm_bound_share; }),
+      metric(p, "link_bound_share", "", "... the link",
+             [](const R& r) { return r.metrics.link_bound_share; }),
+      metric(p, "dram_bound_share", "", "... DRAM", [](const R& r) { return r.metrics.dram_bound_share; }),
+      metric(p, "cpu_s", "s", "CPU time of the policy and its judge (oracle: its wall time)",
+             [](const R& r) { return r.cpu_s; }),
+  };
+}
+
+std::vector<ColumnDef> outcome_columns() {
+  std::vector<ColumnDef> out = bound_columns();
+  for (auto& d : oracle_columns()) out.push_back(std::move(d));
+  for (auto& d : sa_columns()) out.push_back(std::move(d));
+  return out;
+}
+
+std::vector<ColumnDef> run_columns() {
+  return {
+      from_result("trace_s", "s", "time spent producing the trace",
+                  [](const eval::PointResult& r) { return r.trace_s; }),
+      from_result("eval_wall_s", "s", "evaluate_point's wall time",
+                  [](const eval::PointResult& r) { return r.wall_s; }),
+      str("host", 64, "host the attempt ran on", [](const RowContext& c) { return c.in.host; }),
+      i64("rank", "", "MPI rank of the worker (0 when serial)",
+          [](const RowContext& c) { return c.in.rank; }),
+      i64("attempt", "", "1 for a point's first try, 2 for its first retry, ...",
+          [](const RowContext& c) { return c.in.attempt; }),
+      f64("wall_s", "s", "the attempt's wall time as its worker measured it",
+          [](const RowContext& c) { return c.in.wall_s; }),
+      f64("start_time_unix_s", "s", "when the attempt started, seconds since 1970 UTC",
+          [](const RowContext& c) { return unix_s(c.in.start_time); }),
+      f64("end_time_unix_s", "s", "when it ended", [](const RowContext& c) { return unix_s(c.in.end_time); }),
+  };
+}
+
+}  // namespace kvsweep::result::detail

@@ -1,0 +1,266 @@
+#include "kvsweep/result/result_file.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "kvsweep/core/diagnostics.hpp"
+#include "kvsweep/core/version.hpp"
+
+namespace kvsweep::result {
+
+namespace {
+
+using Kind = ResultFileError::Kind;
+
+// With HDF5's default (oldest) format an attribute must fit one 64 KiB object-header message; a longer
+// sweep text goes into a dataset of its own and the attribute says where.
+constexpr std::size_t kMaxTextAttribute = 60000;
+constexpr std::string_view kYamlDataset = "sweep_yaml";
+// Rows per chunk: about 64 KiB, so a flush after one row rewrites little.
+constexpr std::size_t kChunkBytes = 64 * 1024;
+
+const std::vector<std::string>& reserved_attributes() {
+  static const std::vector<std::string> names = {
+      "format",          "schema_version", "sweep_hash",   "sweep_yaml", "axis_names", "policies",
+      "kvsweep_version", "git_sha",        "hdf5_version", "host",       "start_time", "end_time"};
+  return names;
+}
+
+std::string host_name() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown";
+  return buf;
+}
+
+void write_long_text(hid_t root, const std::string& name, const std::string& text) {
+  if (text.size() <= kMaxTextAttribute) {
+    io::write_attribute(root, name, text);
+    return;
+  }
+  io::Datatype type = io::Datatype::fixed_string(text.size() + 1);
+  io::Dataspace space = io::Dataspace::scalar();
+  const std::string ds_name(kYamlDataset);
+  io::Dataset ds(io::check_id(
+      H5Dcreate2(root, ds_name.c_str(), type.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+      "H5Dcreate2", ds_name));
+  io::check(H5Dwrite(ds.id(), type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, text.c_str()), "H5Dwrite", ds_name);
+  // Appended piece by piece: GCC 12 warns (-Wrestrict, falsely) on "literal" + std::string chains.
+  std::string note = std::to_string(text.size());
+  note.append(" bytes, in dataset /").append(ds_name);
+  io::write_attribute(root, name, note);
+}
+
+std::string read_text_attribute(hid_t root, const std::string& name) {
+  return io::has_attribute(root, name) ? io::read_attribute<std::string>(root, name) : std::string();
+}
+
+void write_provenance(hid_t root, const Schema& schema, const FileInfo& info) {
+  for (const auto& [name, value] : info.extra) {
+    if (std::find(reserved_attributes().begin(), reserved_attributes().end(), name) !=
+        reserved_attributes().end()) {
+      throw std::invalid_argument("results file: extra attribute '" + name +
+                                  "' is one kvsweep writes itself");
+    }
+  }
+  io::write_attribute(root, "format", ResultFile::kFormat);
+  io::write_attribute(root, "schema_version", Schema::kVersion);
+  io::write_attribute(root, "sweep_hash", info.sweep_hash);
+  write_long_text(root, "sweep_yaml", info.sweep_yaml);
+  // Comma-separated: names are YAML keys and policy identifiers, which never hold a comma, and a plain
+  // string reads the same in h5py, PyTables and h5dump (an empty list included).
+  io::write_attribute(root, "axis_names", core::join(schema.axis_names(), ","));
+  io::write_attribute(root, "policies", core::join(schema.policies(), ","));
+  io::write_attribute(root, "kvsweep_version", core::version());
+  io::write_attribute(root, "git_sha", core::git_sha());
+  io::write_attribute(root, "hdf5_version", io::library_version());
+  io::write_attribute(root, "host", host_name());
+  io::write_attribute(root, "start_time", utc_now_iso8601());
+  for (const auto& [name, value] : info.extra) io::write_attribute(root, name, value);
+}
+
+// The first difference between the table's columns and the schema's, for the error message.
+std::string describe_difference(const io::Datatype& file_type, const Schema& schema) {
+  if (file_type.type_class() != H5T_COMPOUND) return "the table is not a compound dataset";
+  const std::vector<std::string> names = file_type.member_names();
+  const auto& cols = schema.columns();
+  for (std::size_t i = 0; i < std::min(names.size(), cols.size()); ++i) {
+    if (names[i] != cols[i].name) {
+      return "column " + std::to_string(i) + " is '" + names[i] + "' in the file, '" + cols[i].name +
+             "' here";
+    }
+  }
+  if (names.size() != cols.size()) {
+    return "the file has " + std::to_string(names.size()) + " columns, this sweep " +
+           std::to_string(cols.size());
+  }
+  return "same column names, but their types or sizes differ";
+}
+
+}  // namespace
+
+std::string utc_now_iso8601() {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+ResultFile::ResultFile(std::string path, Schema schema, io::File file, io::Dataset table, io::Datatype type)
+    : path_(std::move(path)),
+      schema_(std::move(schema)),
+      file_(std::move(file)),
+      table_(std::move(table)),
+      type_(std::move(type)) {}
+
+void ResultFile::check_can_create(const std::string& path, bool force) {
+  std::error_code ec;
+  const bool exists =
+      std::filesystem::symlink_status(path, ec).type() != std::filesystem::file_type::not_found;
+  if (exists && !force) {
+    throw ResultFileError(Kind::kExists, path,
+                          "the output file exists; give --force to overwrite it, or resume it");
+  }
+}
+
+ResultFile ResultFile::create(const std::string& path, const Schema& schema, const FileInfo& info,
+                              bool force) {
+  check_can_create(path, force);
+  io::File file = io::File::create(path, force);
+  io::Datatype type = schema.h5_type();
+  const std::string table_name(kTable);
+  io::AppendableOptions layout;
+  layout.chunk_rows = std::max<hsize_t>(1, kChunkBytes / schema.record_size());
+  io::Dataset table = io::Dataset::create_appendable(file.id(), table_name, type.id(), layout);
+  write_provenance(file.id(), schema, info);
+  file.flush();
+  return ResultFile(path, schema, std::move(file), std::move(table), std::move(type));
+}
+
+ResultFile ResultFile::open_for_resume(const std::string& path, const Schema& schema,
+                                       std::string_view expected_sweep_hash) {
+  if (!io::is_hdf5_file(path)) {
+    throw ResultFileError(Kind::kNotResults, path,
+                          "not an HDF5 file (missing, unreadable or another format)");
+  }
+  io::File file = io::File::open(path, io::OpenMode::kReadWrite);
+  const hid_t root = file.id();
+  const std::string format = read_text_attribute(root, "format");
+  if (format != kFormat) {
+    throw ResultFileError(Kind::kNotResults, path,
+                          "not a kvsweep results file: attribute 'format' is '" + format + "', expected '" +
+                              std::string(kFormat) + "'");
+  }
+  const std::int64_t version = io::has_attribute(root, "schema_version")
+                                   ? io::read_attribute<std::int64_t>(root, "schema_version")
+                                   : -1;
+  if (version != Schema::kVersion) {
+    throw ResultFileError(Kind::kSchemaMismatch, path,
+                          "results schema_version " + std::to_string(version) +
+                              "; this kvsweep writes version " + std::to_string(Schema::kVersion) +
+                              ": start a new file");
+  }
+  const std::string hash = read_text_attribute(root, "sweep_hash");
+  if (hash != expected_sweep_hash) {
+    throw ResultFileError(Kind::kSweepMismatch, path,
+                          "written for sweep " + hash + ", but this sweep is " +
+                              std::string(expected_sweep_hash) +
+                              ": the sweep file changed; use a new output file, or --force to start over");
+  }
+  const std::string table_name(kTable);
+  if (!io::has_link(root, table_name)) {
+    throw ResultFileError(Kind::kNotResults, path, "no table /" + table_name);
+  }
+  io::Dataset table = io::Dataset::open(root, table_name);
+  io::Datatype type = schema.h5_type();
+  const io::Datatype file_type = table.type();
+  if (!file_type.equals(type.id())) {
+    throw ResultFileError(Kind::kSchemaMismatch, path,
+                          "its columns differ from this sweep's: " + describe_difference(file_type, schema));
+  }
+  return ResultFile(path, schema, std::move(file), std::move(table), std::move(type));
+}
+
+void ResultFile::append(std::span<const std::byte> records) {
+  const std::size_t size = schema_.record_size();
+  if (records.empty() || records.size() % size != 0) {
+    throw std::invalid_argument("results append: " + std::to_string(records.size()) +
+                                " bytes is not a whole number of " + std::to_string(size) + "-byte records");
+  }
+  table_.append(type_.id(), records.data(), records.size() / size);
+  file_.flush();  // the crash-safety point: everything appended so far survives a kill from here on
+}
+
+std::uint64_t ResultFile::rows() const { return table_.length(); }
+
+std::vector<std::byte> ResultFile::read_row(std::uint64_t index) const {
+  std::vector<std::byte> record(schema_.record_size());
+  table_.read(type_.id(), record.data(), index, 1);
+  return record;
+}
+
+std::vector<ResultFile::Status> ResultFile::statuses() const {
+  // Read only point_id and status: HDF5 converts a compound to a memory type holding a subset of its
+  // members, matched by name.
+  constexpr std::size_t kId = 16, kStatus = 8;
+  const std::size_t id_bytes = schema_.column("point_id").size, status_bytes = schema_.column("status").size;
+  if (id_bytes != kId || status_bytes != kStatus)
+    throw std::logic_error("results: point_id/status sizes changed");
+  io::Datatype mem = io::Datatype::compound(kId + kStatus);
+  mem.insert("point_id", 0, io::Datatype::fixed_string(kId, io::Datatype::Pad::kNullPad).id());
+  mem.insert("status", kId, io::Datatype::fixed_string(kStatus, io::Datatype::Pad::kNullPad).id());
+  const std::uint64_t n = rows();
+  std::vector<char> raw(static_cast<std::size_t>(n) * (kId + kStatus));
+  table_.read(mem.id(), raw.data(), 0, n);
+  std::vector<Status> out(static_cast<std::size_t>(n));
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const char* at = raw.data() + i * (kId + kStatus);
+    out[i].point_id.assign(at, strnlen(at, kId));
+    out[i].ok = std::string_view(at + kId, strnlen(at + kId, kStatus)) == "ok";
+  }
+  return out;
+}
+
+std::set<std::string> ResultFile::finished_ids() const {
+  std::unordered_map<std::string, bool> latest;
+  for (const auto& s : statuses()) latest[s.point_id] = s.ok;  // a later row overwrites: latest wins
+  std::set<std::string> out;
+  for (const auto& [id, ok] : latest) {
+    if (ok) out.insert(id);
+  }
+  return out;
+}
+
+std::map<std::string, std::uint32_t> ResultFile::failed_attempts() const {
+  std::unordered_map<std::string, std::pair<bool, std::uint32_t>> latest;  // id -> (latest ok, failed rows)
+  for (const auto& s : statuses()) {
+    auto& [ok, failures] = latest[s.point_id];
+    ok = s.ok;
+    if (!s.ok) ++failures;
+  }
+  std::map<std::string, std::uint32_t> out;
+  for (const auto& [id, state] : latest) {
+    if (!state.first) out[id] = state.second;
+  }
+  return out;
+}
+
+void ResultFile::set_end_time() {
+  io::write_attribute(file_.id(), "end_time", utc_now_iso8601());
+  file_.flush();
+}
+
+void ResultFile::close() {
+  table_.close();
+  file_.close();
+}
+
+}  // namespace kvsweep::result

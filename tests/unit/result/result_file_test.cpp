@@ -1,0 +1,167 @@
+#include "kvsweep/result/result_file.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <iterator>
+
+#include "kvsweep/core/version.hpp"
+#include "result_test_util.hpp"
+
+namespace kvsweep::result {
+namespace {
+
+using test::all_policies;
+using test::row_for;
+
+constexpr const char* kHash = "0011223344556677";
+
+FileInfo info(const std::string& yaml = "points: []\n") {
+  return {yaml, kHash, {{"yaml_cpp_version", "0.7.0"}}};
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+class ResultFileTest : public test::TempDirTest {};
+
+TEST_F(ResultFileTest, CreateAppendReopenAndLatestRowWins) {
+  const Schema s(all_policies(), {"sparsity"});
+  const std::string p = path("r.h5");
+  {
+    ResultFile f = ResultFile::create(p, s, info());
+    EXPECT_EQ(f.rows(), 0u);
+    f.append(s.encode(row_for("aaaaaaaaaaaaaaaa", true)));
+    f.append(s.encode(row_for("bbbbbbbbbbbbbbbb", false)));
+    f.append(s.encode(row_for("cccccccccccccccc", false)));
+    f.append(s.encode(row_for("dddddddddddddddd", true)));
+    f.append(s.encode(row_for("dddddddddddddddd", false)));  // a later failure of d wins over its success
+    EXPECT_EQ(f.rows(), 5u);
+    f.set_end_time();
+  }
+  ResultFile f = ResultFile::open_for_resume(p, s, kHash);
+  EXPECT_EQ(f.rows(), 5u);
+  EXPECT_EQ(f.finished_ids(), (std::set<std::string>{"aaaaaaaaaaaaaaaa"}));
+  EXPECT_EQ(f.failed_attempts(),
+            (std::map<std::string, std::uint32_t>{
+                {"bbbbbbbbbbbbbbbb", 1}, {"cccccccccccccccc", 1}, {"dddddddddddddddd", 1}}));
+  // Retries: b fails again, c succeeds.
+  RowInput retry = row_for("bbbbbbbbbbbbbbbb", false);
+  retry.attempt = 2;
+  f.append(s.encode(retry));
+  f.append(s.encode(row_for("cccccccccccccccc", true)));
+  EXPECT_EQ(f.finished_ids(), (std::set<std::string>{"aaaaaaaaaaaaaaaa", "cccccccccccccccc"}));
+  EXPECT_EQ(f.failed_attempts(),
+            (std::map<std::string, std::uint32_t>{{"bbbbbbbbbbbbbbbb", 2}, {"dddddddddddddddd", 1}}));
+  const std::vector<std::byte> row = f.read_row(5);
+  EXPECT_EQ(s.point_id(row), "bbbbbbbbbbbbbbbb");
+  EXPECT_EQ(s.get_int(row, "attempt"), 2);
+  // Several records at once, and a partial one.
+  std::vector<std::byte> two = s.encode(row_for("eeeeeeeeeeeeeeee", true));
+  const std::vector<std::byte> more = s.encode(row_for("ffffffffffffffff", true));
+  two.insert(two.end(), more.begin(), more.end());
+  f.append(two);
+  EXPECT_EQ(f.rows(), 9u);
+  EXPECT_THROW(f.append(std::span<const std::byte>(two).first(10)), std::invalid_argument);
+  EXPECT_EQ(f.rows(), 9u);
+}
+
+TEST_F(ResultFileTest, AttributesRecordTheSweep) {
+  const Schema s({"static", "belady"}, {"sparsity", "model"});
+  const std::string p = path("r.h5");
+  ResultFile::create(p, s, info("seed: 3\n")).close();
+  io::File f = io::File::open(p);
+  const hid_t root = f.id();
+  EXPECT_EQ(io::read_attribute<std::string>(root, "format"), "kvsweep-results");
+  EXPECT_EQ(io::read_attribute<std::int64_t>(root, "schema_version"), Schema::kVersion);
+  EXPECT_EQ(io::read_attribute<std::string>(root, "sweep_hash"), kHash);
+  EXPECT_EQ(io::read_attribute<std::string>(root, "sweep_yaml"), "seed: 3\n");
+  EXPECT_EQ(io::read_attribute<std::string>(root, "axis_names"), "sparsity,model");
+  EXPECT_EQ(io::read_attribute<std::string>(root, "policies"), "static,belady");
+  EXPECT_EQ(io::read_attribute<std::string>(root, "kvsweep_version"), core::version());
+  EXPECT_EQ(io::read_attribute<std::string>(root, "git_sha"), core::git_sha());
+  EXPECT_EQ(io::read_attribute<std::string>(root, "hdf5_version").substr(0, 2), "1.");
+  EXPECT_EQ(io::read_attribute<std::string>(root, "yaml_cpp_version"), "0.7.0");
+  EXPECT_FALSE(io::read_attribute<std::string>(root, "host").empty());
+  EXPECT_EQ(io::read_attribute<std::string>(root, "start_time").size(), 20u);  // 2025-01-31T12:34:56Z
+  EXPECT_FALSE(io::has_attribute(root, "end_time"));
+}
+
+TEST_F(ResultFileTest, LongSweepTextGoesToADataset) {
+  const Schema s({"static"});
+  const std::string p = path("r.h5");
+  const std::string yaml(100000, '#');  // past the 64 KiB attribute limit of the default file format
+  ResultFile::create(p, s, info(yaml)).close();
+  io::File f = io::File::open(p);
+  EXPECT_TRUE(io::has_link(f.id(), "sweep_yaml"));
+  EXPECT_NE(io::read_attribute<std::string>(f.id(), "sweep_yaml").find("dataset /sweep_yaml"),
+            std::string::npos);
+}
+
+TEST_F(ResultFileTest, ReservedExtraAttributeIsRefused) {
+  FileInfo i = info();
+  i.extra["sweep_hash"] = "x";
+  EXPECT_THROW(ResultFile::create(path("r.h5"), Schema({"static"}), i), std::invalid_argument);
+}
+
+TEST_F(ResultFileTest, ExistingFileWithoutForceIsLeftByteIdentical) {
+  const Schema s(all_policies());
+  const std::string p = path("r.h5");
+  {
+    ResultFile f = ResultFile::create(p, s, info());
+    f.append(s.encode(row_for("aaaaaaaaaaaaaaaa", true)));
+  }
+  const std::string before = slurp(p);
+  try {
+    ResultFile::create(p, s, info());
+    FAIL() << "create over an existing file succeeded";
+  } catch (const ResultFileError& e) {
+    EXPECT_EQ(e.kind(), ResultFileError::Kind::kExists);
+    EXPECT_NE(std::string(e.what()).find(p), std::string::npos);
+  }
+  EXPECT_THROW(ResultFile::check_can_create(p, false), ResultFileError);
+  EXPECT_EQ(slurp(p), before);
+  // A plain file that is not HDF5 is refused too, and left alone.
+  const std::string text = path("notes.txt");
+  std::ofstream(text) << "keep me\n";
+  EXPECT_THROW(ResultFile::create(text, s, info()), ResultFileError);
+  EXPECT_EQ(slurp(text), "keep me\n");
+  // With force the file starts over.
+  ResultFile f = ResultFile::create(p, s, info(), true);
+  EXPECT_EQ(f.rows(), 0u);
+}
+
+ResultFileError::Kind resume_error(const std::string& p, const Schema& s, std::string_view hash) {
+  try {
+    ResultFile::open_for_resume(p, s, hash);
+  } catch (const ResultFileError& e) {
+    return e.kind();
+  }
+  ADD_FAILURE() << "open_for_resume succeeded";
+  return ResultFileError::Kind::kExists;
+}
+
+TEST_F(ResultFileTest, ResumeRefusesAnotherSweepSchemaOrFile) {
+  const Schema s(all_policies());
+  const std::string p = path("r.h5");
+  ResultFile::create(p, s, info()).close();
+  EXPECT_EQ(resume_error(p, s, "ffffffffffffffff"), ResultFileError::Kind::kSweepMismatch);
+  EXPECT_EQ(resume_error(p, Schema({"static"}), kHash), ResultFileError::Kind::kSchemaMismatch);
+  EXPECT_EQ(resume_error(path("missing.h5"), s, kHash), ResultFileError::Kind::kNotResults);
+  const std::string text = path("notes.txt");
+  std::ofstream(text) << "not hdf5\n";
+  EXPECT_EQ(resume_error(text, s, kHash), ResultFileError::Kind::kNotResults);
+  const std::string other = path("other.h5");
+  io::File::create(other).close();  // HDF5, but not ours
+  EXPECT_EQ(resume_error(other, s, kHash), ResultFileError::Kind::kNotResults);
+  try {
+    ResultFile::open_for_resume(p, s, "ffffffffffffffff");
+  } catch (const ResultFileError& e) {
+    EXPECT_NE(std::string(e.what()).find(kHash), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace kvsweep::result
