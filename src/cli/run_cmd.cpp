@@ -80,6 +80,8 @@ void add_run_command(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--oracle-replicas", opts->eval.oracle_replicas, "Oracle parallel-tempering replicas")
       ->check(CLI::Range(1, 256));
+  cmd->add_flag("--detail", opts->detail,
+                "Also store each point's per-step times per policy (/detail/<point_id>/<policy>_step_time_s)");
   cmd->add_flag("-v,--verbose", opts->verbose, "Say which point runs where");
   cmd->add_flag("-q,--quiet", *quiet, "No progress lines");
   cmd->callback([opts, quiet] {

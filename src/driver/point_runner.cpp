@@ -47,7 +47,16 @@ Attempt run_point(const sweep::SweepPoint& point, std::uint32_t attempt, const r
   row.start_time = start;
   row.end_time = std::chrono::system_clock::now();
   out.row = out.ok ? schema.encode(row) : schema.encode_failure(row, out.error);
+  if (result) out.step_time_s = std::move(result->step_time_s);
   return out;
+}
+
+std::vector<std::string> detail_policies(const config::PointSpec& spec) {
+  std::vector<std::string> names;
+  for (const auto& p : spec.policies) {
+    if (p != "oracle") names.push_back(p);
+  }
+  return names;
 }
 
 std::string host_name() {

@@ -16,7 +16,11 @@ struct Attempt {
   bool ok = false;
   std::string error;  // when !ok
   double wall_s = 0;
+  std::vector<std::vector<double>> step_time_s;  // with EvalOptions::step_detail, per detail_policies()
 };
+
+// The policies whose per-step times a point's detail holds: its simulated ones, in order.
+std::vector<std::string> detail_policies(const config::PointSpec& spec);
 
 Attempt run_point(const sweep::SweepPoint& point, std::uint32_t attempt, const result::Schema& schema,
                   const eval::EvalOptions& eval_options, int rank, const std::string& host);

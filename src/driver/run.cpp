@@ -31,6 +31,7 @@ constexpr int kTagResult = 1;  // a finished row (bytes); also means "ready for 
 constexpr int kTagReady = 2;   // no row yet: the first request
 constexpr int kTagWork = 3;    // two uint32: point index, attempt
 constexpr int kTagStop = 4;    // no more work
+constexpr int kTagDetail = 5;  // after a result with --detail: the per-step times (doubles, policy-major)
 
 // Was this process started by a launcher (mpirun, srun)? Without one, MPI is not initialised at all: a
 // singleton MPI_Init would start runtime daemons (and refuse root) just to run in-process.
@@ -159,6 +160,10 @@ int run_in_process(Plan& plan, const RunOptions& options, const StopSignals& sig
     }
     const Attempt a = run_point(plan.sweep.points[t.point], t.attempt, *plan.schema, options.eval, 0, host);
     plan.file->append(a.row);
+    if (options.detail && a.ok) {
+      plan.file->write_detail(plan.sweep.points[t.point].id, detail_policies(plan.sweep.points[t.point].spec),
+                              a.step_time_s);
+    }
     if (!a.ok) report_failure(plan, t, a.error);
     reporter.row(t, a.ok);
   }
@@ -166,6 +171,25 @@ int run_in_process(Plan& plan, const RunOptions& options, const StopSignals& sig
   running = false;
   watchdog.join();
   return finish(plan, reporter, stopped, options);
+}
+
+// The per-step times a worker sends right after a row (empty for a failed point).
+void receive_detail(Plan& plan, const Task& t, int worker) {
+  MPI_Status status;
+  MPI_Probe(worker, kTagDetail, MPI_COMM_WORLD, &status);
+  int count = 0;
+  MPI_Get_count(&status, MPI_DOUBLE, &count);
+  std::vector<double> flat(static_cast<std::size_t>(count));
+  MPI_Recv(flat.data(), count, MPI_DOUBLE, worker, kTagDetail, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+  const std::vector<std::string> names = detail_policies(plan.sweep.points[t.point].spec);
+  if (flat.empty() || names.empty()) return;
+  const std::size_t steps = flat.size() / names.size();
+  std::vector<std::vector<double>> series;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    series.emplace_back(flat.begin() + static_cast<std::ptrdiff_t>(i * steps),
+                        flat.begin() + static_cast<std::ptrdiff_t>((i + 1) * steps));
+  }
+  plan.file->write_detail(plan.sweep.points[t.point].id, names, series);
 }
 
 // Rank 0 of several: hands out tasks, writes rows; evaluates nothing itself.
@@ -212,6 +236,7 @@ int run_master(Plan& plan, const RunOptions& options, const StopSignals& signals
         in_flight.erase(status.MPI_SOURCE);
         plan.file->append(buffer);
         const bool ok = plan.schema->status(buffer) == "ok";
+        if (options.detail) receive_detail(plan, t, status.MPI_SOURCE);
         if (!ok) report_failure(plan, t, plan.schema->get_string(buffer, "error"));
         reporter.row(t, ok);
       }
@@ -257,6 +282,11 @@ void run_worker(const sweep::Sweep& sweep, const result::Schema& schema, const R
     if (status.MPI_TAG == kTagStop) return;
     const Attempt a = run_point(sweep.points.at(msg[0]), msg[1], schema, options.eval, rank, host);
     MPI_Send(a.row.data(), static_cast<int>(a.row.size()), MPI_BYTE, 0, kTagResult, MPI_COMM_WORLD);
+    if (options.detail) {
+      std::vector<double> flat;
+      for (const auto& series : a.step_time_s) flat.insert(flat.end(), series.begin(), series.end());
+      MPI_Send(flat.data(), static_cast<int>(flat.size()), MPI_DOUBLE, 0, kTagDetail, MPI_COMM_WORLD);
+    }
   }
 }
 
@@ -286,6 +316,7 @@ int run_mpi(const RunOptions& options, const std::function<void(const RunProgres
   tbb::global_control limit(tbb::global_control::max_allowed_parallelism, threads);
   RunOptions opts = options;
   opts.eval.parallel = threads > 1;
+  opts.eval.step_detail = options.detail;
 
   StopSignals signals;
   int exit_code = kExitOk;
@@ -346,6 +377,7 @@ int run_sweep(const RunOptions& options, const std::function<void(const RunProgr
   tbb::global_control limit(tbb::global_control::max_allowed_parallelism, threads);
   RunOptions opts = options;
   opts.eval.parallel = threads > 1;
+  opts.eval.step_detail = options.detail;
   StopSignals signals;
   try {
     Plan plan = make_plan(opts, provenance(false));

@@ -155,7 +155,14 @@ PointResult evaluate_point(const config::PointSpec& point, const EvalOptions& op
   sim::SimulationOptions sim_opt;
   sim_opt.parallel = options.parallel;
   sim_opt.progress = options.progress;
-  const sim::SimulationResult run = sim::simulate(*source, result.memory, policies, sim_opt);
+  sim_opt.record_steps = options.step_detail;
+  std::vector<std::vector<cost::StepRecord>> records;
+  const sim::SimulationResult run =
+      sim::simulate(*source, result.memory, policies, sim_opt, options.step_detail ? &records : nullptr);
+  for (const auto& policy_records : records) {
+    std::vector<double>& steps = result.step_time_s.emplace_back(shape.decode_tokens, 0.0);
+    for (const cost::StepRecord& r : policy_records) steps[r.n - shape.prompt_tokens] += r.time_s;
+  }
 
   double static_time = std::nan("");
   for (const auto& p : run.policies) {

@@ -253,6 +253,25 @@ std::map<std::string, std::uint32_t> ResultFile::failed_attempts() const {
   return out;
 }
 
+void ResultFile::write_detail(const std::string& point_id, const std::vector<std::string>& policies,
+                              const std::vector<std::vector<double>>& series) {
+  if (policies.size() != series.size()) throw std::invalid_argument("write_detail: one series per policy");
+  const hid_t root = file_.id();
+  if (H5Lexists(root, "detail", H5P_DEFAULT) <= 0) io::Group::create(root, "detail");
+  const io::Group detail = io::Group::open(root, "detail");
+  if (H5Lexists(detail.id(), point_id.c_str(), H5P_DEFAULT) > 0) {
+    io::check(H5Ldelete(detail.id(), point_id.c_str(), H5P_DEFAULT), "delete detail of", point_id);
+  }
+  const io::Group group = io::Group::create(detail.id(), point_id);
+  for (std::size_t i = 0; i < policies.size(); ++i) {
+    io::AppendableOptions layout;
+    layout.chunk_rows = std::max<hsize_t>(1, std::min<hsize_t>(series[i].size(), hsize_t{1} << 14));
+    io::Dataset d = io::Dataset::create_appendable(group.id(), policies[i] + "_step_time_s", H5T_IEEE_F64LE, layout);
+    d.append(std::span<const double>(series[i]));
+  }
+  file_.flush();
+}
+
 void ResultFile::set_end_time() {
   io::write_attribute(file_.id(), "end_time", utc_now_iso8601());
   file_.flush();

@@ -32,6 +32,7 @@ struct RunOptions {
   std::uint32_t max_attempts = 3;   // a point that failed this many times is not retried by --resume
   double grace_s = 60;              // after a stop signal: how long points in flight may still run
   bool verbose = false;
+  bool detail = false;  // also write each point's per-step times (ResultFile::write_detail)
   eval::EvalOptions eval;  // oracle overrides; `parallel` and `progress` are set by the driver
 };
 

@@ -53,6 +53,9 @@ struct PointResult {
   std::optional<OracleReport> oracle;  // when `oracle` was among the policies
   double trace_s = 0;
   double wall_s = 0;
+  // With EvalOptions::step_detail: per simulated policy (in `policies` order, the oracle excluded), the
+  // time of each decode step summed over layers, s.
+  std::vector<std::vector<double>> step_time_s;
 
   const PolicyResult* find(const std::string& policy) const;
 };
@@ -63,6 +66,7 @@ struct EvalOptions {
   std::optional<double> oracle_moves;
   std::optional<double> oracle_wall_s;
   std::optional<std::uint32_t> oracle_replicas;
+  bool step_detail = false;  // fill PointResult::step_time_s
   // Called with (steps done, total) from the evaluating thread.
   std::function<void(std::uint32_t, std::uint32_t)> progress;
 };

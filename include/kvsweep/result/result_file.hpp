@@ -11,8 +11,9 @@
 // Resume: a retried point gets a new row; when the table is read, the latest row of a point id wins
 // (finished_ids(), failed_attempts(); in pandas drop_duplicates("point_id", keep="last")).
 //
-// Hook, not written now: per-point detail (per-step time series) would go in a group /detail/<point_id>
-// created next to /points behind a flag, leaving /points unchanged.
+// Per-point detail (`kvsweep run --detail`): the group /detail/<point_id> holds one float64 dataset per
+// simulated policy, <policy>_step_time_s, the time of each decode step (summed over layers); /points is
+// unchanged. A retried point's group is replaced.
 //
 // Not thread-safe: one thread (rank 0's) owns a ResultFile.
 
@@ -91,6 +92,9 @@ class ResultFile {
   // then carries attempt = that count + 1. O(rows).
   std::map<std::string, std::uint32_t> failed_attempts() const;
 
+  // Writes /detail/<point_id> (see above): series[i] belongs to policies[i]. Flushes.
+  void write_detail(const std::string& point_id, const std::vector<std::string>& policies,
+                    const std::vector<std::vector<double>>& series);
   // Writes the attribute end_time (ISO 8601 UTC, now) and flushes.
   void set_end_time();
 

@@ -68,6 +68,21 @@ TEST_F(ResultFileTest, CreateAppendReopenAndLatestRowWins) {
   EXPECT_EQ(f.rows(), 9u);
 }
 
+TEST_F(ResultFileTest, DetailHoldsPerStepSeriesAndARetryReplacesIt) {
+  const Schema s(all_policies(), {});
+  const std::string p = path("d.h5");
+  {
+    ResultFile f = ResultFile::create(p, s, info());
+    f.write_detail("aaaaaaaaaaaaaaaa", {"static", "belady"}, {{1.0, 2.0, 3.0}, {0.5, 0.25, 0.125}});
+    f.write_detail("aaaaaaaaaaaaaaaa", {"static"}, {{4.0, 5.0}});  // a retry: the whole group is replaced
+    EXPECT_THROW(f.write_detail("bbbbbbbbbbbbbbbb", {"static"}, {}), std::invalid_argument);
+  }
+  const io::File f = io::File::open(p);
+  const io::Group g = io::Group::open(f.id(), "detail/aaaaaaaaaaaaaaaa");
+  EXPECT_EQ(H5Lexists(g.id(), "belady_step_time_s", H5P_DEFAULT), 0);
+  EXPECT_EQ(io::Dataset::open(g.id(), "static_step_time_s").read<double>(0, 2), (std::vector<double>{4.0, 5.0}));
+}
+
 TEST_F(ResultFileTest, AttributesRecordTheSweep) {
   const Schema s({"static", "belady"}, {"sparsity", "model"});
   const std::string p = path("r.h5");
