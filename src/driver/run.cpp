@@ -42,6 +42,20 @@ bool launched_by_mpi() {
   return false;
 }
 
+// Waits for a non-blocking request without spinning a core: Open MPI's blocking calls busy-poll, which
+// would steal a core from the TBB threads of a worker on the same node while an idle rank waits for the
+// master. Sleeps from 50 us up to 10 ms between tests; a message waits at most that long.
+void wait_idle(MPI_Request& request, MPI_Status* status) {
+  auto nap = std::chrono::microseconds(50);
+  int done = 0;
+  while (true) {
+    MPI_Test(&request, &done, status);
+    if (done) return;
+    std::this_thread::sleep_for(nap);
+    nap = std::min(nap * 2, std::chrono::microseconds(10000));
+  }
+}
+
 void print_input_error(const core::InputError& e) {
   for (const auto& d : e.diagnostics()) std::fprintf(stderr, "kvsweep: error: %s\n", d.str().c_str());
 }
@@ -106,16 +120,17 @@ void report_failure(const Plan& plan, const Task& t, const std::string& error) {
 }
 
 int finish(Plan& plan, const Reporter& reporter, bool stopped, const RunOptions& options) {
-  plan.file->set_end_time();
+  const RunProgress& p = reporter.progress();
+  const bool complete = p.done + p.failed == p.total;
+  if (complete) plan.file->set_end_time();  // a stopped run leaves end_time as it was
   const std::uint64_t rows = plan.file->rows();
   plan.file->close();
-  const RunProgress& p = reporter.progress();
   std::fprintf(stderr, "kvsweep: %llu ok, %llu failed, %llu skipped (finished before or out of attempts)%s; %s has %llu rows\n",
                static_cast<unsigned long long>(p.done), static_cast<unsigned long long>(p.failed),
                static_cast<unsigned long long>(p.skipped),
                stopped ? ", stopped by a signal: rerun with --resume to finish" : "", options.out_path.c_str(),
                static_cast<unsigned long long>(rows));
-  if (stopped && p.done + p.failed < p.total) return kExitStopped;
+  if (!complete) return kExitStopped;
   return p.failed > 0 || plan.out_of_attempts > 0 ? kExitFailures : kExitOk;
 }
 
@@ -139,7 +154,7 @@ int run_in_process(Plan& plan, const RunOptions& options, const StopSignals& sig
       }
       if (n == 1 && !deadline) {
         deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options.grace_s));
-        std::fprintf(stderr, "kvsweep: signal %d: finishing the point in progress (up to %.0f s), then stopping\n",
+        std::fprintf(stderr, "kvsweep: signal %d: finishing the point in progress (up to %g s), then stopping\n",
                      signals.last(), options.grace_s);
       }
       if (deadline && Clock::now() > *deadline) {
@@ -252,13 +267,12 @@ int run_master(Plan& plan, const RunOptions& options, const StopSignals& signals
     if (n == 1 && !stopping) {
       stopping = true;
       deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options.grace_s));
-      std::fprintf(stderr, "kvsweep: signal %d: no new points; %zu in flight get up to %.0f s\n", signals.last(),
+      std::fprintf(stderr, "kvsweep: signal %d: no new points; %zu in flight get up to %g s\n", signals.last(),
                    in_flight.size(), options.grace_s);
     }
     if (stopping && !in_flight.empty() && Clock::now() > deadline) {
       std::fprintf(stderr, "kvsweep: grace period over: abandoning %zu point(s) in flight; rerun with --resume\n",
                    in_flight.size());
-      plan.file->set_end_time();
       plan.file->close();
       MPI_Abort(MPI_COMM_WORLD, kExitStopped);
     }
@@ -278,7 +292,9 @@ void run_worker(const sweep::Sweep& sweep, const result::Schema& schema, const R
   while (true) {
     MPI_Status status;
     std::uint32_t msg[2] = {0, 0};
-    MPI_Recv(msg, 2, MPI_UINT32_T, 0, MPI_ANY_TAG, MPI_COMM_WORLD, &status);
+    MPI_Request request;
+    MPI_Irecv(msg, 2, MPI_UINT32_T, 0, MPI_ANY_TAG, MPI_COMM_WORLD, &request);
+    wait_idle(request, &status);
     if (status.MPI_TAG == kTagStop) return;
     const Attempt a = run_point(sweep.points.at(msg[0]), msg[1], schema, options.eval, rank, host);
     MPI_Send(a.row.data(), static_cast<int>(a.row.size()), MPI_BYTE, 0, kTagResult, MPI_COMM_WORLD);
@@ -329,8 +345,13 @@ int run_mpi(const RunOptions& options, const std::function<void(const RunProgres
       plan.emplace(make_plan(opts, provenance(true)));
       text = plan->sweep.text;
       if (options.verbose) {
-        std::fprintf(stderr, "kvsweep: %zu points, %zu to run on %d worker rank(s) x %u thread(s)\n",
-                     plan->sweep.points.size(), plan->tasks.size(), std::max(1, size - 1), threads);
+        if (size == 1) {
+          std::fprintf(stderr, "kvsweep: %zu points, %zu to run in-process (one MPI rank) x %u thread(s)\n",
+                       plan->sweep.points.size(), plan->tasks.size(), threads);
+        } else {
+          std::fprintf(stderr, "kvsweep: %zu points, %zu to run on %d worker rank(s) x %u thread(s)\n",
+                       plan->sweep.points.size(), plan->tasks.size(), size - 1, threads);
+        }
       }
     } catch (const core::InputError& e) {
       print_input_error(e);
@@ -362,8 +383,10 @@ int run_mpi(const RunOptions& options, const std::function<void(const RunProgres
   } else if (rank != 0) {
     exit_code = kExitBadInput;
   }
-  // Every rank leaves with rank 0's verdict.
-  MPI_Bcast(&exit_code, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  // Every rank leaves with rank 0's verdict; workers told to stop wait here, idle, for the others.
+  MPI_Request request;
+  MPI_Ibcast(&exit_code, 1, MPI_INT, 0, MPI_COMM_WORLD, &request);
+  wait_idle(request, MPI_STATUS_IGNORE);
   MPI_Finalize();
   return exit_code;
 }
@@ -379,17 +402,21 @@ int run_sweep(const RunOptions& options, const std::function<void(const RunProgr
   opts.eval.parallel = threads > 1;
   opts.eval.step_detail = options.detail;
   StopSignals signals;
+  std::optional<Plan> plan;
   try {
-    Plan plan = make_plan(opts, provenance(false));
-    if (options.verbose) {
-      std::fprintf(stderr, "kvsweep: %zu points, %zu to run in-process x %u thread(s)\n", plan.sweep.points.size(),
-                   plan.tasks.size(), threads);
-    }
-    return run_in_process(plan, opts, signals, on_progress);
+    plan.emplace(make_plan(opts, provenance(false)));
   } catch (const core::InputError& e) {
     print_input_error(e);
     return kExitBadInput;
+  } catch (const std::exception& e) {  // e.g. an output path in a missing directory
+    std::fprintf(stderr, "kvsweep: error: %s: %s\n", options.out_path.c_str(), e.what());
+    return kExitBadInput;
   }
+  if (options.verbose) {
+    std::fprintf(stderr, "kvsweep: %zu points, %zu to run in-process x %u thread(s)\n", plan->sweep.points.size(),
+                 plan->tasks.size(), threads);
+  }
+  return run_in_process(*plan, opts, signals, on_progress);
 }
 
 }  // namespace kvsweep::driver

@@ -20,7 +20,8 @@ std::string message_of(hid_t msg_id) {
 
 herr_t collect_frame(unsigned n, const H5E_error2_t* err, void* data) {
   auto& text = *static_cast<StackText*>(data);
-  const std::string desc = err->desc != nullptr ? err->desc : "";
+  std::string desc = err->desc != nullptr ? err->desc : "";
+  std::replace(desc.begin(), desc.end(), '\n', ' ');  // some descriptions span lines; a summary must not
   if (!desc.empty()) {
     if (!text.summary.empty()) text.summary += "; ";
     text.summary += desc;

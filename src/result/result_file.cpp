@@ -103,6 +103,18 @@ std::string describe_difference(const io::Datatype& file_type, const Schema& sch
   return "same column names, but their types or sizes differ";
 }
 
+// Opens an existing HDF5 file for writing, which takes HDF5's lock on it (unless the user turned locking
+// off): fails while another process, such as a run still appending, holds it open.
+io::File open_for_writing(const std::string& path) {
+  try {
+    return io::File::open(path, io::OpenMode::kReadWrite);
+  } catch (const io::H5Error& e) {
+    throw ResultFileError(Kind::kBusy, path,
+                          "cannot open it for writing; is another kvsweep run still writing it? (" +
+                              std::string(e.what()) + ")");
+  }
+}
+
 }  // namespace
 
 std::string utc_now_iso8601() {
@@ -129,11 +141,18 @@ void ResultFile::check_can_create(const std::string& path, bool force) {
     throw ResultFileError(Kind::kExists, path,
                           "the output file exists; give --force to overwrite it, or resume it");
   }
+  const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  if (!exists && !dir.empty() && !std::filesystem::is_directory(dir, ec)) {
+    throw ResultFileError(Kind::kNoDirectory, path,
+                          "the directory " + dir.string() + " does not exist; create it first");
+  }
 }
 
 ResultFile ResultFile::create(const std::string& path, const Schema& schema, const FileInfo& info,
                               bool force) {
   check_can_create(path, force);
+  // HDF5 truncates before it locks: check first that nobody is writing the file we are about to replace.
+  if (force && io::is_hdf5_file(path)) open_for_writing(path).close();
   io::File file = io::File::create(path, force);
   io::Datatype type = schema.h5_type();
   const std::string table_name(kTable);
@@ -151,7 +170,7 @@ ResultFile ResultFile::open_for_resume(const std::string& path, const Schema& sc
     throw ResultFileError(Kind::kNotResults, path,
                           "not an HDF5 file (missing, unreadable or another format)");
   }
-  io::File file = io::File::open(path, io::OpenMode::kReadWrite);
+  io::File file = open_for_writing(path);
   const hid_t root = file.id();
   const std::string format = read_text_attribute(root, "format");
   if (format != kFormat) {

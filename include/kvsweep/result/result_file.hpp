@@ -41,6 +41,8 @@ class ResultFileError : public core::InputError {
     kNotResults,      // not an HDF5 file, or not one written by kvsweep as results
     kSweepMismatch,   // written for another sweep (sweep_hash differs)
     kSchemaMismatch,  // another schema version or another column layout
+    kNoDirectory,     // create() in a directory that does not exist
+    kBusy,            // cannot be opened for writing: another process (a run still going?) holds it
   };
   ResultFileError(Kind kind, const std::string& path, const std::string& message)
       : core::InputError(path, message), kind_(kind) {}
@@ -66,15 +68,18 @@ class ResultFile {
   static constexpr std::string_view kFormat = "kvsweep-results";  // attribute `format`
   static constexpr std::string_view kTable = "points";            // the table's dataset, /points
 
-  // Throws ResultFileError(kExists) when `path` exists (file, directory or anything) and !force.
+  // Throws ResultFileError(kExists) when `path` exists (file, directory or anything) and !force, and
+  // kNoDirectory when the directory it would go in does not exist.
   // Touches nothing: callers check before any work so a refused run leaves the old file byte-identical.
   static void check_can_create(const std::string& path, bool force);
   // Creates the file (truncating an existing one only when `force`), the empty table and the attributes,
-  // and flushes. Throws ResultFileError(kExists), io::H5Error.
+  // and flushes. Before truncating an existing HDF5 file it opens it for writing, which takes HDF5's
+  // file lock: a file another run is writing is refused (kBusy), not truncated under it. Throws
+  // ResultFileError(kExists, kBusy), io::H5Error.
   static ResultFile create(const std::string& path, const Schema& schema, const FileInfo& info,
                            bool force = false);
   // Opens an existing results file to append to it. Throws ResultFileError: kNotResults (not HDF5, no
-  // `format` = kvsweep-results or no /points table), kSweepMismatch (sweep_hash differs from
+  // `format` = kvsweep-results or no /points table), kBusy (another process holds it open), kSweepMismatch (sweep_hash differs from
   // `expected_sweep_hash`), kSchemaMismatch (schema_version or columns differ from `schema`).
   static ResultFile open_for_resume(const std::string& path, const Schema& schema,
                                     std::string_view expected_sweep_hash);
