@@ -3,14 +3,29 @@
 #include <algorithm>
 #include <bit>
 #include <stdexcept>
+#include <string>
 
 namespace kvsweep::oracle {
 
 using core::Word;
 using core::kWordBits;
 
+namespace {
+// Entry indices are split with 32-bit fast division: at most 2^32 - 1 entries (a one-word schedule of
+// that many would take 32 GiB per replica anyway).
+std::uint32_t checked_tokens(const trace::TraceShape& shape) {
+  const std::uint64_t entries = std::uint64_t{shape.total_tokens()} * shape.layers;
+  if (shape.total_tokens() == 0 || entries > 0xFFFFFFFFu) {
+    throw std::invalid_argument("oracle: " + std::to_string(entries) +
+                                " (token, layer) entries; the oracle handles 1 .. 2^32 - 1");
+  }
+  return shape.total_tokens();
+}
+}  // namespace
+
 OracleInstance::OracleInstance(const trace::ExplicitTrace& trace, const cost::MemorySystem& memory)
-    : shape_(trace.shape), memory_(memory) {
+    : shape_(trace.shape), memory_(memory), by_tokens_(checked_tokens(trace.shape)),
+      step_time_(memory, trace.shape.total_tokens()) {
   init(trace);
 }
 
@@ -28,8 +43,9 @@ OracleInstance::OracleInstance(trace::TraceSource& source, const cost::MemorySys
 
 OracleInstance::OracleInstance(const trace::TraceShape& shape, const cost::MemorySystem& memory,
                                std::uint32_t frozen_states, bool freeze_last)
-    : shape_(shape), memory_(memory), words_per_entry_(core::words_for(shape.decode_tokens + 1)),
-      frozen_states_(frozen_states), freeze_last_(freeze_last), reads_(entries() * words_per_entry_, 0),
+    : shape_(shape), memory_(memory), by_tokens_(checked_tokens(shape)), step_time_(memory, shape.total_tokens()),
+      words_per_entry_(core::words_for(shape.decode_tokens + 1)), frozen_states_(frozen_states),
+      freeze_last_(freeze_last), reads_(entries() * words_per_entry_, 0),
       read_count_(static_cast<std::size_t>(shape.decode_tokens) * shape.layers, 0) {}
 
 namespace {
@@ -306,7 +322,6 @@ bool ScheduleState::edit(std::uint64_t e, std::uint32_t s, std::uint32_t u, bool
     apply(f);
     flip_log_.push_back(f);
   }
-  const auto& m = inst_->memory();
   const std::uint32_t layers = inst_->shape().layers;
   for (std::size_t w = wa; w < wa + step_words; ++w) {
     const Terms before = terms_before_[w - wa], after = terms(e, w, j_new);
@@ -322,7 +337,7 @@ bool ScheduleState::edit(std::uint64_t e, std::uint32_t s, std::uint32_t u, bool
       c.piggyback = c.piggyback + bit(after.piggyback) - bit(before.piggyback);
       c.prefetch = c.prefetch + bit(after.prefetch) - bit(before.prefetch);
       if (bit(after.kept) != bit(before.kept)) c.kept_new = bit(after.kept) != 0;  // only the step's own entry
-      const double time = cost::step_time_s(m, c);
+      const double time = inst_->step_time_s(c);
       pending_ += time - time_[idx];
       time_[idx] = time;
     }
@@ -330,7 +345,7 @@ bool ScheduleState::edit(std::uint64_t e, std::uint32_t s, std::uint32_t u, bool
   return true;
 }
 
-void ScheduleState::commit() {
+void ScheduleState::commit_edits() {
   for (const Flip& f : flip_log_) {
     const auto base = static_cast<std::uint32_t>(f.word * kWordBits);
     occ_.refresh(base + static_cast<std::uint32_t>(std::countr_zero(f.mask)),
@@ -342,7 +357,7 @@ void ScheduleState::commit() {
   flip_log_.clear();
 }
 
-void ScheduleState::undo() {
+void ScheduleState::undo_edits() {
   for (auto it = flip_log_.rbegin(); it != flip_log_.rend(); ++it) apply(*it);
   for (auto it = step_log_.rbegin(); it != step_log_.rend(); ++it) {
     counts_[it->index] = it->counts;
@@ -354,31 +369,42 @@ void ScheduleState::undo() {
 }
 
 namespace {
-// Geometric length >= 1 with mean 2 from one random word (P(k) = 2^-k): no logarithm per move.
-std::uint32_t short_length(core::Rng& rng) { return static_cast<std::uint32_t>(std::countr_zero(rng() | (Word{1} << 63))) + 1; }
+// A move needs a handful of random numbers; xoshiro's 64 bits are split among them rather than drawn
+// one call each (the generator was a tenth of a move's time).
+// Uniform in [0, n) from 32 random bits (n < 2^32; bias < n / 2^32).
+std::uint32_t scaled(std::uint64_t bits, std::uint64_t n) { return static_cast<std::uint32_t>(((bits & 0xFFFFFFFFu) * n) >> 32); }
+// Geometric length >= 1 with mean ~2 (P(k) = 2^-k, at most `cap`) from the low bits of a random word.
+std::uint32_t short_length(std::uint64_t bits, int cap) {
+  return static_cast<std::uint32_t>(std::countr_zero(bits | (std::uint64_t{1} << (cap - 1)))) + 1;
+}
+// Move kinds by the top 16 bits of the first word: 40 % toggle, 30 % hand-over, 30 % miss to hit.
+constexpr std::uint64_t kToggleBelow = 26214, kHandOverBelow = 45875;  // 0.4 and 0.7 of 2^16
 }  // namespace
 
 bool ScheduleProblem::propose(State& s, core::Rng& rng) const {
   const std::uint64_t entries = inst_.entries();
   const std::uint32_t states = inst_.states();
   const std::uint32_t steps = inst_.shape().decode_tokens;
-  const double kind = rng.uniform();
-  const std::uint64_t e = rng.below(entries);
+  const std::uint64_t r1 = rng();
+  const std::uint64_t kind = r1 >> 48;
+  const std::uint64_t e = scaled(r1, entries);
   const std::uint32_t first = inst_.first_state(e);
   if (first >= states) return false;
-  if (kind < 0.4) {
+  const std::uint64_t r2 = rng();
+  if (kind < kToggleBelow) {
     // (a) Toggle a short range starting at a random state.
-    const auto i = first + static_cast<std::uint32_t>(rng.below(states - first));
-    const std::uint32_t len = short_length(rng);
+    const std::uint32_t i = first + scaled(r2, states - first);
+    const std::uint32_t len = short_length(r2 >> 32, 32);
     return s.set_range(e, i, i + len, !s.resident(e, i));
   }
-  if (kind < 0.7) {
+  if (kind < kHandOverBelow) {
     // (b) Hand a resident entry's place over a short range to a non-resident one.
-    const auto i = first + static_cast<std::uint32_t>(rng.below(states - first));
+    const std::uint32_t i = first + scaled(r2, states - first);
     if (!s.resident(e, i)) return false;
-    const std::uint64_t other = rng.below(entries);
+    const std::uint64_t r3 = rng();
+    const std::uint64_t other = scaled(r3, entries);
     if (other == e || s.resident(other, i) || inst_.first_state(other) > i) return false;
-    const std::uint32_t len = short_length(rng) + short_length(rng) - 1;  // mean 3
+    const std::uint32_t len = short_length(r3 >> 32, 16) + short_length(r3 >> 48, 16) - 1;  // mean ~3
     std::uint32_t u = i;
     while (u < states && u < i + len && s.resident(e, u) && !s.resident(other, u)) ++u;
     return s.hand_over(e, other, i, u);
@@ -386,16 +412,16 @@ bool ScheduleProblem::propose(State& s, core::Rng& rng) const {
   // (c) Turn a missed read into a hit: the first read at or after a random step whose state does not
   // hold the entry (found word by word, wrapping around once).
   if (first >= steps) return false;
-  const std::uint32_t j = find_miss(s, e, first + static_cast<std::uint32_t>(rng.below(steps - first)));
+  const std::uint32_t j = find_miss(s, e, first + scaled(r2, steps - first));
   if (j >= steps) return false;
-  if (rng.bernoulli(0.5)) {
+  if ((r2 >> 63) != 0) {
     // Piggy-back: keep the entry from just after its previous read (promoted while streamed).
     const std::uint32_t prev = previous_read(e, j);
     if (prev == kNoStep || prev + 1 < first) return false;
     return s.set_range(e, prev + 1, j + 1, true);
   }
   // Prefetch a few states ahead of the read.
-  const std::uint32_t len = short_length(rng);
+  const std::uint32_t len = short_length(r2 >> 32, 31);
   const std::uint32_t start = j + 1 > first + len ? j + 1 - len : first;
   return s.set_range(e, start, j + 1, true);
 }

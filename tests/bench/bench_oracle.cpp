@@ -40,10 +40,10 @@ void run_proposals(benchmark::State& state, const Reference& ref) {
   const oracle::ScheduleProblem problem(*ref.inst);
   oracle::ScheduleState s = *ref.seed;
   core::Rng rng(7);
-  const double temperature = 1e-9 * s.total();
+  const double inv_t = 1.0 / (1e-9 * s.total());
   std::uint64_t accepted = 0, legal = 0;
   for (auto _ : state) {
-    const auto out = problem.step(s, rng, [&](double d) { return d <= 0 || rng.uniform() < std::exp(-d / temperature); });
+    const auto out = problem.step(s, rng, [&](double d) { return oracle::metropolis_accept(d, inv_t, rng); });
     accepted += out.accepted ? 1 : 0;
     legal += out.proposed ? 1 : 0;
   }

@@ -88,8 +88,14 @@ struct TemperingResult {
 
 // Metropolis at inverse temperature inv_t: downhill always; uphill with probability exp(-delta/T).
 // The uniform is drawn only for uphill moves. Shared by temper() and the tuner so both accept alike.
+// Past x = 37, exp(-x) < 2^-53, the smallest step of uniform(): only u = 0 passes, and the answer is
+// the same without the exponential (which underflows slowly through libm's error path). The uniform is
+// still drawn, so the random stream, and with it every result, is what exp() would have given.
 inline bool metropolis_accept(double delta, double inv_t, core::Rng& rng) {
-  return delta <= 0 || rng.uniform() < std::exp(-delta * inv_t);
+  if (delta <= 0) return true;
+  const double x = delta * inv_t;
+  const double u = rng.uniform();
+  return x > 37.0 ? u == 0.0 : u < std::exp(-x);
 }
 
 // The temperature at which an uphill move of size mean_uphill > 0 passes with probability

@@ -1,0 +1,47 @@
+#include "kvsweep/cost/step_time_table.hpp"
+
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cstdint>
+
+#include "kvsweep/core/rng.hpp"
+
+namespace kvsweep::cost {
+namespace {
+
+// Bit-identical to step_time_s on every count the table covers, for memory systems where each of the
+// four terms is the largest somewhere (HBM-bound, link-read-bound, write-bound, DRAM-bound).
+TEST(StepTimeTable, EqualsStepTimeBitForBit) {
+  std::vector<MemorySystem> systems(4);
+  for (auto& m : systems) {
+    m.kv_entry_bytes = 16384;
+    m.weight_bytes_per_layer = 2e6;
+    m.hbm_bw = 4900e9;
+    m.link_read_bw = 450e9;
+    m.link_write_bw = 450e9;
+    m.dram_bw = 500e9;
+  }
+  systems[1].link_write_bw = 1e3;   // write-bound
+  systems[2].dram_bw = 3e9;         // DRAM-bound
+  systems[3].hbm_bw = 7e6;          // HBM-bound
+  systems[3].weight_bytes_per_layer = 0;
+  const std::uint32_t tokens = 300;
+  core::Rng rng(11);
+  for (const MemorySystem& m : systems) {
+    const StepTimeTable table(m, tokens);
+    for (int k = 0; k < 20000; ++k) {
+      StepCounts c;
+      c.reads = rng.below(tokens + 1);
+      c.hits = rng.below(c.reads + 1);
+      c.piggyback = rng.below(c.reads - c.hits + 1);
+      c.prefetch = rng.below(tokens - c.reads + 1);
+      c.kept_new = rng.bernoulli(0.5);
+      ASSERT_EQ(std::bit_cast<std::uint64_t>(table(c)), std::bit_cast<std::uint64_t>(step_time_s(m, c)))
+          << "reads " << c.reads << " hits " << c.hits << " a1 " << c.piggyback << " a2 " << c.prefetch;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace kvsweep::cost
