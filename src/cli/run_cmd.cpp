@@ -1,5 +1,6 @@
 // kvsweep run SWEEP.yaml -o OUT.h5 [--resume|--force] [--threads T]: a whole sweep into one results file,
 // in-process or as `mpirun -n N kvsweep run ...` (driver/run.hpp).
+#include <algorithm>
 #include <unistd.h>
 
 #include <chrono>
@@ -28,8 +29,12 @@ class SweepProgress {
     const double elapsed = std::chrono::duration<double>(now - start_).count();
     const double rate = elapsed > 0 ? static_cast<double>(written) / elapsed * 3600.0 : 0.0;
     const double share = p.work_total > 0 ? p.work_done / p.work_total : 1.0;
-    char eta[32] = "?";
-    if (share > 0) std::snprintf(eta, sizeof eta, "%.0f s", elapsed * (1.0 - share) / share);
+    char eta[48] = "?";
+    if (share > 0) {
+      std::snprintf(eta, sizeof eta, "%.0f s", elapsed * (1.0 - share) / share);
+    } else if (p.estimated_s > 0) {  // nothing finished yet: the cost model's guess for this machine size
+      std::snprintf(eta, sizeof eta, "~%.0f s (estimate)", std::max(0.0, p.estimated_s - elapsed));
+    }
     const auto u = [](std::uint64_t v) { return static_cast<unsigned long long>(v); };
     if (tty_) {
       constexpr int kWidth = 30;

@@ -96,7 +96,10 @@ class Reporter {
       : plan_(plan), on_progress_(on_progress) {
     p_.total = plan.tasks.size();
     p_.skipped = plan.finished + plan.out_of_attempts;
-    for (const Task& t : plan.tasks) p_.work_total += plan.sweep.points[t.point].cost_estimate;
+    for (const Task& t : plan.tasks) {
+      p_.work_total += plan.sweep.points[t.point].cost_estimate;
+      p_.estimated_s += plan.sweep.points[t.point].estimated_s;
+    }
   }
   void row(const Task& t, bool ok) {
     (ok ? p_.done : p_.failed) += 1;

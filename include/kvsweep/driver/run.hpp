@@ -44,6 +44,7 @@ struct RunProgress {
   std::uint64_t skipped = 0;  // finished before (resume) or out of attempts
   double work_done = 0;       // cost estimate of the points written, to weigh the ETA
   double work_total = 0;
+  double estimated_s = 0;     // the cost model's wall seconds for the points to run (2-core reference)
 };
 
 // Exit codes of `kvsweep run`.
