@@ -1,8 +1,8 @@
 // kvsweep run SWEEP.yaml -o OUT.h5 [--resume|--force] [--threads T]: a whole sweep into one results file,
 // in-process or as `mpirun -n N kvsweep run ...` (driver/run.hpp).
-#include <algorithm>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
