@@ -1,0 +1,332 @@
+"""The figures of analysis/report.py, one function each: draw(ok, ctx) -> (matplotlib Figure, caption),
+or raise Skip(reason) when the sweep lacks what the figure needs.
+
+`ok` is the DataFrame of the points whose latest attempt is ok (kvsweep_results.load); `ctx` a Context.
+Parameters a figure does not plot are pooled: speedups by their geometric mean (the mean of ratios), byte
+shares by summing bytes. Pooling is fair only when every plotted group holds the same values of the
+pooled parameter (a full grid); when not (a sweep of `points:` entries, say), that parameter is first fixed
+at the value most groups have (balance()). Every title says what was pooled and what was fixed.
+"""
+
+import dataclasses
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+
+from kvsweep_results import geomean  # noqa: E402
+
+# One colour and marker per policy, the same in every figure.
+STYLE = {
+    "unlimited_hbm": ("black", "*"), "static": ("tab:gray", "s"), "reactive_lru": ("tab:blue", "o"),
+    "page": ("tab:orange", "v"), "streaming": ("tab:green", "^"), "h2o": ("tab:purple", "D"),
+    "belady": ("tab:brown", "P"), "sa_guided": ("tab:red", "X"), "oracle": ("gold", "h"),
+}
+LABELS = {
+    "model": "model", "sparsity": "sparsity", "variation": "variation", "hardware": "hardware",
+    "hbm_capacity_ratio": "HBM share", "hbm_capacity_gb": "HBM GB", "hbm_kv_capacity_entries": "HBM entries",
+    "link_read_gbps": "link read", "link_write_gbps": "link write", "prompt_tokens": "prompt",
+    "decode_tokens": "decode", "kv_accounting": "KV accounting", "trace": "trace",
+}
+
+
+class Skip(Exception):
+    """The figure cannot be drawn from this sweep; str() says why."""
+
+
+@dataclasses.dataclass
+class Context:
+    policies: list  # the sweep's policies with results, in the sweep's order
+    varying: list   # point parameters that vary (kvsweep_results.varying_parameters)
+
+
+def style(policy):
+    return STYLE.get(policy, ("tab:cyan", "."))
+
+
+def pooled_note(rows, ctx, shown, per, counts, fixed=(), how="geometric mean"):
+    """'at c = v; geometric mean over a, b: n points per <per>': the parameters fixed by balance() and those
+    that still vary among `rows` outside `shown`."""
+    fixed = dict(fixed)
+    others = [LABELS.get(c, c) for c in ctx.varying
+              if c not in shown and c not in fixed and rows[c].nunique(dropna=False) > 1]
+    at = ", ".join(f"{LABELS.get(c, c)} = {v}" for c, v in fixed.items())
+    lo, hi = (int(min(counts)), int(max(counts))) if len(counts) else (0, 0)
+    n = f"{lo}" if lo == hi else f"{lo}-{hi}"
+    unit = "point" if hi == 1 else "points"
+    if not others:
+        return (f"at {at}; " if at else "other parameters fixed; ") + f"{n} {unit} per {per}"
+    return (f"at {at}; " if at else "") + f"{how} over {', '.join(others)}: {n} {unit} per {per}"
+
+
+def balance(ok, ctx, shown):
+    """(rows, fixed, follows): the rows left after fixing each varying parameter outside `shown` whose values
+    differ between the groups of `shown` (pooling would compare unlike mixes) at the value found in the
+    most groups (ties: the most rows); `fixed` lists (parameter, value) in that order. A parameter with one
+    value per group (a zipped partner, say) follows the shown ones and is left alone, listed in `follows`.
+    """
+    fixed, follows = [], []
+    keys = [ok[c].astype(str) for c in shown]
+    for c in ctx.varying:
+        if c in shown or c not in ok:
+            continue
+        values = ok[c].astype(str)
+        per_group = values.groupby(keys, dropna=False).agg(lambda v: tuple(sorted(set(v))))
+        if per_group.nunique() <= 1:
+            continue
+        if (per_group.map(len) == 1).all():
+            follows.append(c)
+            continue
+        cover = {v: (sum(v in g for g in per_group), int((values == v).sum())) for v in values.unique()}
+        ref = max(cover, key=lambda v: cover[v])
+        ok = ok[values == ref]
+        keys = [ok[k].astype(str) for k in shown]
+        fixed.append((c, ref))
+    return ok, fixed, follows
+
+
+def need_policies(ctx, *names):
+    for name in names:
+        if name not in ctx.policies:
+            raise Skip(f"the sweep has no `{name}` results (figure is normalised to or shows it)")
+
+
+def need_varying(ok, column, what):
+    if column not in ok:
+        raise Skip(f"no `{column}` column")
+    values = ok[column].dropna()
+    values = values[values != ""] if values.dtype == object else values
+    distinct = sorted(values.unique())
+    if len(distinct) < 2:
+        shown = ", ".join(str(v) for v in distinct) or "none"
+        raise Skip(f"{what} does not vary (`{column}`: {shown})")
+    return distinct
+
+
+def panels(n, width=4.2, height=3.6, ncols_max=3):
+    ncols = min(n, ncols_max)
+    nrows = (n + ncols - 1) // ncols
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols + 1.8, height * nrows + 0.9),
+                             squeeze=False, layout="constrained")
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, list(axes.flat[:n])
+
+
+def sparsity_groups(ok):
+    """(label, rows) per sparsity value (trace-file points, sparsity NaN, in a group of their own)."""
+    groups = [(f"sparsity {s:g}", ok[ok.sparsity == s]) for s in sorted(ok.sparsity.dropna().unique())]
+    if ok.sparsity.isna().any():
+        groups.append(("trace file", ok[ok.sparsity.isna()]))
+    return groups
+
+
+def speedup_vs_sparsity(ok, ctx):
+    """The paper's Fig. 3: throughput vs sparsity per policy, normalised to static."""
+    need_policies(ctx, "static")
+    need_varying(ok, "sparsity", "sparsity")
+    ok, fixed, follows = balance(ok[ok.sparsity.notna()], ctx, ["sparsity"])
+    xs = need_varying(ok, "sparsity", "sparsity")
+    fig, ax = plt.subplots(figsize=(7.5, 4.6), layout="constrained")
+    for p in ctx.policies:
+        y = [geomean(ok.loc[ok.sparsity == x, f"{p}_speedup_vs_static"]) for x in xs]
+        color, marker = style(p)
+        ax.plot([100 * x for x in xs], y, marker=marker, color=color, label=p,
+                linestyle="--" if p in ("unlimited_hbm", "static") else "-")
+    counts = [int((ok.sparsity == x).sum()) for x in xs]
+    note = pooled_note(ok, ctx, {"sparsity", *follows}, "sparsity", counts, fixed)
+    ax.set_xlabel("sparsity (% of past tokens not read per step)")
+    ax.set_ylabel("throughput / static's throughput (x)")
+    ax.set_title(f"Throughput vs sparsity, normalised to static\n({note})", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
+    return fig, f"Throughput of each policy over static's at each sparsity (the paper's Fig. 3); {note}."
+
+
+def variation_levels(ok):
+    """The variation values, least variation (highest step-to-step Jaccard target) first."""
+    values = [v for v in ok.variation.unique() if v != ""]
+    jac = {v: float(ok.loc[ok.variation == v, "target_jaccard"].iloc[0]) for v in values}
+    return sorted(values, key=lambda v: -jac[v]), jac
+
+
+def variation_bars(ok, ctx):
+    """The paper's Fig. 4: throughput at low / actual / high variation, normalised to unlimited_hbm."""
+    need_policies(ctx, "unlimited_hbm")
+    need_varying(ok, "variation", "variation")
+    ok, fixed, follows = balance(ok[ok.variation != ""], ctx, ["sparsity", "variation"])
+    groups = [(label, rows) for label, rows in sparsity_groups(ok) if rows.variation.nunique() > 1]
+    if not groups:
+        raise Skip("no sparsity has points at two variation levels")
+    ok = pd.concat([rows for _, rows in groups])
+    levels, jac = variation_levels(ok)
+    shown = [p for p in ctx.policies if p != "unlimited_hbm"]
+    counts = [int((rows.variation == v).sum()) for _, rows in groups for v in levels]
+    fig, axes = panels(len(groups), width=max(4.2, 0.25 * len(shown) * len(levels)), ncols_max=2)
+    width = 0.8 / max(1, len(shown))
+    for ax, (label, rows) in zip(axes, groups):
+        for i, p in enumerate(shown):
+            ratio = rows[f"{p}_throughput_tok_s"] / rows["unlimited_hbm_throughput_tok_s"]
+            mean = [geomean(ratio[rows.variation == v]) for v in levels]
+            x = np.arange(len(levels)) + (i - (len(shown) - 1) / 2) * width
+            ax.bar(x, mean, width, color=style(p)[0], label=p)
+        ax.axhline(1.0, color="black", linestyle="--", linewidth=1, label="unlimited_hbm")
+        ax.set_xticks(np.arange(len(levels)), [f"{v}\n(Jaccard {jac[v]:g})" for v in levels])
+        ax.set_title(label, fontsize=10)
+        ax.set_ylabel("throughput / unlimited_hbm's (x)")
+        ax.grid(axis="y", alpha=0.3)
+    axes[-1].legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
+    note = pooled_note(ok, ctx, {"sparsity", "variation", *follows}, "bar", [c for c in counts if c], fixed)
+    fig.suptitle("Throughput at each trace variation, normalised to unlimited_hbm, one panel per sparsity\n"
+                 f"({note})", fontsize=10)
+    return fig, ("Throughput over unlimited_hbm's at each variation level (the paper's Fig. 4), one panel "
+                 f"per sparsity; {note}.")
+
+
+def hbm_breakdown(ok, ctx):
+    """The paper's Fig. 5: share of the bytes read that come from HBM, weights vs KV, per policy.
+
+    Bytes read at a point: weights W*L*D (always from HBM) + KV e*reads; from HBM: weights + e*hits.
+    Their ratio is the row's <policy>_hbm_hit_rate (checked here); points are pooled by summing bytes.
+    """
+    needed = ["weight_bytes_per_layer", "layers", "decode_tokens", "kv_bytes_per_token_layer"]
+    missing = [c for c in needed if c not in ok]
+    if missing:
+        raise Skip(f"columns missing: {', '.join(missing)}")
+    pols = [p for p in ctx.policies if f"{p}_reads" in ok and f"{p}_hits" in ok]
+    if not pols or not len(ok):
+        raise Skip("no policy has <policy>_reads and <policy>_hits")
+    weights = ok.weight_bytes_per_layer * ok.layers * ok.decode_tokens
+    for p in pols:
+        derived = (weights + ok.kv_bytes_per_token_layer * ok[f"{p}_hits"]) / (
+            weights + ok.kv_bytes_per_token_layer * ok[f"{p}_reads"])
+        worst = float((derived - ok[f"{p}_hbm_hit_rate"]).abs().max())
+        if not worst <= 1e-9:
+            raise Skip(f"weights + KV hits do not add up to {p}_hbm_hit_rate (off by {worst:.3g})")
+    ok, fixed, follows = balance(ok, ctx, ["sparsity"])
+    groups = sparsity_groups(ok)
+    fig, axes = panels(len(groups), width=max(4.2, 0.5 * len(pols)))
+    for ax, (label, rows) in zip(axes, groups):
+        w = (rows.weight_bytes_per_layer * rows.layers * rows.decode_tokens).sum()
+        e = rows.kv_bytes_per_token_layer
+        for i, p in enumerate(pols):
+            total = w + (e * rows[f"{p}_reads"]).sum()
+            ws, hs = 100 * w / total, 100 * (e * rows[f"{p}_hits"]).sum() / total
+            ax.bar(i, ws, color="tab:gray")
+            ax.bar(i, hs, bottom=ws, color="tab:blue")
+            ax.bar(i, 100 - ws - hs, bottom=ws + hs, color="white", edgecolor="lightgray", hatch="///")
+            ax.text(i, 101, f"{ws + hs:.1f}", ha="center", va="bottom", fontsize=7)
+        ax.set_xticks(range(len(pols)), pols, rotation=45, ha="right", fontsize=8)
+        ax.set_ylim(0, 108)
+        ax.set_ylabel("share of all bytes read (%)")
+        ax.set_title(f"{label} ({len(rows)} point{'s' if len(rows) != 1 else ''})", fontsize=10)
+    handles = [Patch(color="tab:gray", label="weights (HBM)"),
+               Patch(color="tab:blue", label="KV hits (HBM)"),
+               Patch(facecolor="white", edgecolor="lightgray", hatch="///", label="KV misses (link)")]
+    axes[-1].legend(handles=handles, loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
+    pooled = pooled_note(ok, ctx, {"sparsity", *follows}, "panel", [len(rows) for _, rows in groups], fixed,
+                         how="bytes summed")
+    fig.suptitle("HBM hit rate (number over each bar, %): bytes read from HBM, weights vs KV, one panel "
+                 f"per sparsity\n({pooled})", fontsize=10)
+    return fig, ("Bytes read from HBM as a share of all bytes read (the paper's Fig. 5), split into weights "
+                 "(W x L x D, always in HBM) and KV hits (e x hits); the rest is KV read over the link. "
+                 f"One panel per sparsity; {pooled}.")
+
+
+def capacity_axis(ok):
+    kinds = set(ok.capacity_kind)
+    if kinds == {"hbm_capacity_ratio"}:
+        return "hbm_capacity_ratio", "HBM share of the final KV footprint"
+    if kinds == {"hbm_capacity_gb"}:
+        return "hbm_capacity_gb", "HBM capacity (GB)"
+    return "capacity_share", "HBM for KV / final KV footprint"
+
+
+def oracle_heatmap(ok, ctx):
+    """Oracle speedup over static over HBM capacity x link bandwidth, one panel per model."""
+    need_policies(ctx, "static", "oracle")
+    cap, cap_label = capacity_axis(ok)
+    need_varying(ok, cap, "HBM capacity")
+    need_varying(ok, "link_read_gbps", "link bandwidth")
+    ok, fixed, follows = balance(ok, ctx, ["model", cap, "link_read_gbps"])
+    ys = need_varying(ok, cap, "HBM capacity")
+    xs = need_varying(ok, "link_read_gbps", "link bandwidth")
+    write_follows = ok.groupby("link_read_gbps").link_write_gbps.nunique().max() == 1
+    xlabels = [f"{x:g}/{ok.loc[ok.link_read_gbps == x, 'link_write_gbps'].iloc[0]:g}" if write_follows
+               else f"{x:g}" for x in xs]
+    xtitle = "link bandwidth read/write (GB/s)" if write_follows else "link read bandwidth (GB/s)"
+    models = list(dict.fromkeys(ok.model))
+    grids, counts = [], []
+    for m in models:
+        rows = ok[ok.model == m]
+        grid = np.full((len(ys), len(xs)), np.nan)
+        for i, y in enumerate(ys):
+            for j, x in enumerate(xs):
+                cell = rows.loc[(rows[cap] == y) & (rows.link_read_gbps == x), "oracle_speedup_vs_static"]
+                counts.append(len(cell))
+                grid[i, j] = geomean(cell)
+        grids.append(grid)
+    finite = np.concatenate([g[np.isfinite(g)] for g in grids])
+    if not finite.size:
+        raise Skip("no point has an oracle_speedup_vs_static")
+    fig, axes = panels(len(models), width=max(3.6, 1.1 * len(xs)), height=max(3.0, 0.6 * len(ys) + 1.5))
+    for ax, m, grid in zip(axes, models, grids):
+        im = ax.imshow(grid, origin="lower", cmap="viridis", vmin=finite.min(), vmax=finite.max(),
+                       aspect="auto")
+        for (i, j), v in np.ndenumerate(grid):
+            if np.isfinite(v):
+                dark = v < finite.min() + 0.6 * (finite.max() - finite.min())
+                ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=8,
+                        color="white" if dark else "black")
+        ax.set_xticks(range(len(xs)), xlabels, fontsize=8)
+        ax.set_yticks(range(len(ys)), [f"{y:g}" for y in ys], fontsize=8)
+        ax.set_xlabel(xtitle)
+        if ax.get_subplotspec().is_first_col():
+            ax.set_ylabel(cap_label)
+        ax.set_title(f"model {m}", fontsize=10)
+    fig.colorbar(im, ax=axes, label="oracle throughput / static's (x)", shrink=0.9)
+    shown = {"model", cap, "link_read_gbps", "link_write_gbps", "hbm_capacity_ratio", "hbm_capacity_gb",
+             "hbm_kv_capacity_entries"}
+    note = pooled_note(ok, ctx, shown | set(follows), "cell", [c for c in counts if c], fixed)
+    fig.suptitle("Oracle speedup over static by HBM capacity and link bandwidth, one panel per model\n"
+                 f"({note})", fontsize=10)
+    return fig, (f"The token-level oracle's throughput over static's, by {cap_label} and link "
+                 f"bandwidth, one panel per model; {note}.")
+
+
+def gap_distribution(ok, ctx):
+    """Histogram of gap_to_bound (oracle time over the best lower bound, minus 1)."""
+    if "gap_to_bound" not in ok or not ok.gap_to_bound.notna().any():
+        raise Skip("no point has a gap_to_bound (the sweep has no `oracle`)")
+    rows = ok[ok.gap_to_bound.notna()]
+    gaps = 100 * rows.gap_to_bound.clip(lower=0)  # -1e-15 is rounding where the oracle meets the bound
+    models = list(dict.fromkeys(rows.model))
+    bins = np.histogram_bin_edges(gaps, bins=min(30, max(5, int(np.sqrt(len(gaps))) * 2)))
+    fig, ax = plt.subplots(figsize=(7.0, 4.2), layout="constrained")
+    ax.hist([gaps[rows.model == m] for m in models], bins=bins, stacked=True,
+            label=[f"model {m}" for m in models], edgecolor="white")
+    ax.axvline(gaps.median(), color="black", linestyle="--", linewidth=1,
+               label=f"median {gaps.median():.2f} %")
+    ax.set_xlabel("gap to the lower bound (%): oracle time / max(lower bounds) - 1")
+    ax.set_ylabel("points")
+    ax.set_title(f"Oracle's gap to the lower bound over {len(rows)} points (max {gaps.max():.2f} %)",
+                 fontsize=10)
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    return fig, (f"How far the token-level oracle's time is above the best lower bound, over {len(rows)} "
+                 f"points (stacked by model): median {gaps.median():.2f} %, max {gaps.max():.2f} %. "
+                 "The optimum schedule lies between the two.")
+
+
+# File name, heading, drawing function: the order of report.md.
+FIGURES = [
+    ("fig3_speedup_vs_sparsity.png", "Throughput vs sparsity (Fig. 3)", speedup_vs_sparsity),
+    ("fig4_variation.png", "Throughput vs trace variation (Fig. 4)", variation_bars),
+    ("fig5_hbm_hit_breakdown.png", "HBM hit rate, weights vs KV (Fig. 5)", hbm_breakdown),
+    ("oracle_speedup_heatmap.png", "Oracle speedup by capacity and link", oracle_heatmap),
+    ("gap_to_bound.png", "Oracle's gap to the lower bound", gap_distribution),
+]

@@ -1,0 +1,162 @@
+#!/usr/bin/python3
+"""Figures and a markdown summary of a kvsweep results file.
+
+    /usr/bin/python3 analysis/report.py results/quick.h5 -o results/quick-report
+
+writes into the output directory (created if needed) report.md and the PNG figures the sweep's axes
+allow: throughput vs sparsity normalised to static (the paper's Fig. 3), throughput at each variation
+normalised to unlimited_hbm (Fig. 4), the HBM hit rate split into weights and KV (Fig. 5), the oracle's
+speedup over static by HBM capacity x link bandwidth (one panel per model) and the distribution of the
+oracle's gap to the lower bound. A figure the sweep cannot support is skipped and report.md says why.
+The files it writes are overwritten; nothing else in the directory is touched.
+Exit codes: 0 done, 2 bad input (one line on stderr naming the file).
+"""
+
+import argparse
+import os
+import sys
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import kvsweep_results as kr  # noqa: E402
+
+DPI = 110
+
+
+def cell(value):
+    """A table cell: numbers in %g, text with markdown's pipe escaped."""
+    if isinstance(value, float):
+        return "" if value != value else f"{value:g}"
+    return str(value).replace("|", "\\|")
+
+
+def sweep_order(df):
+    """Rows in the sweep's expansion order (the k of source `file#k`); file order when unparsable."""
+    keys = df["source"].str.rsplit("#", n=1).str[-1]
+    if not keys.str.isdigit().all():
+        return df
+    return df.assign(_k=keys.astype(int)).sort_values("_k", kind="stable").drop(columns="_k")
+
+
+def points_table(df, ctx):
+    """The markdown table of the points: parameters that vary, status, speedups, oracle gap."""
+    params = ctx.varying + (["name"] if df["name"].nunique() > 1 else [])
+    shown = [p for p in ctx.policies if p != "static"]
+    head = ["point_id"] + params + ["status"] + shown + (["oracle gap"] if "oracle" in ctx.policies else [])
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for _, r in sweep_order(df).iterrows():
+        row = [f"`{r['point_id']}`"] + [cell(r[p]) for p in params] + [r["status"]]
+        row += [f"{r[f'{p}_speedup_vs_static']:.3f}" if r["status"] == "ok" else "" for p in shown]
+        if "oracle" in ctx.policies:
+            g = r["gap_to_bound"]
+            row.append(f"{100 * max(g, 0.0):.2f} %" if g == g else "")
+        lines.append("| " + " | ".join(row) + " |")
+    return lines
+
+
+def provenance(path, meta, rows, latest):
+    ok, failed = int((latest["status"] == "ok").sum()), int((latest["status"] != "ok").sum())
+
+    def m(key):
+        return meta.get(key, "?")
+
+    done = (f"completed {meta['end_time']}" if meta.get("end_time") else
+            "**not completed** (no end_time: a run is still writing it, or stopped; `kvsweep run --resume` "
+            "finishes it)")
+    return [
+        f"Results file: `{os.path.abspath(path)}`",
+        "",
+        f"- sweep `{m('sweep_hash')}`, schema {m('schema_version')}; kvsweep {m('kvsweep_version')} "
+        f"(git {m('git_sha')}), HDF5 {m('hdf5_version')}, MPI {m('mpi_version')}; host {m('host')}; "
+        f"started {m('start_time')}, {done}",
+        f"- points: {ok} ok, {failed} failed ({len(rows)} rows: {len(rows) - len(latest)} earlier attempts "
+        "superseded by a later row of the same point)",
+        f"- policies: {', '.join(meta.get('policies', []))}",
+        f"- sweep axes: {', '.join(meta.get('axis_names', [])) or 'none'}",
+    ]
+
+
+def write_report(path, out_dir, quiet):
+    import matplotlib.pyplot as plt  # here, so that bad input is reported without loading matplotlib
+
+    import kvsweep_figures as figures
+    meta = kr.load_meta(path)
+    rows = kr.load(path, all_attempts=True)
+    latest = kr.latest_attempts(rows)  # from the same read: a running sweep may append in between
+    ok = latest[latest["status"] == "ok"].reset_index(drop=True)
+    ctx = figures.Context(policies=kr.policies(ok, meta), varying=kr.varying_parameters(ok, meta))
+
+    md = [f"# kvsweep report: {os.path.basename(path)}", ""] + provenance(path, meta, rows, latest)
+    md += [f"- parameters that vary between the ok points: {', '.join(ctx.varying) or 'none'}", ""]
+    made, skipped = [], []
+    md += ["## Figures", ""]
+    for name, heading, draw in figures.FIGURES:
+        try:
+            if not len(ok):
+                raise figures.Skip("no point is ok yet")
+            fig, caption = draw(ok, ctx)
+        except figures.Skip as why:
+            skipped.append((name, heading, str(why)))
+            continue
+        fig.savefig(os.path.join(out_dir, name), dpi=DPI, bbox_inches="tight")
+        plt.close(fig)
+        made.append(name)
+        md += [f"### {heading}", "", f"![{heading}]({name})", "", caption, ""]
+    if not made:
+        md += ["None (see below).", ""]
+    if skipped:
+        md += ["## Skipped figures", ""]
+        for name, heading, why in skipped:
+            stale = (" An older copy in this directory is from an earlier report."
+                     if os.path.exists(os.path.join(out_dir, name)) else "")
+            md.append(f"- `{name}` ({heading}): {why}.{stale}")
+        md.append("")
+    md += ["## Points", "",
+           "Throughput over static's (x) per policy for the latest attempt at each point, in the sweep's "
+           "order; `oracle gap` is gap_to_bound, the oracle's time over the best lower bound minus 1.", ""]
+    md += points_table(latest, ctx) + [""]
+    bad = latest[latest["status"] != "ok"]
+    if len(bad):
+        md += ["## Failed points", "", "| point_id | attempt | error |", "|---|---|---|"]
+        md += [f"| `{r['point_id']}` | {r['attempt']} | {cell(r['error'])} |" for _, r in bad.iterrows()]
+        md.append("")
+    md += ["## Reading the file yourself", "", "```python",
+           "import sys; sys.path.insert(0, 'analysis')   # from the repository root",
+           "import kvsweep_results as kr",
+           f"df = kr.load('{path}')   # latest attempt per point, str columns, NaN where n/a",
+           "```", ""]
+    with open(os.path.join(out_dir, "report.md"), "w", encoding="utf-8") as f:
+        f.write("\n".join(md))
+    if not quiet:
+        print(f"report.py: {len(made)} figures, {len(skipped)} skipped "
+              f"({', '.join(n for n, _, _ in skipped) or 'none'}) -> {os.path.join(out_dir, 'report.md')}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description="Figures (PNG) and a markdown summary (report.md) of a kvsweep results file.")
+    parser.add_argument("results", help="HDF5 results file written by kvsweep run")
+    parser.add_argument("-o", "--output", metavar="DIR",
+                        help="output directory, created if needed; the report's own files are overwritten, "
+                             "nothing else is touched (default: RESULTS without .h5, plus -report)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    args = parser.parse_args(argv)
+    out_dir = args.output or os.path.splitext(args.results)[0] + "-report"
+    try:
+        kr.load_meta(args.results)  # the input's errors first, before creating anything
+        if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+            raise kr.ResultsFileError(f"{out_dir}: exists and is not a directory")
+        try:
+            os.makedirs(out_dir, exist_ok=True)
+        except OSError as e:
+            raise kr.ResultsFileError(f"{out_dir}: cannot create the directory ({e.strerror})") from None
+        write_report(args.results, out_dir, args.quiet)
+    except kr.ResultsFileError as e:
+        print(f"report.py: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,172 @@
+"""analysis/report.py run as a user runs it, on files written by the real kvsweep binary."""
+
+import os
+import shutil
+import struct
+import subprocess
+
+import h5py
+import numpy as np
+import pytest
+
+import kvsweep_figures
+import kvsweep_results as kr
+from conftest import REPORT, report
+
+ALL = [name for name, _, _ in kvsweep_figures.FIGURES]
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_size(path):
+    """(width, height) of a PNG, checking its signature and IHDR chunk."""
+    with open(path, "rb") as f:
+        head = f.read(24)
+    assert head[:8] == PNG_SIGNATURE and head[12:16] == b"IHDR", f"{path} is not a PNG"
+    return struct.unpack(">II", head[16:24])
+
+
+def points_in_table(md):
+    return [line for line in md.splitlines() if line.startswith("| `")]
+
+
+def test_every_figure_from_a_full_grid(grid_h5, tmp_path):
+    out = tmp_path / "report"
+    r = report(grid_h5, str(out))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("report.py: 5 figures, 0 skipped")
+    md = (out / "report.md").read_text()
+    for name in ALL:
+        width, height = png_size(out / name)
+        assert width > 400 and height > 250 and os.path.getsize(out / name) > 10000, name
+        assert f"]({name})" in md, name
+    assert "Skipped figures" not in md
+    assert len(points_in_table(md)) == 72
+    header = next(line for line in md.splitlines() if line.startswith("| point_id"))
+    for column in ["model", "sparsity", "variation", "hbm_capacity_ratio", "link_read_gbps", "oracle gap",
+                   "sa_guided", "unlimited_hbm"]:
+        assert f"| {column} |" in header, column
+    assert ("geometric mean over model, variation, HBM share, link read, link write: 24 points per sparsity"
+            in md)
+    assert sorted(os.listdir(out)) == sorted(ALL + ["report.md"])
+
+
+def test_figures_skipped_when_axes_or_policies_are_missing(points_h5, tmp_path):
+    out = tmp_path / "report"
+    r = report(points_h5, str(out))
+    assert r.returncode == 0, r.stderr
+    md = (out / "report.md").read_text()
+    made = ["fig3_speedup_vs_sparsity.png", "fig5_hbm_hit_breakdown.png"]
+    assert sorted(os.listdir(out)) == sorted(made + ["report.md"])
+    for name in made:
+        png_size(out / name)
+        assert f"]({name})" in md
+    skipped = md.split("## Skipped figures", 1)[1].split("## Points", 1)[0]
+    assert "`fig4_variation.png`" in skipped and "no `unlimited_hbm` results" in skipped
+    assert "`oracle_speedup_heatmap.png`" in skipped and "no `oracle` results" in skipped
+    assert "`gap_to_bound.png`" in skipped and "no point has a gap_to_bound" in skipped
+    assert "sweep axes: none" in md and "vary between the ok points: sparsity" in md
+    assert len(points_in_table(md)) == 2 and "sparse-0.8" in md  # names differ, so they are shown
+
+
+def subset(results, path, keep):
+    """A copy of a results file holding only the rows for which keep(table) is true."""
+    shutil.copy(results, path)
+    with h5py.File(path, "a") as f:
+        table = f["points"][()]
+        del f["points"]
+        f["points"] = table[keep(table)]
+    return str(path)
+
+
+def test_axes_that_do_not_vary_are_named_in_the_skip_reason(grid_h5, tmp_path):
+    # The grid's rows at one sparsity, variation and HBM share.
+    sub = subset(grid_h5, tmp_path / "slice.h5", lambda t: (t["sparsity"] == 0.6)
+                 & (t["variation"] == b"actual") & (t["hbm_capacity_ratio"] == 0.25))
+    assert len(kr.load(sub)) == 4  # 2 models x 2 links
+    out = tmp_path / "report"
+    r = report(sub, str(out))
+    assert r.returncode == 0, r.stderr
+    md = (out / "report.md").read_text()
+    assert "sparsity does not vary (`sparsity`: 0.6)" in md
+    assert "variation does not vary (`variation`: actual)" in md
+    assert "HBM capacity does not vary (`hbm_capacity_ratio`: 0.25)" in md
+    assert sorted(os.listdir(out)) == ["fig5_hbm_hit_breakdown.png", "gap_to_bound.png", "report.md"]
+
+
+def test_an_incomplete_grid_is_sliced_not_pooled(grid_h5, tmp_path):
+    # The paper's design, cut from the grid at one model, HBM share and link: sparsity varies at variation
+    # actual, variation varies at sparsity 0.6 only. Pooling Fig. 3 over variation would mix three
+    # variations at 0.6 with one elsewhere, so variation is fixed at actual instead (and said so).
+    sub = subset(grid_h5, tmp_path / "paper.h5", lambda t: (t["model"] == b"tiny-kv4")
+                 & (t["hbm_capacity_ratio"] == 0.25) & (t["link_read_gbps"] == 375)
+                 & ((t["variation"] == b"actual") | (t["sparsity"] == 0.6)))
+    df = kr.load(sub)
+    assert len(df) == 5
+    out = tmp_path / "report"
+    r = report(sub, str(out))
+    assert r.returncode == 0, r.stderr
+    md = (out / "report.md").read_text()
+    assert "at each sparsity (the paper's Fig. 3); at variation = actual; 1 point per sparsity." in md
+    assert "One panel per sparsity; at variation = actual; 1 point per panel." in md  # Fig. 5
+    assert "one panel per sparsity; other parameters fixed; 1 point per bar." in md  # Fig. 4: 0.6 only
+    assert sorted(os.listdir(out)) == sorted(["fig3_speedup_vs_sparsity.png", "fig4_variation.png",
+                                              "fig5_hbm_hit_breakdown.png", "gap_to_bound.png", "report.md"])
+
+
+def test_failed_points_and_retries_are_reported(retry_h5, tmp_path):
+    out = tmp_path / "report"
+    r = report(retry_h5, str(out))
+    assert r.returncode == 0, r.stderr
+    md = (out / "report.md").read_text()
+    df = kr.load(retry_h5)
+    broken = df[df.status == "failed"].iloc[0]
+    assert "points: 3 ok, 1 failed (6 rows: 2 earlier attempts superseded" in md
+    failed = md.split("## Failed points", 1)[1]
+    assert f"`{broken.point_id}` | 2 |" in failed and "appears more than once" in failed
+    assert len(points_in_table(md.split("## Failed points", 1)[0])) == 4
+
+
+def test_rerun_overwrites_its_own_files_and_nothing_else(points_h5, grid_h5, tmp_path):
+    out = tmp_path / "report"
+    assert report(grid_h5, str(out)).returncode == 0
+    (out / "notes.txt").write_text("mine\n")
+    before = (out / "fig3_speedup_vs_sparsity.png").read_bytes()
+    r = report(points_h5, str(out))
+    assert r.returncode == 0, r.stderr
+    assert (out / "notes.txt").read_text() == "mine\n"
+    assert (out / "fig3_speedup_vs_sparsity.png").read_bytes() != before  # redrawn from the new file
+    assert (out / "fig4_variation.png").exists()  # stale, but not deleted: said so in report.md
+    md = (out / "report.md").read_text()
+    assert "An older copy in this directory is from an earlier report" in md.split("`fig4_variation.png`")[1]
+    assert "](fig4_variation.png)" not in md
+
+
+def test_runs_from_any_directory_with_the_default_output(points_h5, tmp_path):
+    shutil.copy(points_h5, tmp_path / "p.h5")
+    r = subprocess.run(["/usr/bin/python3", REPORT, "p.h5", "-q"], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout == "" and r.stderr == ""
+    assert (tmp_path / "p-report" / "report.md").exists()  # RESULTS minus .h5, plus -report
+
+
+@pytest.mark.parametrize("case", ["missing", "text", "foreign", "output_is_a_file"])
+def test_bad_input_exits_2_with_one_line(case, grid_h5, tmp_path):
+    results, out = grid_h5, tmp_path / "report"
+    if case == "missing":
+        results = str(tmp_path / "nope.h5")
+    elif case == "text":
+        results = str(tmp_path / "text.h5")
+        open(results, "w").write("hello\n")
+    elif case == "foreign":
+        results = str(tmp_path / "foreign.h5")
+        with h5py.File(results, "w") as f:
+            f["x"] = np.arange(3)
+    else:
+        out.write_text("a file\n")
+    r = report(results, str(out))
+    assert r.returncode == 2
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("report.py: "), r.stderr
+    assert (str(out) if case == "output_is_a_file" else results) in lines[0]
+    if case != "output_is_a_file":
+        assert not out.exists()  # nothing created for a bad input
