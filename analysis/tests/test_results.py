@@ -58,6 +58,17 @@ def test_dtypes_and_decoded_strings(grid_h5):
     assert df.oracle_total_time_s.notna().all() and df.sa_guided_total_time_s.notna().all()
 
 
+def test_utf8_text_is_decoded(kvsweep, tmp_path):
+    with open(os.path.join(DATA, "points.yaml"), encoding="utf-8") as f:
+        text = f.read().replace("name: tiny-kv4", 'name: "tiny-Ωé"')
+    sweep = tmp_path / "utf8.yaml"
+    sweep.write_text(text, encoding="utf-8")
+    out = str(tmp_path / "utf8.h5")
+    run_sweep(kvsweep, str(sweep), out)
+    assert set(kr.load(out).model) == {"tiny-Ωé"}
+    assert kr.load_meta(out)["sweep_yaml"] == text
+
+
 def test_pandas_read_hdf_reads_the_same_table(grid_h5):
     # The one-call path of the README: PyTables reads the fixed-length strings as str.
     pd.testing.assert_frame_equal(pd.read_hdf(grid_h5, "points"), kr.load(grid_h5, all_attempts=True))
