@@ -13,6 +13,7 @@ Only h5py, numpy and pandas are needed (Debian 12: python3-h5py, python3-pandas;
 """
 
 import os
+import time
 
 import h5py
 import numpy as np
@@ -20,6 +21,9 @@ import pandas as pd
 
 FORMAT = "kvsweep-results"
 SCHEMA_VERSION = 1  # the schema_version this module was written against; others load as they are
+# A file a run is creating or appending to can be caught mid-write (h5py then raises KeyError or OSError):
+# reads are retried this many times, this many seconds apart.
+READ_TRIES, READ_PAUSE_S = 8, 0.05
 
 # The point parameters of a row (README "Results (HDF5)"), in table order: a sweep's axes are among them.
 # Derived quantities (layers, e, W, capacity_entries, target_jaccard, ...) are not: they follow from these.
@@ -69,10 +73,7 @@ def _open(path):
         raise ResultsFileError(f"{path}: cannot read it ({e.strerror or e})") from None
     if not is_hdf5:
         raise ResultsFileError(f"{path}: not an HDF5 file (expected a results file of kvsweep run)")
-    try:
-        f = _open_unlocked(path)
-    except OSError as e:
-        raise ResultsFileError(f"{path}: cannot open it as HDF5 ({' '.join(str(e).split())})") from None
+    f = _open_unlocked(path)
     fmt = _text(f.attrs.get("format", ""))
     if fmt != FORMAT:
         f.close()
@@ -82,6 +83,21 @@ def _open(path):
         f.close()
         raise ResultsFileError(f"{path}: kvsweep results file without its /points table")
     return f
+
+
+def _read(path, fn):
+    """fn(the open file), retried while h5py fails (not while the file is plainly wrong: ResultsFileError)."""
+    path = os.fspath(path)
+    for attempt in range(READ_TRIES):
+        try:
+            with _open(path) as f:
+                return fn(f)
+        except ResultsFileError:
+            raise
+        except (OSError, KeyError, RuntimeError, ValueError) as e:
+            if attempt == READ_TRIES - 1:
+                raise ResultsFileError(f"{path}: cannot read it ({' '.join(str(e).split())})") from None
+            time.sleep(READ_PAUSE_S)
 
 
 def _frame(records):
@@ -104,9 +120,7 @@ def load(path, all_attempts=False):
     apply (README "Results (HDF5)"). A row whose point_id is still empty (being appended right now by a
     running sweep) is left out.
     """
-    with _open(path) as f:
-        records = f["points"][()]
-    df = _frame(records)
+    df = _frame(_read(path, lambda f: f["points"][()]))
     df = df[df["point_id"] != ""] if "point_id" in df else df
     return df.reset_index(drop=True) if all_attempts else latest_attempts(df)
 
@@ -122,10 +136,13 @@ def load_meta(path):
     axis_names and policies are lists; sweep_yaml is the sweep's text even when it was too long for an
     attribute (then read from the /sweep_yaml dataset); end_time is None if no run has completed yet.
     """
-    with _open(path) as f:
+    def read(f):
         meta = {name: _text(value) for name, value in f.attrs.items()}
-        if "sweep_yaml" in f and isinstance(f["sweep_yaml"], h5py.Dataset):
+        if isinstance(f.get("sweep_yaml"), h5py.Dataset):
             meta["sweep_yaml"] = _text(f["sweep_yaml"][()])
+        return meta
+
+    meta = _read(path, read)
     for key in ("axis_names", "policies"):
         value = meta.get(key, "")
         meta[key] = [v for v in value.split(",") if v] if isinstance(value, str) else list(value)
@@ -142,15 +159,17 @@ def load_detail(path, point_id):
     """Per-decode-step times of one point (`kvsweep run --detail`): a DataFrame indexed by decode step
     (0 .. D-1), one float64 column per simulated policy (seconds, summed over layers; the oracle has none).
     """
-    path = os.fspath(path)
-    with _open(path) as f:
+    suffix = "_step_time_s"
+
+    def read(f):
         group = f.get(f"detail/{point_id}")
         if group is None:
-            raise ResultsFileError(f"{path}: no per-step detail for point {point_id} "
+            raise ResultsFileError(f"{os.fspath(path)}: no per-step detail for point {point_id} "
                                    "(written only by kvsweep run --detail)")
-        suffix = "_step_time_s"
         series = {name[: -len(suffix)]: group[name][()] for name in group if name.endswith(suffix)}
-        order = [p for p in _text(f.attrs.get("policies", "")).split(",") if p in series]
+        return series, [p for p in _text(f.attrs.get("policies", "")).split(",") if p in series]
+
+    series, order = _read(path, read)
     df = pd.DataFrame({p: series[p] for p in order + sorted(set(series) - set(order))})
     df.index.name = "step"
     return df
