@@ -322,8 +322,12 @@ void broadcast_string(std::string& s, int rank) {
 }
 
 int run_mpi(const RunOptions& options, const std::function<void(const RunProgress&)>& on_progress) {
+  // Before MPI_Init: a warning signal that arrives while MPI starts (Slurm's, right after the job
+  // starts) must be counted, not kill the rank with the default action.
+  StopSignals signals;
   int provided = 0;
   MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
+  signals.reinstall();
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
@@ -342,7 +346,6 @@ int run_mpi(const RunOptions& options, const std::function<void(const RunProgres
   opts.eval.parallel = threads > 1;
   opts.eval.step_detail = options.detail;
 
-  StopSignals signals;
   int exit_code = kExitOk;
   // Rank 0 plans; the others learn whether to go on, and the sweep's text.
   std::optional<Plan> plan;

@@ -17,13 +17,25 @@ extern "C" void on_stop_signal(int sig) {
 }
 }  // namespace
 
-StopSignals::StopSignals() {
-  g_count = 0;
+namespace {
+struct sigaction stop_action() {
   struct sigaction action {};
   action.sa_handler = on_stop_signal;
   sigemptyset(&action.sa_mask);
   action.sa_flags = SA_RESTART;  // slow system calls go on; the driver polls the count
+  return action;
+}
+}  // namespace
+
+StopSignals::StopSignals() {
+  g_count = 0;
+  const struct sigaction action = stop_action();
   for (std::size_t i = 0; i < std::size(kStopSignals); ++i) sigaction(kStopSignals[i], &action, &g_previous[i]);
+}
+
+void StopSignals::reinstall() {
+  const struct sigaction action = stop_action();
+  for (const int sig : kStopSignals) sigaction(sig, &action, nullptr);
 }
 
 StopSignals::~StopSignals() {

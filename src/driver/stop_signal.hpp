@@ -11,6 +11,9 @@ class StopSignals {
   StopSignals(const StopSignals&) = delete;
   StopSignals& operator=(const StopSignals&) = delete;
 
+  // Installs the handlers again, keeping the count: for after a library (MPI_Init) may have set its own.
+  void reinstall();
+
   // How many stop signals arrived so far, and the last one's number.
   int count() const;
   int last() const;
