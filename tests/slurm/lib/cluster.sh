@@ -139,6 +139,12 @@ MinJobAge=600
 NodeName=localhost NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=1000 State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 EOF
+  # slurmd 22.05 starts its cgroup plugin even with proctrack/linuxproc and task/none, and its
+  # autodetection fails where /sys/fs/cgroup is not mounted (a chroot, a minimal container). Nothing here
+  # uses a cgroup controller: name the v1 plugin and a mount point of our own so that it never looks.
+  mkdir -p "$CLUSTER_DIR/cgroup"
+  printf 'CgroupPlugin=cgroup/v1\nCgroupMountpoint=%s\nCgroupAutomount=no\n' "$CLUSTER_DIR/cgroup" \
+    >"$CLUSTER_DIR/cgroup.conf"
   # PMIx's per-step directories here rather than /tmp/spmix_appdir_<uid>_<job>.<step>, where another
   # cluster's job of the same number would meet them.
   echo "PMIxCliTmpDirBase=$CLUSTER_DIR/pmix" >"$CLUSTER_DIR/mpi.conf"
