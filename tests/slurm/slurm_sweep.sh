@@ -150,11 +150,13 @@ save_rows "$OUT" "$WORK/warned.rows"
 sub warn-requeue -- "$INTR" results/warned.h5
 SEEN=$(wait_job_rows "$OUT" $((N1 + 2)) "$JOB")
 scancel --batch --signal=USR1 "$JOB"
-for ((i = 0; i < 600; i++)); do
-  [[ $(job_field "$JOB" JobState) == PENDING && $(job_field "$JOB" Restarts) == 1 ]] && break
+REQUEUED=0
+DEADLINE=$((SECONDS + 30))
+while ((SECONDS < DEADLINE)); do
+  [[ $(job_field "$JOB" JobState) == PENDING && $(job_field "$JOB" Restarts) == 1 ]] && { REQUEUED=1; break; }
   sleep 0.05
 done
-[[ $i -lt 600 ]] || { show "$LOG"; cluster_fail "warn-requeue: job $JOB is $(job_field "$JOB" JobState) after 30 s, not requeued"; }
+[[ $REQUEUED -eq 1 ]] || { show "$LOG"; cluster_fail "warn-requeue: job $JOB is $(job_field "$JOB" JobState) after 30 s, not requeued"; }
 N2=$(rows "$OUT")
 [[ $N2 -ge $SEEN && $N2 -lt 24 ]] || fail "warn-requeue: $N2 rows after the warning (seen $SEEN before it)"
 REQUEUE_DELAY_S=$(($(date -d "$(job_field "$JOB" EligibleTime)" +%s) - $(date +%s)))
