@@ -50,7 +50,7 @@ def run(mode, sweep, out):
     # Busiest rank's time inside points: the rest of the wall is startup, planning, messages, writes.
     per_rank = {}
     for r in rows:
-        per_rank[int(r["rank"])] = per_rank.get(int(r["rank"]), 0.0) + float(r["wall_s"])
+        per_rank[int(r["worker_rank"])] = per_rank.get(int(r["worker_rank"]), 0.0) + float(r["wall_s"])
     return wall, len(rows), max(per_rank.values())
 
 

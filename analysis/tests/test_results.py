@@ -48,7 +48,7 @@ def test_dtypes_and_decoded_strings(grid_h5):
         assert all(type(v) is str for v in df[c]), c  # decoded, never bytes
     for c in ["sparsity", "hbm_capacity_ratio", "link_read_gbps", "oracle_total_time_s", "gap_to_bound"]:
         assert df[c].dtype == np.float64, c
-    for c in ["prompt_tokens", "decode_tokens", "layers", "attempt", "rank", "seed"]:
+    for c in ["prompt_tokens", "decode_tokens", "layers", "attempt", "worker_rank", "seed"]:
         assert df[c].dtype == np.int64, c
     assert df.point_id.str.fullmatch(r"[0-9a-f]{16}").all()  # no NUL padding left
     assert set(df.model) == {"tiny-kv4", "tiny-kv2"}
@@ -101,7 +101,7 @@ def test_load_meta(grid_h5):
     with open(os.path.join(DATA, "grid.yaml"), encoding="utf-8") as f:
         text = f.read()
     assert meta["format"] == "kvsweep-results"
-    assert meta["schema_version"] == 1 and type(meta["schema_version"]) is int
+    assert meta["schema_version"] == 2 and type(meta["schema_version"]) is int
     assert meta["sweep_yaml"] == text
     assert meta["sweep_hash"] == sweep_hash(text)
     assert meta["axis_names"] == ["model", "sparsity", "variation", "hbm_capacity_ratio", "link_read_gbps",

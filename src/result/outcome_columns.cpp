@@ -173,7 +173,7 @@ std::vector<ColumnDef> run_columns() {
       from_result("eval_wall_s", "s", "evaluate_point's wall time",
                   [](const eval::PointResult& r) { return r.wall_s; }),
       str("host", 64, "host the attempt ran on", [](const RowContext& c) { return c.in.host; }),
-      i64("rank", "", "MPI rank of the worker (0 when serial)",
+      i64("worker_rank", "", "MPI rank of the worker (0 when serial)",
           [](const RowContext& c) { return c.in.rank; }),
       i64("attempt", "", "1 for a point's first try, 2 for its first retry, ...",
           [](const RowContext& c) { return c.in.attempt; }),

@@ -186,7 +186,7 @@ std::vector<ColumnDef> identity_columns() {
           [](const RowContext& c) { return c.error; }),
       str("name", 64, "the point's `name`", [](const RowContext& c) { return c.point.name; }),
       str("source", 128, "where the point was defined", [](const RowContext& c) { return c.point.source; }),
-      str("axes", 256, "the sweep's axis values for this point, name=value;... as written in the sweep",
+      str("axis_values", 256, "the sweep's axis values for this point, name=value;... as written in the sweep",
           [](const RowContext& c) { return c.axes; }),
   };
 }

@@ -31,7 +31,7 @@ done
 "$PY" - "$WORK" <<'PY'
 import sys, h5py, pandas as pd
 w = sys.argv[1]
-ranks = {f: set(pd.read_hdf(f"{w}/{f}.h5", "points")["rank"]) for f in ("t1", "t2", "n1", "n2", "n3")}
+ranks = {f: set(pd.read_hdf(f"{w}/{f}.h5", "points")["worker_rank"]) for f in ("t1", "t2", "n1", "n2", "n3")}
 assert ranks["t1"] == ranks["t2"] == ranks["n1"] == {0}, ranks
 assert ranks["n2"] == {1}, ranks
 assert ranks["n3"] <= {1, 2} and ranks["n3"], ranks

@@ -113,7 +113,7 @@ with h5py.File(sys.argv[1], "r") as f:
     table = f["points"][:]
 df = pd.read_hdf(sys.argv[1], "points")
 assert len(table) == len(df) == 12, (len(table), len(df))
-ranks = set(int(r) for r in table["rank"])
+ranks = set(int(r) for r in table["worker_rank"])
 assert ranks <= {1, 2}, f"rows from ranks {ranks}: rank 0 is the master, it evaluates nothing"
 assert (df.status == "ok").all()
 print(f"{sys.argv[1]}: h5py and pandas agree on 12 rows, evaluated by ranks {sorted(ranks)}")

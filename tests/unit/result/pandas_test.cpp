@@ -42,7 +42,7 @@ if list(df["status"]) != ["ok", "ok", "failed"]: fail("read_hdf status %s" % lis
 if list(df["point_id"]) != ["aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb", "aaaaaaaaaaaaaaaa"]: fail("point ids")
 if not df["error"][2].endswith("...") or len(df["error"][2].encode()) != 256: fail("truncated error")
 if df["error"][1] != "": fail("error of an ok row")
-if df["axes"][0] != "sparsity=0.6;model=tiny-model": fail("axes")
+if df["axis_values"][0] != "sparsity=0.6;model=tiny-model": fail("axis_values")
 if df["static_total_time_s"].dtype != np.float64 or df["seed"].dtype != np.int64: fail("dtypes")
 if not math.isnan(df["static_total_time_s"][2]) or math.isnan(df["static_total_time_s"][0]): fail("NaN rules")
 if not np.allclose(df["static_total_time_s"][:2], raw["static_total_time_s"][:2]): fail("values differ")

@@ -68,7 +68,7 @@ TEST(ResultSchema, OkRowRoundTrips) {
   EXPECT_EQ(s.point_id(rec), "0123456789abcdef");  // fills all 16 bytes: no terminator needed
   EXPECT_EQ(s.status(rec), "ok");
   EXPECT_EQ(s.get_string(rec, "error"), "");
-  EXPECT_EQ(s.get_string(rec, "axes"), "sparsity=0.6;model=tiny-model");
+  EXPECT_EQ(s.get_string(rec, "axis_values"), "sparsity=0.6;model=tiny-model");
   EXPECT_EQ(s.get_string(rec, "model"), "tiny-model");
   EXPECT_EQ(s.get_string(rec, "hardware"), "paper-table1");
   EXPECT_EQ(s.get_string(rec, "capacity_kind"), "hbm_capacity_ratio");
@@ -77,7 +77,7 @@ TEST(ResultSchema, OkRowRoundTrips) {
   EXPECT_EQ(s.get_int(rec, "prompt_tokens"), 48);
   EXPECT_EQ(s.get_int(rec, "decode_tokens"), 16);
   EXPECT_EQ(s.get_int(rec, "layers"), 2);
-  EXPECT_EQ(s.get_int(rec, "rank"), 3);
+  EXPECT_EQ(s.get_int(rec, "worker_rank"), 3);
   EXPECT_EQ(s.get_int(rec, "attempt"), 2);
   EXPECT_EQ(s.get_int(rec, "seed"), 1);
   EXPECT_DOUBLE_EQ(s.get_double(rec, "hbm_capacity_ratio"), 0.3);
