@@ -190,8 +190,10 @@ def variation_bars(ok, ctx):
 def hbm_breakdown(ok, ctx):
     """The paper's Fig. 5: share of the bytes read that come from HBM, weights vs KV, per policy.
 
-    Bytes read at a point: weights W*L*D (always from HBM) + KV e*reads; from HBM: weights + e*hits.
-    Their ratio is the row's <policy>_hbm_hit_rate (checked here); points are pooled by summing bytes.
+    Bytes read at a point: weights W*L*D (always from HBM) + KV e*reads; from HBM: weights + e*hbm_hits
+    (the hits HBM served: with balanced reads some resident entries are read from DRAM's copy; files
+    before schema 3 have no hbm_hits and served every hit from HBM). Their ratio is the row's
+    <policy>_hbm_hit_rate (checked here); points are pooled by summing bytes.
     """
     needed = ["weight_bytes_per_layer", "layers", "decode_tokens", "kv_bytes_per_token_layer"]
     missing = [c for c in needed if c not in ok]
@@ -200,9 +202,10 @@ def hbm_breakdown(ok, ctx):
     pols = [p for p in ctx.policies if f"{p}_reads" in ok and f"{p}_hits" in ok]
     if not pols or not len(ok):
         raise Skip("no policy has <policy>_reads and <policy>_hits")
+    served = {p: f"{p}_hbm_hits" if f"{p}_hbm_hits" in ok else f"{p}_hits" for p in pols}
     weights = ok.weight_bytes_per_layer * ok.layers * ok.decode_tokens
     for p in pols:
-        derived = (weights + ok.kv_bytes_per_token_layer * ok[f"{p}_hits"]) / (
+        derived = (weights + ok.kv_bytes_per_token_layer * ok[served[p]]) / (
             weights + ok.kv_bytes_per_token_layer * ok[f"{p}_reads"])
         worst = float((derived - ok[f"{p}_hbm_hit_rate"]).abs().max())
         if not worst <= 1e-9:
@@ -215,7 +218,7 @@ def hbm_breakdown(ok, ctx):
         e = rows.kv_bytes_per_token_layer
         for i, p in enumerate(pols):
             total = w + (e * rows[f"{p}_reads"]).sum()
-            ws, hs = 100 * w / total, 100 * (e * rows[f"{p}_hits"]).sum() / total
+            ws, hs = 100 * w / total, 100 * (e * rows[served[p]]).sum() / total
             ax.bar(i, ws, color="tab:gray")
             ax.bar(i, hs, bottom=ws, color="tab:blue")
             ax.bar(i, 100 - ws - hs, bottom=ws + hs, color="white", edgecolor="lightgray", hatch="///")
@@ -225,15 +228,16 @@ def hbm_breakdown(ok, ctx):
         ax.set_ylabel("share of all bytes read (%)")
         ax.set_title(f"{label} ({len(rows)} point{'s' if len(rows) != 1 else ''})", fontsize=10)
     handles = [Patch(color="tab:gray", label="weights (HBM)"),
-               Patch(color="tab:blue", label="KV hits (HBM)"),
-               Patch(facecolor="white", edgecolor="lightgray", hatch="///", label="KV misses (link)")]
+               Patch(color="tab:blue", label="KV hits served by HBM"),
+               Patch(facecolor="white", edgecolor="lightgray", hatch="///", label="KV over the link")]
     axes[-1].legend(handles=handles, loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
     pooled = pooled_note(ok, ctx, {"sparsity", *follows}, "panel", [len(rows) for _, rows in groups], fixed,
                          how="bytes summed")
     fig.suptitle("HBM hit rate (number over each bar, %): bytes read from HBM, weights vs KV, one panel "
                  f"per sparsity\n({pooled})", fontsize=10)
     return fig, ("Bytes read from HBM as a share of all bytes read (the paper's Fig. 5), split into weights "
-                 "(W x L x D, always in HBM) and KV hits (e x hits); the rest is KV read over the link. "
+                 "(W x L x D, always in HBM) and KV hits HBM served (e x hbm_hits); the rest is KV read over the link "
+                 "(misses, and with balanced reads the hits read from DRAM's copy). "
                  f"One panel per sparsity; {pooled}.")
 
 

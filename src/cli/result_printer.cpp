@@ -25,7 +25,8 @@ void print_point_table(std::ostream& out, const eval::PointResult& r) {
       << fmt("%.1f", 100.0 * static_cast<double>(m.capacity_entries) / static_cast<double>(r.footprint_entries))
       << "% of the final KV footprint)\n";
   out << "  HBM " << fmt("%.0f", m.hbm_bw / 1e9) << " GB/s, link " << fmt("%.0f", m.link_read_bw / 1e9) << "/"
-      << fmt("%.0f", m.link_write_bw / 1e9) << " GB/s, DRAM " << fmt("%.0f", m.dram_bw / 1e9) << " GB/s\n";
+      << fmt("%.0f", m.link_write_bw / 1e9) << " GB/s, DRAM " << fmt("%.0f", m.dram_bw / 1e9)
+      << " GB/s, hbm_reads " << config::to_string(m.hbm_reads) << "\n";
   char line[256];
   std::snprintf(line, sizeof line, "  %-14s %12s %12s %9s %8s %8s %11s %10s %8s\n", "policy", "total_time_s",
                 "tok/s", "vs static", "HBM hit", "KV hit", "migrated GB", "link GB", "cpu_s");
@@ -79,6 +80,7 @@ void write_point_json(io::JsonWriter& json, const eval::PointResult& r) {
   json.field("kv_bytes_per_token_layer", r.memory.kv_entry_bytes);
   json.field("weight_bytes_per_layer", r.memory.weight_bytes_per_layer);
   json.field("hbm_kv_capacity_entries", r.memory.capacity_entries);
+  json.field("hbm_reads", std::string(config::to_string(r.memory.hbm_reads)));
   json.field("kv_footprint_entries", r.footprint_entries);
   json.key("policies").begin_object();
   for (const auto& p : r.policies) {
@@ -100,6 +102,7 @@ void write_point_json(io::JsonWriter& json, const eval::PointResult& r) {
     json.field("dram_bytes", x.dram_bytes);
     json.field("reads", x.reads);
     json.field("hits", x.hits);
+    json.field("hbm_hits", x.hbm_hits);
     json.field("promotions", x.promotions);
     json.field("prefetches", x.prefetches);
     json.field("peak_resident_entries", x.peak_resident_entries);

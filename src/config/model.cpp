@@ -28,6 +28,11 @@ const std::vector<ModelPreset>& model_presets() {
       // kv_heads/head_dim (128 heads of 128 value dims) are unused for e because the latent is what is
       // stored. MoE: 671B parameters resident, 37B active per token.
       {"deepseek-v3", 61, 7168, 128, 128, 576, 671.0, 2, 37.0},
+      // The seed paper's own accounting (the authors' simulator's ModelConfig, "llama 3.1 8B setting";
+      // shared/notes/PAPER.md): KV sized as if all 32 heads kept their own K and V (e = 2 * 4096 * 2 =
+      // 16,384 B whichever kv_accounting), W = 4 d^2 * 2 + (2 d d_ff * 2) / 8 with d = 4096,
+      // d_ff = 14,000 (their MLP term is divided by 8) = 162,889,728 B, and 16e9 B of resident weights.
+      {"llama-3.1-8b-paper", 32, 4096, 32, 128, 0, 8.0, 2, 8.0, 162889728.0, 16e9},
   };
   return kPresets;
 }
@@ -39,6 +44,7 @@ const ModelPreset* find_model_preset(const std::string& name) {
 std::vector<std::string> model_preset_names() { return detail::names_of(model_presets()); }
 
 double resident_weight_bytes(const ModelPreset& preset) {
+  if (preset.resident_weight_bytes > 0) return preset.resident_weight_bytes;
   return core::kGB * preset.params_billion * static_cast<double>(preset.dtype_bytes);
 }
 
@@ -59,7 +65,8 @@ ModelSpec resolve_model(const ModelPreset& preset, KvAccounting accounting) {
   }
   const double active =
       preset.active_params_billion > 0 ? preset.active_params_billion : preset.params_billion;
-  m.weight_bytes_per_layer = core::kGB * active * dtype / preset.layers;
+  m.weight_bytes_per_layer = preset.weight_bytes_per_layer > 0 ? preset.weight_bytes_per_layer
+                                                                : core::kGB * active * dtype / preset.layers;
   m.resident_weight_bytes = resident_weight_bytes(preset);
   return m;
 }

@@ -35,6 +35,14 @@ std::string_view capacity_key(CapacitySpec::Kind kind) {
   return "?";
 }
 
+std::string_view to_string(HbmReads mode) { return mode == HbmReads::kResident ? "resident" : "balanced"; }
+
+std::optional<HbmReads> parse_hbm_reads(std::string_view text) {
+  if (text == "balanced") return HbmReads::kBalanced;
+  if (text == "resident") return HbmReads::kResident;
+  return std::nullopt;
+}
+
 std::uint64_t capacity_entries(const PointSpec& p, std::uint32_t prompt_tokens, std::uint32_t decode_tokens,
                                std::uint32_t layers) {
   const double value = p.capacity.value;

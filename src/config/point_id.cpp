@@ -47,6 +47,8 @@ std::string point_id(const PointSpec& p) {
     num(v);
   }
   s << "seed=" << p.seed;
+  // Added with the balanced read mode: resident points keep the ids they had before it existed.
+  if (p.hbm_reads == HbmReads::kBalanced) s << ";hbm_reads=balanced";
   return core::hex16(core::hash_text(s.str()));
 }
 

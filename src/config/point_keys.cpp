@@ -122,6 +122,15 @@ bool parse_kv_accounting_key(const Field& f, YamlContext& ctx, Draft& d) {
   return acc.has_value();
 }
 
+bool parse_hbm_reads_key(const Field& f, YamlContext& ctx, Draft& d) {
+  const auto text = read_string(f, ctx);
+  if (!text) return false;
+  const auto mode = parse_hbm_reads(*text);
+  if (!mode) ctx.error(f.mark(), unknown_value("hbm_reads", "value", *text, {"balanced", "resident"}));
+  d.hbm_reads = mode.value_or(HbmReads::kBalanced);
+  return mode.has_value();
+}
+
 ParseFn link_override(std::optional<double> Draft::*member) {
   return [member](const Field& f, YamlContext& ctx, Draft& d) {
     d.*member = read_number(f, above(0), ctx);
@@ -290,6 +299,10 @@ std::vector<KeyDecl> make_point_decls() {
        capacity(K::kGigabytes)},
       {"hbm_kv_capacity_entries", "integer", "none", ">= 0",
        "HBM for KV in (token, layer) entries; at most one capacity key", capacity(K::kEntries)},
+      {"hbm_reads", "string", "balanced", "balanced, resident",
+       "balanced: HBM serves the time-minimising share of a step's resident reads, DRAM's copy the rest; "
+       "resident: every resident read comes from HBM",
+       parse_hbm_reads_key},
       {"prompt_tokens", "integer", "required unless trace.file", ">= 1", "prompt length P, tokens",
        token_count(&Draft::prompt_tokens)},
       {"decode_tokens", "integer", "required unless trace.file", ">= 1", "decoded tokens D",

@@ -33,6 +33,7 @@ struct Draft {
   std::optional<double> link_read_gbps;
   std::optional<double> link_write_gbps;
   std::optional<CapacitySpec> capacity;
+  HbmReads hbm_reads = HbmReads::kBalanced;
   YAML::Mark capacity_mark;
   std::optional<std::uint32_t> prompt_tokens;
   std::optional<std::uint32_t> decode_tokens;

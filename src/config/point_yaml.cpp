@@ -119,6 +119,7 @@ PointSpec finalize(const Draft& d, const YAML::Mark& point_mark, std::string sou
     }
   }
 
+  p.hbm_reads = d.hbm_reads;
   p.trace.file = d.trace_file;
   p.trace.synthetic = d.synthetic;
   if (!d.trace_file.empty()) {

@@ -57,6 +57,7 @@ void Judge::account(std::uint32_t n, std::uint32_t l, const StepCounts& c) {
   totals_.piggyback += c.piggyback;
   totals_.prefetch += c.prefetch;
   totals_.kept_new += c.kept_new ? 1 : 0;
+  totals_.hbm_hits += b.hbm_hits;
   totals_.total_time_s += t;
   totals_.hbm_bytes += b.hbm;
   totals_.link_read_bytes += b.link_read;
@@ -117,7 +118,7 @@ PolicyMetrics summarise(const ScheduleTotals& t, const MemorySystem& m, std::uin
   r.throughput_tok_s = t.total_time_s > 0 ? decode_tokens / t.total_time_s : 0;
   r.speedup_vs_static = std::numeric_limits<double>::quiet_NaN();
   const double read_bytes = t.weight_bytes + e * static_cast<double>(t.reads);
-  const double hit_bytes = t.weight_bytes + e * static_cast<double>(t.hits);
+  const double hit_bytes = t.weight_bytes + e * t.hbm_hits;
   r.hbm_hit_rate = read_bytes > 0 ? hit_bytes / read_bytes : 1.0;
   r.kv_hit_rate = t.reads > 0 ? static_cast<double>(t.hits) / static_cast<double>(t.reads) : 1.0;
   r.promotions = t.piggyback + t.prefetch;
@@ -129,6 +130,7 @@ PolicyMetrics summarise(const ScheduleTotals& t, const MemorySystem& m, std::uin
   r.dram_bytes = t.dram_bytes;
   r.reads = t.reads;
   r.hits = t.hits;
+  r.hbm_hits = t.hbm_hits;
   r.peak_resident_entries = t.peak_resident;
   if (t.total_time_s > 0) {
     r.hbm_bound_share = t.hbm_bound_s / t.total_time_s;

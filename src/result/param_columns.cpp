@@ -45,6 +45,8 @@ std::vector<ColumnDef> model_and_hardware() {
       str("model", 64, "model preset or inline name", [](const RowContext& c) { return c.point.model_name; }),
       str("kv_accounting", 8, "true (GQA/MLA sizes) or mha (the paper's 2 * hidden)",
           [](const RowContext& c) { return config::to_string(c.point.kv_accounting); }),
+      str("hbm_reads", 8, "balanced (HBM serves the time-minimising share of resident reads) or resident",
+          [](const RowContext& c) { return config::to_string(c.point.hbm_reads); }),
       i64("layers", "", "L, the model's layers", [](const RowContext& c) { return c.point.model.layers; }),
       f64("kv_bytes_per_token_layer", "B", "e, one (token, layer) KV entry",
           [](const RowContext& c) { return c.point.model.kv_bytes_per_token_layer; }),

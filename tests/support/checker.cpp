@@ -12,6 +12,40 @@
 
 namespace kvsweep::testing {
 
+namespace {
+
+// T(n, l) from the README's formulas, written out again. With balanced reads, x of the hits are read
+// from DRAM's copy: T(x) is the maximum of four lines in x, so its minimum over [0, hits] lies at an
+// end or where two lines cross; every candidate is tried (no closed form, unlike cost_model.hpp).
+double independent_step_time(const cost::MemorySystem& m, double reads, double hits, double a1, double a2,
+                             double beta) {
+  const double e = m.kv_entry_bytes;
+  auto at = [&](double x) {
+    const double hbm = m.weight_bytes_per_layer + e * (hits - x + a1 + a2 + beta);
+    const double link_read = e * (reads - hits + x + a2);
+    const double link_write = e;
+    const double dram = link_read + link_write;
+    return std::max({hbm / m.hbm_bw, link_read / m.link_read_bw, link_write / m.link_write_bw, dram / m.dram_bw});
+  };
+  if (m.hbm_reads == config::HbmReads::kResident || hits == 0) return at(0);
+  // Line i: a[i] + b[i] x, in seconds.
+  const double w = m.weight_bytes_per_layer;
+  const double a[4] = {(w + e * (hits + a1 + a2 + beta)) / m.hbm_bw, e * (reads - hits + a2) / m.link_read_bw,
+                       e / m.link_write_bw, e * (reads - hits + a2 + 1) / m.dram_bw};
+  const double b[4] = {-e / m.hbm_bw, e / m.link_read_bw, 0, e / m.dram_bw};
+  double best = std::min(at(0), at(hits));
+  for (int i = 0; i < 4; ++i) {
+    for (int j = i + 1; j < 4; ++j) {
+      if (b[i] == b[j]) continue;
+      const double x = (a[j] - a[i]) / (b[i] - b[j]);
+      if (x > 0 && x < hits) best = std::min(best, at(x));
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
 CheckResult check_schedule(const trace::ExplicitTrace& trace, const cost::MemorySystem& m,
                            const Schedule& schedule, bool enforce_capacity) {
   CheckResult r;
@@ -35,7 +69,6 @@ CheckResult check_schedule(const trace::ExplicitTrace& trace, const cost::Memory
       return fail("capacity exceeded after step " + std::to_string(n));
     }
   }
-  const double e = m.kv_entry_bytes;
   for (std::uint32_t n = sh.prompt_tokens; n < sh.total_tokens(); ++n) {
     const std::size_t i = n - sh.prompt_tokens + 1;
     for (std::uint32_t l = 0; l < sh.layers; ++l) {
@@ -50,13 +83,7 @@ CheckResult check_schedule(const trace::ExplicitTrace& trace, const cost::Memory
         (s.count(t) ? a1 : a2) += 1;
       }
       const double beta = after.count(n) ? 1 : 0;
-      const double misses = static_cast<double>(s.size()) - hits;
-      const double hbm = m.weight_bytes_per_layer + e * (hits + a1 + a2 + beta);
-      const double link_read = e * (misses + a2);
-      const double link_write = e;
-      const double dram = link_read + link_write;
-      r.total_time_s += std::max({hbm / m.hbm_bw, link_read / m.link_read_bw, link_write / m.link_write_bw,
-                                  dram / m.dram_bw});
+      r.total_time_s += independent_step_time(m, static_cast<double>(s.size()), hits, a1, a2, beta);
       r.reads += s.size();
       r.hits += static_cast<std::uint64_t>(hits);
       r.piggyback += static_cast<std::uint64_t>(a1);
@@ -114,11 +141,7 @@ double step_cost(const cost::MemorySystem& m, Mask s, Mask before, Mask after, s
   const double a1 = std::popcount(promoted & s);
   const double a2 = std::popcount(promoted & ~s);
   const double beta = (after >> n) & 1U;
-  const double misses = std::popcount(s) - hits;
-  const double e = m.kv_entry_bytes;
-  const double hbm = m.weight_bytes_per_layer + e * (hits + a1 + a2 + beta);
-  const double lr = e * (misses + a2);
-  return std::max({hbm / m.hbm_bw, lr / m.link_read_bw, e / m.link_write_bw, (lr + e) / m.dram_bw});
+  return independent_step_time(m, std::popcount(s), hits, a1, a2, beta);
 }
 
 Mask to_mask(const std::vector<std::uint32_t>& tokens) {
@@ -197,7 +220,8 @@ double exhaustive_optimum(const trace::ExplicitTrace& trace, const cost::MemoryS
   return *std::min_element(value.begin(), value.end());
 }
 
-Instance random_instance(std::uint64_t seed, std::uint32_t max_layers, std::uint32_t max_tokens) {
+Instance random_instance(std::uint64_t seed, std::uint32_t max_layers, std::uint32_t max_tokens,
+                         config::HbmReads mode) {
   core::Rng rng(core::derive_seed({seed, 0x7e57}));
   Instance in;
   auto& sh = in.trace.shape;
@@ -223,6 +247,7 @@ Instance random_instance(std::uint64_t seed, std::uint32_t max_layers, std::uint
   m.link_write_bw = m.hbm_bw * (0.02 + 0.6 * rng.uniform());
   m.dram_bw = m.hbm_bw * (0.05 + 0.8 * rng.uniform());
   m.capacity_entries = rng.below(static_cast<std::uint64_t>(total) * sh.layers + 1);
+  m.hbm_reads = mode;
   return in;
 }
 

@@ -46,11 +46,15 @@ Schedule schedule_of(const oracle::ScheduleState& s, const oracle::OracleInstanc
 // residency sets. Tiny instances only: L <= 2 and P + D <= 8 (L = 2) or <= 12 (L = 1).
 double exhaustive_optimum(const trace::ExplicitTrace& trace, const cost::MemorySystem& m);
 
-// A random tiny instance: shape, reads, bandwidths and capacity drawn from `seed`.
+// Both read modes, for tests that must hold in each.
+inline constexpr config::HbmReads kReadModes[] = {config::HbmReads::kBalanced, config::HbmReads::kResident};
+
+// A random tiny instance: shape, reads, bandwidths and capacity drawn from `seed`; the read mode given.
 struct Instance {
   trace::ExplicitTrace trace;
   cost::MemorySystem memory;
 };
-Instance random_instance(std::uint64_t seed, std::uint32_t max_layers, std::uint32_t max_tokens);
+Instance random_instance(std::uint64_t seed, std::uint32_t max_layers, std::uint32_t max_tokens,
+                         config::HbmReads mode = config::HbmReads::kBalanced);
 
 }  // namespace kvsweep::testing

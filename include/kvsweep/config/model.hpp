@@ -24,6 +24,10 @@ struct ModelPreset {
   // Parameters read per decoded token. Differs from params_billion only for mixture-of-experts models,
   // whose unrouted experts sit in HBM but are not read; 0 means "same as params_billion".
   double active_params_billion = 0;
+  // Byte counts given outright instead of derived from the parameter count (0: derive): for a preset
+  // that reproduces another tool's accounting exactly (llama-3.1-8b-paper).
+  double weight_bytes_per_layer = 0;
+  double resident_weight_bytes = 0;
 };
 
 // A resolved model, ready for the cost model.
@@ -39,7 +43,8 @@ const std::vector<ModelPreset>& model_presets();
 const ModelPreset* find_model_preset(const std::string& name);
 std::vector<std::string> model_preset_names();
 // e = 2 * kv_heads * head_dim * dtype_bytes (MLA: latent * dtype_bytes); kMha: 2 * hidden * dtype_bytes.
-// W = active params * dtype_bytes / layers; resident_weight_bytes = resident_weight_bytes(preset).
+// W = active params * dtype_bytes / layers; resident_weight_bytes = resident_weight_bytes(preset); a
+// preset's own weight_bytes_per_layer / resident_weight_bytes replace the derived ones.
 ModelSpec resolve_model(const ModelPreset& preset, KvAccounting accounting);
 // Bytes of weights that stay in HBM: total params * dtype_bytes (every expert of an MoE model).
 double resident_weight_bytes(const ModelPreset& preset);

@@ -22,6 +22,16 @@ struct CapacitySpec {
 // The YAML key of each kind: hbm_capacity_ratio, hbm_capacity_gb, hbm_kv_capacity_entries.
 std::string_view capacity_key(CapacitySpec::Kind kind);
 
+// Where a resident entry's read is served from (YAML key `hbm_reads`). DRAM keeps a copy of every
+// entry (inclusive hierarchy), so a resident entry can be read from either tier:
+//   kBalanced  HBM serves the share of the hits that minimises the step time, the rest go over the link
+//              (the authors' simulator: HBM never takes more than the bandwidth-optimal share);
+//   kResident  every resident read comes from HBM.
+enum class HbmReads { kBalanced, kResident };
+// "balanced" / "resident"; parse_hbm_reads is its inverse.
+std::string_view to_string(HbmReads mode);
+std::optional<HbmReads> parse_hbm_reads(std::string_view text);
+
 struct TraceSpec {
   std::string file;            // empty: synthetic
   SyntheticParams synthetic;   // used when file is empty
@@ -59,6 +69,7 @@ struct PointSpec {
   KvAccounting kv_accounting = KvAccounting::kTrue;
   HardwareSpec hardware;
   CapacitySpec capacity;
+  HbmReads hbm_reads = HbmReads::kBalanced;
   std::uint32_t prompt_tokens = 0;  // P; 0 when a trace file is given (its header decides)
   std::uint32_t decode_tokens = 0;  // D; 0 when a trace file is given (its header decides)
   TraceSpec trace;

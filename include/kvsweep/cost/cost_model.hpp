@@ -5,10 +5,14 @@
 // Per step (n, l), with H = R(n-1, l), S = S(n, l) and R = R(n, l):
 //   hits = |S ∩ H|, misses = |S| - hits, promoted = R \ H \ {n},
 //   a1 = |promoted ∩ S| (piggy-backed), a2 = |promoted \ S| (prefetched), beta = [n ∈ R]
-//   HBM bytes       = W + e (hits + a1 + a2 + beta)
-//   link-read bytes = e (misses + a2),   link-write bytes = e,   DRAM bytes = link-read + link-write
+// x of the hits are read from DRAM's copy instead of HBM (0 <= x <= hits, a real number: a share of
+// the hits' bytes):
+//   HBM bytes       = W + e (hits - x + a1 + a2 + beta)
+//   link-read bytes = e (misses + x + a2),   link-write bytes = e,   DRAM bytes = link-read + link-write
 //   T(n, l) = max(HBM / B_hbm, link-read / B_lr, link-write / B_lw, DRAM / B_dram)
-
+// hbm_reads = resident: x = 0. hbm_reads = balanced: x minimises T. HBM time falls and the other three
+// rise with x, so the minimum is x = 0 when HBM is not the bottleneck, else where HBM time meets the
+// first of the other three (or x = hits if it meets none): a closed form, see balance_hits().
 #include <cstdint>
 
 #include "kvsweep/cost/memory_system.hpp"
@@ -29,7 +33,36 @@ struct StepBytes {
   double link_read = 0;
   double link_write = 0;
   double dram = 0;
+  double hbm_hits = 0;  // hits - x: resident reads that HBM served
 };
+
+// Balanced reads: moves x = min(x*, hits) of the hits' bytes from HBM to the link and DRAM, where x* is
+// the first crossing of the falling HBM time (H - e x) / B_hbm with one of the rising terms:
+//   link read  (R + e x) / B_lr   at x = (H B_lr - R B_hbm) / (e (B_hbm + B_lr))
+//   link write w / B_lw           at x = (H - w B_hbm / B_lw) / e
+//   DRAM       (D + e x) / B_dram at x = (H B_dram - D B_hbm) / (e (B_hbm + B_dram))
+// Does nothing unless HBM is the strict bottleneck (then every crossing is at x > 0).
+inline void balance_hits(const MemorySystem& m, std::uint64_t hits, StepBytes& b) {
+  const double th = b.hbm / m.hbm_bw;
+  double tl = b.link_read / m.link_read_bw;
+  const double lw = b.link_write / m.link_write_bw;
+  const double d = b.dram / m.dram_bw;
+  if (lw > tl) tl = lw;
+  if (d > tl) tl = d;
+  if (hits == 0 || th <= tl) return;
+  const double e = m.kv_entry_bytes;
+  double x = static_cast<double>(hits);
+  const double x_lr = (b.hbm * m.link_read_bw - b.link_read * m.hbm_bw) / (e * (m.hbm_bw + m.link_read_bw));
+  const double x_lw = (b.hbm - b.link_write * m.hbm_bw / m.link_write_bw) / e;
+  const double x_d = (b.hbm * m.dram_bw - b.dram * m.hbm_bw) / (e * (m.hbm_bw + m.dram_bw));
+  if (x_lr < x) x = x_lr;
+  if (x_lw < x) x = x_lw;
+  if (x_d < x) x = x_d;
+  b.hbm -= e * x;
+  b.link_read += e * x;
+  b.dram += e * x;
+  b.hbm_hits -= x;
+}
 
 inline StepBytes step_bytes(const MemorySystem& m, const StepCounts& c) {
   const double e = m.kv_entry_bytes;
@@ -39,6 +72,8 @@ inline StepBytes step_bytes(const MemorySystem& m, const StepCounts& c) {
   b.link_read = e * static_cast<double>(c.reads - c.hits + c.prefetch);
   b.link_write = e;
   b.dram = b.link_read + b.link_write;
+  b.hbm_hits = static_cast<double>(c.hits);
+  if (m.hbm_reads == config::HbmReads::kBalanced) balance_hits(m, c.hits, b);
   return b;
 }
 

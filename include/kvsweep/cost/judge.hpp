@@ -24,6 +24,7 @@ struct ScheduleTotals {
   std::uint64_t prefetch = 0;    // a2
   std::uint64_t kept_new = 0;    // sum of beta
   std::uint64_t peak_resident = 0;
+  double hbm_hits = 0;           // hits that HBM served (balanced reads send the rest to DRAM's copy)
   double total_time_s = 0;
   double hbm_bytes = 0;
   double link_read_bytes = 0;
@@ -77,7 +78,7 @@ struct PolicyMetrics {
   double total_time_s = 0;
   double throughput_tok_s = 0;
   double speedup_vs_static = 0;  // filled when `static` ran on the same point, else NaN
-  double hbm_hit_rate = 0;       // HBM bytes read (weights + KV hits) / all bytes read
+  double hbm_hit_rate = 0;       // bytes HBM served (weights + KV hits it served) / all bytes read
   double kv_hit_rate = 0;        // hits / reads
   double migrated_bytes = 0;     // e * (a1 + a2)
   double link_bytes = 0;         // link-read + link-write bytes
@@ -86,6 +87,7 @@ struct PolicyMetrics {
   double dram_bytes = 0;
   std::uint64_t reads = 0;
   std::uint64_t hits = 0;
+  double hbm_hits = 0;           // hits HBM served (balanced reads send the rest to DRAM's copy)
   std::uint64_t promotions = 0;  // a1 + a2
   std::uint64_t prefetches = 0;  // a2
   std::uint64_t peak_resident_entries = 0;

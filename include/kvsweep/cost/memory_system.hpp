@@ -1,6 +1,6 @@
 #pragma once
 // The memory system as the cost model sees it: entry size, weight bytes per layer, four bandwidths and
-// the HBM capacity available to KV, all in bytes and bytes per second.
+// the HBM capacity available to KV, all in bytes and bytes per second, and the read mode.
 
 #include <cstdint>
 
@@ -17,6 +17,7 @@ struct MemorySystem {
   double link_write_bw = 0;           // GPU -> DRAM, bytes/s
   double dram_bw = 0;                 // bytes/s
   std::uint64_t capacity_entries = 0; // C
+  config::HbmReads hbm_reads = config::HbmReads::kBalanced;  // where resident entries are read from
 };
 
 // Resolves bandwidths (with the point's link overrides already applied to its hardware) and C.

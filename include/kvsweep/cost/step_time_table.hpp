@@ -2,12 +2,13 @@
 // step_time_s looked up instead of computed, for the oracle's inner loop (four divisions per changed
 // step were a tenth of a move). Not a second cost model: the table holds the judge's own numbers.
 //
-// T = max(HBM / B_hbm, link-read / B_lr, link-write / B_lw, DRAM / B_dram), and HBM bytes depend only on
-// n_hbm = hits + a1 + a2 + beta, the link and DRAM bytes only on n_link = |S| - hits + a2. So
-// T = max(hbm_[n_hbm], link_[n_link]), each half filled by step_time_s on bytes from step_bytes with the
+// T = max(HBM / B_hbm, link-read / B_lr, link-write / B_lw, DRAM / B_dram), and before balancing HBM bytes
+// depend only on n_hbm = hits + a1 + a2 + beta, the link and DRAM bytes only on n_link = |S| - hits + a2.
+// So T = max(hbm_[n_hbm], link_[n_link]), each half filled by step_time_s on bytes from step_bytes with the
 // other half zeroed. The maximum is exact, so a lookup is bit-identical to step_time_s (tested on every
 // count) — as long as both are compiled alike; the project builds without FMA contraction of these
-// expressions (x86-64-v2 has no FMA).
+// expressions (x86-64-v2 has no FMA). In balanced mode a step whose HBM half is the strict bottleneck and
+// that has hits is rebalanced: it falls back to step_time_s itself (same bits by construction).
 
 #include <cstdint>
 #include <vector>
@@ -19,19 +20,23 @@ namespace kvsweep::cost {
 class StepTimeTable {
  public:
   // For steps of at most `tokens` entries per layer: n_hbm <= tokens + 1, n_link <= 2 tokens.
-  StepTimeTable(const MemorySystem& m, std::uint32_t tokens) : hbm_(tokens + std::size_t{2}), link_(2 * std::size_t{tokens} + 1) {
+  StepTimeTable(const MemorySystem& m, std::uint32_t tokens)
+      : memory_(m), balanced_(m.hbm_reads == config::HbmReads::kBalanced), hbm_(tokens + std::size_t{2}),
+        link_(2 * std::size_t{tokens} + 1) {
+    MemorySystem unbalanced = m;
+    unbalanced.hbm_reads = config::HbmReads::kResident;  // the halves, before any rebalancing
     for (std::size_t n = 0; n < hbm_.size(); ++n) {
       StepCounts c;
       c.hits = n;
       c.reads = n;
-      StepBytes b = step_bytes(m, c);
+      StepBytes b = step_bytes(unbalanced, c);
       b.link_read = b.link_write = b.dram = 0;
       hbm_[n] = step_time_s(m, b);
     }
     for (std::size_t n = 0; n < link_.size(); ++n) {
       StepCounts c;
       c.reads = n;
-      StepBytes b = step_bytes(m, c);
+      StepBytes b = step_bytes(unbalanced, c);
       b.hbm = 0;
       link_[n] = step_time_s(m, b);
     }
@@ -40,10 +45,13 @@ class StepTimeTable {
   double operator()(const StepCounts& c) const {
     const double h = hbm_[c.hits + c.piggyback + c.prefetch + (c.kept_new ? 1 : 0)];
     const double l = link_[c.reads - c.hits + c.prefetch];
+    if (balanced_ && h > l && c.hits != 0) return step_time_s(memory_, c);
     return l > h ? l : h;
   }
 
  private:
+  MemorySystem memory_;
+  bool balanced_;
   std::vector<double> hbm_, link_;
 };
 

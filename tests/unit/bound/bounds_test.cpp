@@ -24,9 +24,11 @@ bound::BoundTotals bounds_of(const Instance& in) {
 
 constexpr double kSlack = 1e-9;
 
-TEST(Bounds, BelowEveryPolicyOnRandomInstances) {
+class BoundsInMode : public ::testing::TestWithParam<config::HbmReads> {};
+
+TEST_P(BoundsInMode, BelowEveryPolicyOnRandomInstances) {
   for (std::uint64_t seed = 1000; seed < 1220; ++seed) {
-    const Instance in = random_instance(seed, 4, 48);
+    const Instance in = random_instance(seed, 4, 48, GetParam());
     const bound::BoundTotals b = bounds_of(in);
     EXPECT_LE(b.bandwidth_split_s, b.free_migration_s * (1 + kSlack)) << "seed " << seed;
     for (const auto& name : kPolicies) {
@@ -39,11 +41,11 @@ TEST(Bounds, BelowEveryPolicyOnRandomInstances) {
   }
 }
 
-TEST(Bounds, BelowTheExhaustiveOptimumOnTinyInstances) {
+TEST_P(BoundsInMode, BelowTheExhaustiveOptimumOnTinyInstances) {
   int tight = 0;
   for (std::uint64_t seed = 5000; seed < 5080; ++seed) {
     const bool two_layers = seed % 2 == 0;
-    const Instance in = random_instance(seed, two_layers ? 2 : 1, two_layers ? 7 : 10);
+    const Instance in = random_instance(seed, two_layers ? 2 : 1, two_layers ? 7 : 10, GetParam());
     const double optimum = exhaustive_optimum(in.trace, in.memory);
     const bound::BoundTotals b = bounds_of(in);
     EXPECT_LE(b.bandwidth_split_s, optimum * (1 + kSlack)) << "seed " << seed;
@@ -59,6 +61,39 @@ TEST(Bounds, BelowTheExhaustiveOptimumOnTinyInstances) {
   }
   // The bound is not vacuous: on some tiny instances it is exactly achievable.
   EXPECT_GT(tight, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(ReadModes, BoundsInMode, ::testing::ValuesIn(kReadModes),
+                         [](const ::testing::TestParamInfo<config::HbmReads>& param_info) {
+                           return std::string(config::to_string(param_info.param));
+                         });
+
+// With balanced reads, unlimited_hbm holds every entry, so each step's T is min over x of f(x) of the
+// bounds with the new entry's HBM write added: unlimited_hbm - bandwidth_split is exactly what that
+// write adds, step by step (and at most e / B_hbm per step).
+TEST(Bounds, UnlimitedHbmIsBandwidthSplitPlusTheNewEntrysWrite) {
+  for (std::uint64_t seed = 7000; seed < 7200; ++seed) {
+    const Instance in = random_instance(seed, 4, 48, config::HbmReads::kBalanced);
+    const auto& m = in.memory;
+    const auto& sh = in.trace.shape;
+    double beta_term = 0;
+    for (std::uint32_t n = sh.prompt_tokens; n < sh.total_tokens(); ++n) {
+      for (std::uint32_t l = 0; l < sh.layers; ++l) {
+        const auto s = static_cast<double>(in.trace.reads(n, l).size());
+        // f with beta = 1 is f of a memory whose weights are e bytes larger.
+        cost::MemorySystem with_write = m;
+        with_write.weight_bytes_per_layer += m.kv_entry_bytes;
+        const double step = bound::bandwidth_split_step(with_write, in.trace.reads(n, l).size()) -
+                            bound::bandwidth_split_step(m, in.trace.reads(n, l).size());
+        EXPECT_GE(step, -1e-18) << "seed " << seed;
+        EXPECT_LE(step, m.kv_entry_bytes / m.hbm_bw * (1 + 1e-12)) << "seed " << seed << " s " << s;
+        beta_term += step;
+      }
+    }
+    const double unlimited = run_and_record("unlimited_hbm", in.trace, m).judged_time_s;
+    const double split = bounds_of(in).bandwidth_split_s;
+    EXPECT_NEAR(unlimited - split, beta_term, 1e-9 * unlimited) << "seed " << seed;
+  }
 }
 
 TEST(Bounds, StepMinimumIsAtTheCrossing) {

@@ -30,6 +30,23 @@ TEST(ModelPresets, Llama31_8bTrueAndMhaKvSizes) {
   EXPECT_DOUBLE_EQ(m.weight_bytes_per_layer, t.weight_bytes_per_layer);
 }
 
+// The authors' ModelConfig, number for number, and their 23 GiB of HBM: 530,765 KV entries.
+TEST(ModelPresets, PaperAccountingPreset) {
+  for (const KvAccounting acc : {KvAccounting::kTrue, KvAccounting::kMha}) {
+    const ModelSpec m = resolve("llama-3.1-8b-paper", acc);
+    EXPECT_EQ(m.layers, 32u);
+    EXPECT_DOUBLE_EQ(m.kv_bytes_per_token_layer, 16384);
+    const double d = 4096, d_ff = 14000;
+    EXPECT_DOUBLE_EQ(m.weight_bytes_per_layer, 4 * d * d * 2 + 2 * d * d_ff * 2 / 8);
+    EXPECT_DOUBLE_EQ(m.weight_bytes_per_layer, 162889728);
+    EXPECT_DOUBLE_EQ(m.resident_weight_bytes, 16e9);
+  }
+  PointSpec p;
+  p.model = resolve("llama-3.1-8b-paper", KvAccounting::kTrue);
+  p.capacity = {CapacitySpec::Kind::kGigabytes, 24.696061952};  // 23 * 2^30 bytes
+  EXPECT_EQ(capacity_entries(p, 31299, 10239, 32), 530765u);      // floor(8,696,061,952 / 16,384)
+}
+
 TEST(ModelPresets, Llama2IsFullMultiHead) {
   EXPECT_DOUBLE_EQ(resolve("llama-2-7b", KvAccounting::kTrue).kv_bytes_per_token_layer, 16384);
   EXPECT_DOUBLE_EQ(resolve("llama-2-7b", KvAccounting::kMha).kv_bytes_per_token_layer, 16384);
@@ -70,7 +87,7 @@ TEST(ModelPresets, AllPresetsAreSaneAndUnique) {
     EXPECT_LE(s.kv_bytes_per_token_layer, resolve_model(p, KvAccounting::kMha).kv_bytes_per_token_layer)
         << p.name;
   }
-  EXPECT_EQ(model_preset_names().size(), 9u);
+  EXPECT_EQ(model_preset_names().size(), 10u);
   EXPECT_EQ(find_model_preset("gpt-5"), nullptr);
 }
 

@@ -15,6 +15,7 @@ MemorySystem paper_like() {
   m.link_write_bw = 450e9;
   m.dram_bw = 500e9;
   m.capacity_entries = 100;
+  m.hbm_reads = config::HbmReads::kResident;
   return m;
 }
 
@@ -49,6 +50,55 @@ TEST(CostModel, HandComputedDramAndWriteBound) {
   EXPECT_NEAR(step_time_s(m, c), 16384.0 / 1e3, 1e-12);
 }
 
+// Balanced reads on the step above with the paper's 2e7-byte-scale weights: x = 83.6... of the 900 hits
+// move to the link, where HBM time meets link-read time: (2e7 + e (916 - x)) / 4.9e12 = e (105 + x) / 4.5e11.
+TEST(CostModel, BalancedReadsMoveHitsUntilHbmMeetsTheLink) {
+  MemorySystem resident = paper_like();
+  resident.weight_bytes_per_layer = 2e7;
+  MemorySystem m = resident;
+  m.hbm_reads = config::HbmReads::kBalanced;
+  const StepCounts c{1000, 900, 10, 5, true};
+  const double e = 16384;
+  const double x = ((2e7 + e * 916) * 450e9 - e * 105 * 4900e9) / (e * (4900e9 + 450e9));
+  ASSERT_GT(x, 0);
+  ASSERT_LT(x, 900);
+  const StepBytes b = step_bytes(m, c);
+  EXPECT_NEAR(b.hbm_hits, 900 - x, 1e-9);
+  EXPECT_NEAR(b.hbm, 2e7 + e * (916 - x), 1e-3);
+  EXPECT_NEAR(b.link_read, e * (105 + x), 1e-3);
+  EXPECT_NEAR(b.dram, e * (106 + x), 1e-3);
+  EXPECT_NEAR(b.hbm / m.hbm_bw, b.link_read / m.link_read_bw, 1e-15);
+  EXPECT_NEAR(step_time_s(m, c), e * (105 + x) / 450e9, 1e-15);
+  EXPECT_LT(step_time_s(m, c), step_time_s(resident, c));  // faster than resident reads
+  // Too few hits to balance: all of them go to the link, HBM stays the bottleneck.
+  const StepCounts few{10, 10, 0, 0, false};
+  EXPECT_DOUBLE_EQ(step_bytes(m, few).hbm_hits, 0);
+  EXPECT_NEAR(step_time_s(m, few), 2e7 / 4900e9, 1e-18);
+  // A link-bound step is left as it is.
+  const StepCounts link_bound{100000, 10, 0, 0, false};
+  EXPECT_DOUBLE_EQ(step_time_s(m, link_bound), step_time_s(resident, link_bound));
+  EXPECT_DOUBLE_EQ(step_bytes(m, link_bound).hbm_hits, 10);
+}
+
+// DRAM or the write link can be the term HBM meets first.
+TEST(CostModel, BalancedReadsStopAtDramOrTheWriteLink) {
+  MemorySystem m = paper_like();
+  m.hbm_reads = config::HbmReads::kBalanced;
+  m.weight_bytes_per_layer = 0;
+  m.hbm_bw = 1e9;
+  m.dram_bw = 2e9;  // slower than the link read (4.5e11): DRAM is met first
+  const StepCounts c{100, 100, 0, 0, false};
+  const double e = 16384;
+  // (e (100 - x)) / 1e9 = e (x + 1) / 2e9  ->  x = 199 / 3
+  EXPECT_NEAR(step_bytes(m, c).hbm_hits, 100 - 199.0 / 3, 1e-9);
+  EXPECT_NEAR(step_time_s(m, c), e * (100 - 199.0 / 3) / 1e9, 1e-15);
+  m.dram_bw = 500e9;
+  m.link_write_bw = e / 1e-3;  // the new entry's write takes 1 ms; HBM alone 100 e / 1e9 = 1.64 ms
+  // (e (100 - x)) / 1e9 = 1e-3  ->  x = 100 - 1e6 / e; the link read and DRAM are far from binding.
+  EXPECT_NEAR(step_bytes(m, c).hbm_hits, 1e6 / e, 1e-9);
+  EXPECT_NEAR(step_time_s(m, c), 1e-3, 1e-15);
+}
+
 // A two-step, one-layer schedule scored by hand.
 TEST(Judge, ScoresAHandMadeSchedule) {
   MemorySystem m;
@@ -58,6 +108,7 @@ TEST(Judge, ScoresAHandMadeSchedule) {
   m.link_read_bw = 1;
   m.link_write_bw = 100;
   m.dram_bw = 100;
+  m.hbm_reads = config::HbmReads::kResident;  // the numbers below serve every hit from HBM
   m.capacity_entries = 3;
   const trace::TraceShape shape{4, 2, 1};
   Judge judge(m, shape, true);

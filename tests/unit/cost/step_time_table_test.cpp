@@ -11,7 +11,8 @@ namespace kvsweep::cost {
 namespace {
 
 // Bit-identical to step_time_s on every count the table covers, for memory systems where each of the
-// four terms is the largest somewhere (HBM-bound, link-read-bound, write-bound, DRAM-bound).
+// four terms is the largest somewhere (HBM-bound, link-read-bound, write-bound, DRAM-bound), in both
+// read modes (balanced: rebalanced steps and the ones left alone).
 TEST(StepTimeTable, EqualsStepTimeBitForBit) {
   std::vector<MemorySystem> systems(4);
   for (auto& m : systems) {
@@ -28,7 +29,10 @@ TEST(StepTimeTable, EqualsStepTimeBitForBit) {
   systems[3].weight_bytes_per_layer = 0;
   const std::uint32_t tokens = 300;
   core::Rng rng(11);
-  for (const MemorySystem& m : systems) {
+  int rebalanced = 0;
+  for (const config::HbmReads mode : {config::HbmReads::kBalanced, config::HbmReads::kResident})
+  for (MemorySystem m : systems) {
+    m.hbm_reads = mode;
     const StepTimeTable table(m, tokens);
     for (int k = 0; k < 20000; ++k) {
       StepCounts c;
@@ -39,8 +43,10 @@ TEST(StepTimeTable, EqualsStepTimeBitForBit) {
       c.kept_new = rng.bernoulli(0.5);
       ASSERT_EQ(std::bit_cast<std::uint64_t>(table(c)), std::bit_cast<std::uint64_t>(step_time_s(m, c)))
           << "reads " << c.reads << " hits " << c.hits << " a1 " << c.piggyback << " a2 " << c.prefetch;
+      if (step_bytes(m, c).hbm_hits != static_cast<double>(c.hits)) ++rebalanced;
     }
   }
+  EXPECT_GT(rebalanced, 1000);  // the balanced path was exercised
 }
 
 }  // namespace

@@ -46,12 +46,14 @@ oracle::OracleOptions tiny_options(std::uint64_t seed) {
   return o;
 }
 
-TEST(OracleExactness, MatchesExhaustiveSearchOnTinyInstances) {
+class OracleExactness : public ::testing::TestWithParam<config::HbmReads> {};
+
+TEST_P(OracleExactness, MatchesExhaustiveSearchOnTinyInstances) {
   int exact = 0, total = 0, seed_not_optimal = 0;
   double worst = 0, slowest = 0;
   for (std::uint64_t seed = 1; seed <= 60; ++seed) {
     const bool two_layers = seed % 2 == 0;
-    const Instance in = random_instance(seed * 7919, two_layers ? 2 : 1, two_layers ? 8 : 10);
+    const Instance in = random_instance(seed * 7919, two_layers ? 2 : 1, two_layers ? 8 : 10, GetParam());
     if (in.trace.shape.decode_tokens == 0) continue;
     const double optimum = exhaustive_optimum(in.trace, in.memory);
     const oracle::OracleInstance inst(in.trace, in.memory);
@@ -76,13 +78,14 @@ TEST(OracleExactness, MatchesExhaustiveSearchOnTinyInstances) {
   EXPECT_GE(seed_not_optimal, total / 5);
   RecordProperty("exact", exact);
   RecordProperty("instances", total);
-  std::printf("oracle exact on %d of %d tiny instances (best baseline not optimal on %d), worst gap %.3g, "
-              "slowest %.3f s\n", exact, total, seed_not_optimal, worst, slowest);
+  std::printf("%s reads: oracle exact on %d of %d tiny instances (best baseline not optimal on %d), worst "
+              "gap %.3g, slowest %.3f s\n", std::string(config::to_string(GetParam())).c_str(), exact, total,
+              seed_not_optimal, worst, slowest);
 }
 
-TEST(OracleExactness, FinalScheduleIsJudgedAndChecked) {
+TEST_P(OracleExactness, FinalScheduleIsJudgedAndChecked) {
   for (std::uint64_t seed = 1; seed <= 10; ++seed) {
-    const Instance in = random_instance(seed * 31, 3, 30);
+    const Instance in = random_instance(seed * 31, 3, 30, GetParam());
     const oracle::OracleInstance inst(in.trace, in.memory);
     const Seeded seeded = best_baseline(inst, in.trace);
     const oracle::ScheduleProblem problem(inst);
@@ -110,6 +113,11 @@ TEST(OracleExactness, FinalScheduleIsJudgedAndChecked) {
     }
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(ReadModes, OracleExactness, ::testing::ValuesIn(kReadModes),
+                         [](const ::testing::TestParamInfo<config::HbmReads>& param_info) {
+                           return std::string(config::to_string(param_info.param));
+                         });
 
 }  // namespace
 }  // namespace kvsweep::testing
