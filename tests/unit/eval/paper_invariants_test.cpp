@@ -1,4 +1,4 @@
-// The seed paper's experiments at 1/32 scale (tests/data/sweeps/paper-tiny.yaml: sweeps/paper.yaml's
+// The seed paper's experiments at 1/32 scale (tests/data/sweeps/paper-tiny.yaml: the earlier sweeps/paper.yaml's
 // eight points, small annealing budgets), evaluated end to end. Pins what must hold at every point — the
 // oracle is never beaten and never below a lower bound — and the trends README "The paper, reproduced"
 // reports, including the one where we differ from the paper's expectation: above ~85 % sparsity the
