@@ -1,8 +1,10 @@
-// `kvsweep trace convert IN OUT [--force]` and `kvsweep trace stats FILE [--json]`.
+// `kvsweep trace convert IN OUT [--force]` and `kvsweep trace stats FILE [--json] [--first-tokens N]`.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "kvsweep/cli/commands.hpp"
@@ -38,14 +40,20 @@ void add_input_options(CLI::App& cmd, TraceInput& in, const std::string& positio
   cmd.add_option("--point", in.point, "With a YAML file: which point, counting from 0")->capture_default_str();
 }
 
-std::unique_ptr<trace::TraceSource> open_input(const TraceInput& in) {
-  if (!is_point_file(in.file)) return trace::open_trace_file(in.file);
-  const auto points = config::load_point_file(in.file);
+// The point an input names, when it is a point YAML file.
+std::optional<config::PointSpec> input_point(const TraceInput& in) {
+  if (!is_point_file(in.file)) return std::nullopt;
+  auto points = config::load_point_file(in.file);
   if (in.point >= points.size()) {
     throw core::InputError("--point", std::to_string(in.point) + " is out of range: " + in.file + " has " +
                                           std::to_string(points.size()) + " point(s)");
   }
-  return eval::make_trace_source(points[in.point]);
+  return std::move(points[in.point]);
+}
+
+std::unique_ptr<trace::TraceSource> open_input(const TraceInput& in,
+                                               const std::optional<config::PointSpec>& point) {
+  return point ? eval::make_trace_source(*point) : trace::open_trace_file(in.file);
 }
 
 std::string describe(const TraceInput& in) {
@@ -71,7 +79,7 @@ void run_convert(const ConvertOptions& o) {
   if (fs::path(o.out).extension() == ".csv") {
     throw core::InputError(o.out, "the output is written as kvsweep HDF5; give it an .h5 name");
   }
-  auto source = open_input(o.in);
+  auto source = open_input(o.in, input_point(o.in));
   const trace::TraceShape s = source->shape();
   const std::uint64_t reads = trace::write_h5_trace(*source, o.out, o.force);
   std::printf("wrote %s: prompt_tokens %u, decode_tokens %u, layers %u, %llu reads\n", o.out.c_str(),
@@ -81,7 +89,17 @@ void run_convert(const ConvertOptions& o) {
 struct StatsOptions {
   TraceInput in;
   bool json = false;
+  std::optional<std::uint32_t> first_tokens;
 };
+
+// --first-tokens, else C / L of a point input (the tokens `static` holds at every layer), else 0.
+std::uint32_t first_tokens_for(const StatsOptions& o, const std::optional<config::PointSpec>& point,
+                               const trace::TraceShape& s) {
+  if (o.first_tokens) return *o.first_tokens;
+  if (!point || s.layers == 0) return 0;
+  const std::uint64_t c = config::capacity_entries(*point, s.prompt_tokens, s.decode_tokens, s.layers);
+  return static_cast<std::uint32_t>(std::min<std::uint64_t>(c / s.layers, s.total_tokens()));
+}
 
 void print_stats_table(const std::string& name, const trace::TraceStats& st) {
   const auto row_u = [](const char* k, unsigned long long v) { std::printf("%-20s %llu\n", k, v); };
@@ -100,6 +118,10 @@ void print_stats_table(const std::string& name, const trace::TraceStats& st) {
   std::printf("%-20s mean %.6g, min %llu, max %llu\n", "reads_per_row", st.mean_reads_per_row,
               static_cast<unsigned long long>(st.min_reads_per_row),
               static_cast<unsigned long long>(st.max_reads_per_row));
+  if (st.first_tokens > 0) {
+    std::printf("%-20s %.6g of reads in tokens < %u (%llu reads)\n", "first_token_share",
+                st.first_token_share, st.first_tokens, static_cast<unsigned long long>(st.first_token_reads));
+  }
   std::printf("\n%6s %14s %20s %14s\n", "layer", "reads", "mean_read_fraction", "mean_jaccard");
   for (std::size_t l = 0; l < st.layers.size(); ++l) {
     std::printf("%6zu %14llu %20.6g %14.6g\n", l, static_cast<unsigned long long>(st.layers[l].reads),
@@ -108,8 +130,9 @@ void print_stats_table(const std::string& name, const trace::TraceStats& st) {
 }
 
 void run_stats(const StatsOptions& o) {
-  auto source = open_input(o.in);
-  const trace::TraceStats st = trace::compute_stats(*source);
+  const auto point = input_point(o.in);
+  auto source = open_input(o.in, point);
+  const trace::TraceStats st = trace::compute_stats(*source, first_tokens_for(o, point, source->shape()));
   if (!o.json) {
     print_stats_table(describe(o.in), st);
     return;
@@ -139,6 +162,9 @@ void add_trace_command(CLI::App& app) {
   CLI::App* stats = cmd->add_subcommand("stats", "Sparsity and step-to-step overlap of a trace");
   add_input_options(*stats, stats_opts->in, "file");
   stats->add_flag("--json", stats_opts->json, "Print one JSON object instead of a table");
+  stats->add_option("--first-tokens", stats_opts->first_tokens,
+                    "Also report the share of reads in tokens < N (default for a point file with a capacity: "
+                    "C / L, the tokens static holds at every layer; 0: off)");
   stats->callback([stats_opts] { run_stats(*stats_opts); });
 }
 

@@ -13,6 +13,17 @@ std::vector<KeyDecl> make_synthetic_decls() {
   const auto g = &Draft::synthetic;
   using S = SyntheticParams;
   return {
+      {"model", "string", "spans", "spans, random_swap",
+       "spans: kvsweep's span model; random_swap: the authors' Fig. 4 generator (oldest tokens swapped for "
+       "random ones)",
+       [](const Field& f, YamlContext& ctx, Draft& d) {
+         const auto text = read_string(f, ctx);
+         if (!text) return false;
+         const auto m = parse_synthetic_model(*text);
+         if (!m) ctx.error(f.mark(), unknown_value("synthetic.model", "value", *text, {"spans", "random_swap"}));
+         d.synthetic.model = m.value_or(SyntheticModel::kSpans);
+         return m.has_value();
+       }},
       integer_knob(g, "sink_tokens", &S::sink_tokens, 0, kNoLimit,
                    "leading tokens read at every step (attention sinks, StreamingLLM)"),
       number_knob(g, "recent_share", &S::recent_share, closed(0, 1),
@@ -31,6 +42,19 @@ std::vector<KeyDecl> make_synthetic_decls() {
                   "probability that a new burst copies the step's proposal shared by all layers"),
       integer_knob(g, "dense_layers", &S::dense_layers, 0, kNoLimit,
                    "the first dense_layers layers read every past token (at most the model's layers)"),
+      number_knob(g, "recency_slope", &S::recency_slope, closed(0, 100),
+                  "span starts: read probability Phi(a t / n - theta) rises with position (0: uniform)"),
+      number_knob(g, "uniform_share", &S::uniform_share, closed(0, 1),
+                  "span starts: share drawn uniformly over the span region instead"),
+      {"swap_share", "number", "(1 - J) / (1 + J) of variation's Jaccard J", "[0, 1]",
+       "random_swap: share of the read set replaced per step, oldest tokens first",
+       [](const Field& f, YamlContext& ctx, Draft& d) {
+         const auto x = read_number(f, closed(0, 1), ctx);
+         if (x) d.synthetic.swap_share = *x;
+         return x.has_value();
+       }},
+      number_knob(g, "window_share", &S::window_share, closed(0, 1),
+                  "random_swap: reads come from [lo, n), lo = floor((1 - min(1, r + f (1 - r))) n)"),
   };
 }
 

@@ -39,6 +39,17 @@ std::string point_id(const PointSpec& p) {
                      t.cross_layer_share, static_cast<double>(t.dense_layers)}) {
       num(v);
     }
+    // Added with the random-swap model and the position profile: span-model traces with uniform
+    // starts (slope 0 or every start uniform) keep the ids they had before either existed.
+    if (t.model == SyntheticModel::kRandomSwap) {
+      s << "model=random_swap;";
+      num(random_swap_share(t));
+      num(t.window_share);
+    } else if (t.recency_slope > 0 && t.uniform_share < 1) {
+      s << "profile=";
+      num(t.recency_slope);
+      num(t.uniform_share);
+    }
   }
   const auto& pp = p.policy_params;
   for (double v :

@@ -13,14 +13,6 @@ const std::string kModelInline =
 const std::string kHardwareInline =
     "an inline mapping {name, hbm_bw_gbps, link_read_gbps, link_write_gbps, dram_bw_gbps, hbm_capacity_gb}";
 
-std::string unknown_value(const std::string& path, const std::string& what, const std::string& value,
-                          const std::vector<std::string>& allowed, const std::string& alternative = "") {
-  const std::string guess = core::did_you_mean(value, allowed);
-  return path + ": unknown " + what + " '" + value + "'" +
-         (guess.empty() ? "" : " (did you mean '" + guess + "'?)") + "; allowed: " + core::join(allowed) +
-         (alternative.empty() ? "" : ", or " + alternative);
-}
-
 // The fields of an inline mapping by key, with every missing required key reported at the mapping.
 std::map<std::string, Field> read_inline(const Field& f, const std::vector<std::string>& required,
                                          const std::vector<std::string>& optional, YamlContext& ctx) {
@@ -329,6 +321,15 @@ std::vector<KeyDecl> make_point_decls() {
   };
 }
 }  // namespace
+
+std::string unknown_value(const std::string& path, const std::string& what, const std::string& value,
+                          const std::vector<std::string>& allowed, const std::string& alternative) {
+  const std::string guess = core::did_you_mean(value, allowed);
+  return path + ": unknown " + what + " '" + value + "'" +
+         (guess.empty() ? "" : " (did you mean '" + guess + "'?)") + "; allowed: " + core::join(allowed) +
+         (alternative.empty() ? "" : ", or " + alternative);
+}
+
 
 const std::vector<KeyDecl>& point_key_decls() {
   static const std::vector<KeyDecl> kDecls = make_point_decls();

@@ -64,6 +64,10 @@ const std::vector<KeyDecl>& policy_param_key_decls();
 const std::vector<KeyDecl>& oracle_key_decls();
 std::vector<std::string> key_names(const std::vector<KeyDecl>& decls);
 
+// "<path>: unknown <what> '<value>' (did you mean ...?); allowed: a, b[, or <alternative>]".
+std::string unknown_value(const std::string& path, const std::string& what, const std::string& value,
+                          const std::vector<std::string>& allowed, const std::string& alternative = "");
+
 // The three capacity keys, of which a point gives at most one.
 const std::vector<std::string>& capacity_key_names();
 

@@ -17,6 +17,21 @@ const std::vector<VariationPreset>& variation_presets() {
   return kPresets;
 }
 
+std::string_view to_string(SyntheticModel model) {
+  return model == SyntheticModel::kRandomSwap ? "random_swap" : "spans";
+}
+
+std::optional<SyntheticModel> parse_synthetic_model(std::string_view text) {
+  if (text == "spans") return SyntheticModel::kSpans;
+  if (text == "random_swap") return SyntheticModel::kRandomSwap;
+  return std::nullopt;
+}
+
+double random_swap_share(const SyntheticParams& p) {
+  if (p.swap_share >= 0) return p.swap_share;
+  return (1 - p.target_jaccard) / (1 + p.target_jaccard);
+}
+
 const VariationPreset* find_variation_preset(const std::string& name) {
   return detail::find_by_name(variation_presets(), name);
 }

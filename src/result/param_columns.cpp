@@ -107,6 +107,10 @@ std::vector<ColumnDef> synthetic_knobs() {
           }),
       synth("target_jaccard", "", "the Jaccard target that variation stands for; NaN for a trace file",
             [](const S& s) { return s.target_jaccard; }),
+      str("synthetic_model", 16, "`synthetic.model`: spans or random_swap; \"\" for a trace file",
+          [](const RowContext& c) {
+            return synthetic(c) != nullptr ? std::string(config::to_string(synthetic(c)->model)) : std::string();
+          }),
       synth_knob("sink_tokens", "tokens", [](const S& s) { return s.sink_tokens; }),
       synth_knob("recent_share", "", [](const S& s) { return s.recent_share; }),
       synth_knob("heavy_share", "", [](const S& s) { return s.heavy_share; }),
@@ -116,6 +120,13 @@ std::vector<ColumnDef> synthetic_knobs() {
       synth_knob("layer_spread", "", [](const S& s) { return s.layer_spread; }),
       synth_knob("cross_layer_share", "", [](const S& s) { return s.cross_layer_share; }),
       synth_knob("dense_layers", "layers", [](const S& s) { return s.dense_layers; }),
+      synth_knob("recency_slope", "", [](const S& s) { return s.recency_slope; }),
+      synth_knob("uniform_share", "", [](const S& s) { return s.uniform_share; }),
+      synth("synthetic_swap_share", "",
+            "`synthetic.swap_share` as applied (derived from variation when not given); NaN unless random_swap",
+            [](const S& s) { return s.model == config::SyntheticModel::kRandomSwap ? config::random_swap_share(s) : kNaN; }),
+      synth("synthetic_window_share", "", "`synthetic.window_share`; NaN unless random_swap",
+            [](const S& s) { return s.model == config::SyntheticModel::kRandomSwap ? s.window_share : kNaN; }),
   };
 }
 

@@ -8,8 +8,9 @@
 
 namespace kvsweep::trace {
 
-TraceStats compute_stats(TraceSource& source) {
+TraceStats compute_stats(TraceSource& source, std::uint32_t first_tokens) {
   TraceStats st;
+  st.first_tokens = first_tokens;
   st.shape = source.shape();
   const TraceShape& s = st.shape;
   const std::uint32_t L = s.layers;
@@ -41,6 +42,7 @@ TraceStats compute_stats(TraceSource& source) {
       } else {
         for (std::size_t w = 0; w < words; ++w) count += static_cast<std::uint64_t>(std::popcount(b[w]));
       }
+      if (first_tokens > 0) st.first_token_reads += cur[l].count_below(std::min(first_tokens, n));
       if (n > 0) fraction_sum[l] += static_cast<double>(count) / n;
       st.layers[l].reads += count;
       st.min_reads_per_row = std::min(st.min_reads_per_row, count);
@@ -73,6 +75,9 @@ TraceStats compute_stats(TraceSource& source) {
   if (rows == 0) st.min_reads_per_row = 0;
   st.mean_reads_per_step = s.decode_tokens > 0 ? static_cast<double>(st.total_reads) / s.decode_tokens : nan;
   st.mean_reads_per_row = rows > 0 ? static_cast<double>(st.total_reads) / rows : nan;
+  st.first_token_share = first_tokens > 0 && st.total_reads > 0
+                             ? static_cast<double>(st.first_token_reads) / static_cast<double>(st.total_reads)
+                             : nan;
   return st;
 }
 
@@ -89,7 +94,10 @@ void write_stats_json(io::JsonWriter& json, const TraceStats& st) {
       .field("max_reads_per_step", st.max_reads_per_step)
       .field("mean_reads_per_row", st.mean_reads_per_row)
       .field("min_reads_per_row", st.min_reads_per_row)
-      .field("max_reads_per_row", st.max_reads_per_row);
+      .field("max_reads_per_row", st.max_reads_per_row)
+      .field("first_tokens", st.first_tokens)
+      .field("first_token_reads", st.first_token_reads)
+      .field("first_token_share", st.first_token_share);
   json.key("per_layer").begin_array();
   for (std::size_t l = 0; l < st.layers.size(); ++l) {
     json.begin_object()

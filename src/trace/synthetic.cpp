@@ -8,6 +8,7 @@
 #include <string>
 
 #include "kvsweep/core/rng.hpp"
+#include "kvsweep/trace/random_swap.hpp"
 #include "synthetic_layer.hpp"
 
 namespace kvsweep::trace {
@@ -25,6 +26,7 @@ struct SyntheticSource::Impl {
   bool parallel = true;
   std::uint32_t dense = 0;
   SyntheticDerived derived;
+  detail::PositionProfile profile;
   std::vector<detail::LayerGenerator> sparse;  // layers dense .. L-1
   std::uint32_t next_step = 0;
 };
@@ -45,6 +47,7 @@ SyntheticSource::SyntheticSource(const config::SyntheticParams& p, TraceShape sh
   im.dense = std::min(p.dense_layers, shape.layers);
   im.derived = derive_parameters(p, shape);
   im.next_step = shape.prompt_tokens;
+  im.profile = detail::PositionProfile(p.recency_slope, p.uniform_share, p.sparsity);
   im.sparse.reserve(shape.layers - im.dense);
   for (std::uint32_t l = im.dense; l < shape.layers; ++l) {
     detail::LayerModel m;
@@ -55,6 +58,7 @@ SyntheticSource::SyntheticSource(const config::SyntheticParams& p, TraceShape sh
     m.span_length = detail::Geometric(p.span_tokens);
     m.heavy_life = detail::Geometric(im.derived.layer_heavy_lifetime_steps[l]);
     m.burst_life = detail::Geometric(im.derived.layer_burst_lifetime_steps[l]);
+    m.profile = &im.profile;
     m.seed = core::derive_seed({seed, kStreamLayer, l});
     im.sparse.emplace_back(m);
   }
@@ -114,6 +118,7 @@ void SyntheticSource::live_spans(std::uint32_t layer, SpanKind kind, core::Token
 
 std::unique_ptr<TraceSource> make_synthetic_source(const config::SyntheticParams& p, TraceShape shape,
                                                    std::uint64_t seed) {
+  if (p.model == config::SyntheticModel::kRandomSwap) return make_random_swap_source(p, shape, seed);
   return std::make_unique<SyntheticSource>(p, shape, seed);
 }
 

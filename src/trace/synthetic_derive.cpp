@@ -139,6 +139,10 @@ std::vector<std::string> synthetic_param_problems(const config::SyntheticParams&
   unit("recall_prob", p.recall_prob);
   unit("layer_spread", p.layer_spread);
   unit("cross_layer_share", p.cross_layer_share);
+  unit("uniform_share", p.uniform_share);
+  unit("window_share", p.window_share);
+  if (p.swap_share > 1.0) fail("swap_share", "in [0, 1]", p.swap_share);
+  if (!(p.recency_slope >= 0.0 && p.recency_slope <= 100.0)) fail("recency_slope", "in [0, 100]", p.recency_slope);
   at_least_one("heavy_lifetime_steps", p.heavy_lifetime_steps);
   at_least_one("span_tokens", p.span_tokens);
   return problems;

@@ -56,6 +56,23 @@ std::uint32_t find_bit(const Word* words, std::uint32_t from, std::uint32_t end)
   }
 }
 
+// Last set (want_set) or clear bit in [begin, end), or end when there is none.
+template <bool want_set>
+std::uint32_t find_last_bit(const Word* words, std::uint32_t begin, std::uint32_t end) {
+  if (begin >= end) return end;
+  std::uint32_t w = (end - 1) / kWordBits;
+  Word x = (want_set ? words[w] : ~words[w]) & core::bit_mask(0, (end - 1) % kWordBits + 1);
+  while (true) {
+    if (x != 0) {
+      const std::uint32_t i = w * kWordBits + kWordBits - 1 - static_cast<std::uint32_t>(std::countl_zero(x));
+      return i >= begin ? i : end;
+    }
+    if (w * kWordBits <= begin) return end;
+    --w;
+    x = want_set ? words[w] : ~words[w];
+  }
+}
+
 __extension__ using U128 = unsigned __int128;  // GCC/Clang extension, silenced for -Wpedantic
 
 // Marks [b, b + len) for len <= 64 without branches on the (random) word boundary.
@@ -123,6 +140,8 @@ LayerGenerator::LayerGenerator(const LayerModel& model)
       calendar_(kCalendarSize),
       laps_(model.end_step / kCalendarSize + 1) {
   history_.reserve(kHistorySize);
+  static const PositionProfile kUniform;
+  if (model_.profile == nullptr) model_.profile = &kUniform;
 }
 
 void LayerGenerator::step(std::uint32_t n, const ReadLayout& lay, std::uint64_t shared_seed,
@@ -296,7 +315,15 @@ void LayerGenerator::fill(std::uint32_t n, std::uint32_t lo, std::uint32_t hi, s
   const std::uint32_t width = hi - lo;
   // One uniform draw picks shared proposal, recall or fresh position with the documented priorities.
   const double recall_cut = model_.cross_share + (1.0 - model_.cross_share) * model_.recall_prob;
-  auto fresh_position = [&] { return lo + static_cast<std::uint32_t>(rng_.below(width)); };
+  // Fresh and shared positions follow the position profile; a recall keeps its old start.
+  const PositionProfile& profile = *model_.profile;
+  const double qlo = profile.uniform() ? 0.0 : profile.cdf(lo, n);
+  const double qhi = profile.uniform() ? 1.0 : profile.cdf(hi, n);
+  auto position = [&](core::Rng& rng) {
+    if (profile.uniform()) return lo + static_cast<std::uint32_t>(rng.below(width));
+    return profile.draw(rng(), n, lo, hi, qlo, qhi);
+  };
+  auto fresh_position = [&] { return position(rng_); };
 
   while (live_ < dynamic) {
     const std::uint32_t need = dynamic - live_;
@@ -309,7 +336,7 @@ void LayerGenerator::fill(std::uint32_t n, std::uint32_t lo, std::uint32_t hi, s
       want = model_.span_length(rng_);
     } else if (const double u = rng_.uniform(); u < model_.cross_share) {
       if (!shared) shared.emplace(shared_seed);
-      pos = lo + static_cast<std::uint32_t>(shared->below(width));
+      pos = position(*shared);
       want = model_.span_length(*shared);
     } else if (u < recall_cut && !history_.empty()) {
       if (!recall_ready_) recall_pick_ = static_cast<std::uint32_t>(rng_.below(history_.size()));
@@ -340,13 +367,26 @@ bool LayerGenerator::place(std::uint32_t n, std::uint32_t pos, std::uint32_t wan
                            std::uint32_t hi, SpanKind kind) {
   Word* words = occupied_.data();
   std::uint32_t start = find_bit<false>(words, pos, hi);
-  if (start >= hi) {
+  std::uint32_t end = 0;
+  if (start >= hi && model_.profile->uniform()) {
+    // Uniform placement wraps to lo (every trace before the position profile existed, bit for bit).
     start = find_bit<false>(words, lo, pos);
     if (start >= pos) return false;
   }
-  const std::uint32_t len = std::min(want, hi - start);
-  const std::uint32_t end =
-      len <= kWordBits ? find_set_short(words, start, len) : find_bit<true>(words, start, start + len);
+  if (start < hi) {
+    const std::uint32_t len = std::min(want, hi - start);
+    end = len <= kWordBits ? find_set_short(words, start, len) : find_bit<true>(words, start, start + len);
+  } else {
+    // Nothing free from pos to the region's end: take the nearest free run before pos, ending at its
+    // newest token. (Wrapping to lo instead would move the recency profile's overflow to the oldest
+    // tokens, the opposite of what it says.)
+    const std::uint32_t last = find_last_bit<false>(words, lo, pos);
+    if (last >= pos) return false;
+    end = last + 1;
+    const std::uint32_t from = end - std::min(want, end - lo);
+    const std::uint32_t taken = find_last_bit<true>(words, from, end);
+    start = taken >= end ? from : taken + 1;
+  }
   Span s{start, end - start, kNoExpiry, kind};
   if (s.len <= kWordBits) {
     set_short(words, s.start, s.len);

@@ -9,6 +9,7 @@
 #include "kvsweep/core/rng.hpp"
 #include "kvsweep/core/token_bitset.hpp"
 #include "kvsweep/trace/synthetic.hpp"
+#include "synthetic_profile.hpp"
 
 namespace kvsweep::trace::detail {
 
@@ -54,6 +55,7 @@ struct LayerModel {
   Geometric span_length;  // shared with the cross-layer proposal stream
   Geometric heavy_life;
   Geometric burst_life;
+  const PositionProfile* profile = nullptr;  // owned by the source, shared by every layer; null: uniform
   std::uint64_t seed = 0;  // the layer's own stream
 };
 
@@ -95,8 +97,8 @@ class LayerGenerator {
   void enforce_region(std::uint32_t n, std::uint32_t lo, std::uint32_t hi, std::uint32_t dynamic);
   void fill(std::uint32_t n, std::uint32_t lo, std::uint32_t hi, std::uint32_t dynamic,
             std::uint64_t shared_seed);
-  // Places a span of at most `want` tokens at the first free token from `pos` (wrapping to lo);
-  // returns false when [lo, hi) has no free token.
+  // Places a span of at most `want` tokens at the first free token from `pos`, or, when [pos, hi) is
+  // full, ending at the last free token before pos; returns false when [lo, hi) has no free token.
   bool place(std::uint32_t n, std::uint32_t pos, std::uint32_t want, std::uint32_t lo, std::uint32_t hi,
              SpanKind kind);
   void account(const Span& s, bool add);

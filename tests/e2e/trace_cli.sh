@@ -29,6 +29,20 @@ grep -q '"decode_tokens": 4' "$WORK/csv.json" || fail "unexpected shape: $(cat "
 grep -q '"layers": 2' "$WORK/csv.json" || fail "unexpected layers"
 grep -q '"prompt_tokens": 6' "$WORK/csv.json" || fail "unexpected prompt_tokens"
 "$KVSWEEP" trace stats "$WORK/tiny.h5" | grep -q '^mean_jaccard' || fail "table output lacks mean_jaccard"
+# --first-tokens: the share of reads in tokens < N, the same from both files; a point file (and a
+# random_swap one) defaults N to C / L
+"$KVSWEEP" trace stats --json --first-tokens 2 "$WORK/tiny.h5" | grep -q '"first_tokens": 2' ||
+  fail "stats --first-tokens lacks first_tokens"
+cat > "$WORK/point.yaml" <<'YAML'
+model: llama-3.1-8b-paper
+hardware: paper-table1
+hbm_kv_capacity_entries: 3200
+prompt_tokens: 300
+decode_tokens: 20
+synthetic: {model: random_swap}
+YAML
+"$KVSWEEP" trace stats "$WORK/point.yaml" | grep -q '^first_token_share .* in tokens < 100 ' ||
+  fail "stats on a point file lacks first_token_share at C / L = 100: $("$KVSWEEP" trace stats "$WORK/point.yaml" | head -12)"
 
 # 3. converting onto an existing file without --force: exit 2, file byte-identical
 cp "$WORK/tiny.h5" "$WORK/before.h5"

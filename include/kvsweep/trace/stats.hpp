@@ -37,11 +37,18 @@ struct TraceStats {
   std::uint64_t min_reads_per_row = 0;
   std::uint64_t max_reads_per_row = 0;
   std::vector<LayerStats> layers;  // one per layer l = 0..L-1
+  // Reads of tokens t < first_tokens, and their share of total_reads (NaN with no reads, or when
+  // first_tokens is 0: not asked for). With first_tokens = C / L this is the KV hit rate of `static`
+  // once HBM is full, the statistic the paper's static latencies fix for the real trace.
+  std::uint32_t first_tokens = 0;
+  std::uint64_t first_token_reads = 0;
+  double first_token_share = 0;
 };
 
 // Reads every step of `source` once (from P, in order) and summarises it. Word-level popcounts,
 // O(D * L * (P + D) / 64) word operations; keeps two steps of bitsets in memory.
-TraceStats compute_stats(TraceSource& source);
+// `first_tokens` > 0 also counts the reads of tokens below it.
+TraceStats compute_stats(TraceSource& source, std::uint32_t first_tokens = 0);
 
 // Writes the fields of `stats` (shape, totals, means, "per_layer": [...]) as key/value pairs into the
 // JSON object `json` is currently in, so callers can add their own keys around them.

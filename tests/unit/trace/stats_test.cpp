@@ -47,6 +47,24 @@ TEST(Stats, HandMadeTraceExactValues) {
   EXPECT_EQ(st.max_reads_per_row, 3u);
 }
 
+TEST(Stats, FirstTokenShareCountsReadsBelowTheCut) {
+  const ExplicitTrace t = hand_made();  // the source refers to it
+  auto src = make_explicit_source(t);
+  const TraceStats st = compute_stats(*src, 2);
+  // Tokens < 2: {0,1}, {1}, {1} in layer 0 and {0} in layer 1 at n = 6: 5 of 11 reads.
+  EXPECT_EQ(st.first_tokens, 2u);
+  EXPECT_EQ(st.first_token_reads, 5u);
+  EXPECT_DOUBLE_EQ(st.first_token_share, 5.0 / 11);
+  auto off = make_explicit_source(t);
+  EXPECT_TRUE(std::isnan(compute_stats(*off).first_token_share));
+  std::ostringstream os;
+  io::JsonWriter json(os);
+  json.begin_object();
+  write_stats_json(json, st);
+  json.end_object();
+  EXPECT_NE(os.str().find("\"first_token_reads\": 5"), std::string::npos) << os.str();
+}
+
 TEST(Stats, EmptySetsAreIdenticalAndOneStepHasNoPairs) {
   ExplicitTrace empty{{2, 2, 1}, {{}, {}}};
   auto src = make_explicit_source(empty);
