@@ -42,6 +42,20 @@ class Skip(Exception):
 class Context:
     policies: list  # the sweep's policies with results, in the sweep's order
     varying: list   # point parameters that vary (kvsweep_results.varying_parameters)
+    published: object = None  # a DataFrame from report.load_published(), drawn as markers on Figs. 3 and 4
+
+
+# Columns of analysis/data/paper_published.csv and the kvsweep policy each stands for.
+PUBLISHED_POLICIES = {"best": "unlimited_hbm", "static": "static", "reactive": "reactive_lru",
+                      "page": "page", "sa": "sa_guided"}
+
+
+def published_row(published, sparsity, variation):
+    """The published row at (sparsity, variation), Fig. 3's for `actual`; None when there is none."""
+    if published is None:
+        return None
+    rows = published[np.isclose(published.sparsity, sparsity) & (published.variation == variation)]
+    return rows.iloc[0] if len(rows) else None
 
 
 def style(policy):
@@ -137,8 +151,20 @@ def speedup_vs_sparsity(ok, ctx):
         color, marker = style(p)
         ax.plot([100 * x for x in xs], y, marker=marker, color=color, label=p,
                 linestyle="--" if p in ("unlimited_hbm", "static") else "-")
+    drew_published = False
+    for method, p in PUBLISHED_POLICIES.items():
+        rows = [published_row(ctx.published, x, "actual") for x in xs]
+        pts = [(100 * x, r["static"] / r[method]) for x, r in zip(xs, rows) if r is not None]
+        if not pts or p not in ctx.policies or method == "static":
+            continue
+        color, marker = style(p)
+        ax.plot(*zip(*pts), marker=marker, markersize=9, markerfacecolor="none", markeredgecolor=color,
+                linestyle="none", label=f"paper: {method}")
+        drew_published = True
     counts = [int((ok.sparsity == x).sum()) for x in xs]
     note = pooled_note(ok, ctx, {"sparsity", *follows}, "sparsity", counts, fixed)
+    if drew_published:
+        note += "; hollow markers: the paper's published latencies (static / method)"
     ax.set_xlabel("sparsity (% of past tokens not read per step)")
     ax.set_ylabel("throughput / static's throughput (x)")
     ax.set_title(f"Throughput vs sparsity, normalised to static\n({note})", fontsize=10)
@@ -158,8 +184,17 @@ def variation_bars(ok, ctx):
     """The paper's Fig. 4: throughput at low / actual / high variation, normalised to unlimited_hbm."""
     need_policies(ctx, "unlimited_hbm")
     need_varying(ok, "variation", "variation")
-    ok, fixed, follows = balance(ok[ok.variation != ""], ctx, ["sparsity", "variation"])
-    groups = [(label, rows) for label, rows in sparsity_groups(ok) if rows.variation.nunique() > 1]
+    # Generators (synthetic.model) get panels of their own rather than being pooled or fixed.
+    by_model = "synthetic_model" in ok and ok.synthetic_model[ok.synthetic_model != ""].nunique() > 1
+    shown_keys = ["sparsity", "variation"] + (["synthetic_model"] if by_model else [])
+    ok, fixed, follows = balance(ok[ok.variation != ""], ctx, shown_keys)
+    groups = []
+    for label, rows in sparsity_groups(ok):
+        models = sorted(rows.synthetic_model.unique()) if by_model else [None]
+        for m in models:
+            sub = rows if m is None else rows[rows.synthetic_model == m]
+            if sub.variation.nunique() > 1:
+                groups.append((label if m is None else f"{label}, {m} trace", sub))
     if not groups:
         raise Skip("no sparsity has points at two variation levels")
     ok = pd.concat([rows for _, rows in groups])
@@ -168,19 +203,31 @@ def variation_bars(ok, ctx):
     counts = [int((rows.variation == v).sum()) for _, rows in groups for v in levels]
     fig, axes = panels(len(groups), width=max(4.2, 0.25 * len(shown) * len(levels)), ncols_max=2)
     width = 0.8 / max(1, len(shown))
+    drew_published = False
     for ax, (label, rows) in zip(axes, groups):
+        labelled = False  # the legend is the last panel's: label the first marker of each
         for i, p in enumerate(shown):
             ratio = rows[f"{p}_throughput_tok_s"] / rows["unlimited_hbm_throughput_tok_s"]
             mean = [geomean(ratio[rows.variation == v]) for v in levels]
             x = np.arange(len(levels)) + (i - (len(shown) - 1) / 2) * width
             ax.bar(x, mean, width, color=style(p)[0], label=p)
+            method = {v: k for k, v in PUBLISHED_POLICIES.items()}.get(p)
+            pub = [published_row(ctx.published, float(rows.sparsity.iloc[0]), v) for v in levels]
+            pts = [(xi, r["best"] / r[method]) for xi, r in zip(x, pub) if method and r is not None]
+            if pts:
+                ax.plot(*zip(*pts), marker=style(p)[1], markersize=8, markerfacecolor="none",
+                        markeredgecolor="black", linestyle="none",
+                        label="paper (hollow)" if not labelled else None)
+                drew_published = labelled = True
         ax.axhline(1.0, color="black", linestyle="--", linewidth=1, label="unlimited_hbm")
         ax.set_xticks(np.arange(len(levels)), [f"{v}\n(Jaccard {jac[v]:g})" for v in levels])
         ax.set_title(label, fontsize=10)
         ax.set_ylabel("throughput / unlimited_hbm's (x)")
         ax.grid(axis="y", alpha=0.3)
     axes[-1].legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
-    note = pooled_note(ok, ctx, {"sparsity", "variation", *follows}, "bar", [c for c in counts if c], fixed)
+    note = pooled_note(ok, ctx, {*shown_keys, *follows}, "bar", [c for c in counts if c], fixed)
+    if drew_published:
+        note += "; hollow markers: the paper's published latencies (unlimited / method)"
     fig.suptitle("Throughput at each trace variation, normalised to unlimited_hbm, one panel per sparsity\n"
                  f"({note})", fontsize=10)
     return fig, ("Throughput over unlimited_hbm's at each variation level (the paper's Fig. 4), one panel "

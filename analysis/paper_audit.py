@@ -2,6 +2,7 @@
 """The seed paper's published latencies against kvsweep's certified lower bounds (README "The paper, audited").
 
     /usr/bin/python3 analysis/paper_audit.py [--kvsweep build/src/kvsweep] [-o audit.md]
+    /usr/bin/python3 analysis/paper_audit.py --results results/paper-scaled.h5   # kvsweep beside Figs. 3, 4
 
 The bounds need only the read counts |S(n, l)| and the capacity C (include/kvsweep/bound/bounds.hpp), so
 they hold for the authors' real trace as well as for ours: their trace keeps the top
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 
+import numpy as np
 import pandas as pd
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -101,12 +103,77 @@ def markdown(t):
     return "\n".join(lines) + "\n"
 
 
+# The paper's methods and the kvsweep policies beside them (kvsweep_figures.PUBLISHED_POLICIES).
+PAPER_METHODS = [("reactive", "reactive_lru"), ("page", "page"), ("sa", "sa_guided"), ("best", "unlimited_hbm")]
+OURS_ONLY = ["streaming", "h2o", "belady", "oracle"]
+
+
+def compare(results_path):
+    """kvsweep's numbers from a results file of sweeps/paper.yaml or paper-scaled.yaml beside the paper's:
+    (fig3 markdown, fig4 markdown). Fig. 3 as throughput over static's, Fig. 4 over unlimited_hbm's; ratios
+    do not depend on the scale."""
+    sys.path.insert(0, HERE)
+    import kvsweep_results as kr
+    df = kr.load(results_path)
+    df = df[df.status == "ok"]
+    pub = published()
+
+    def ratio(r, num, den):
+        return r[f"{den}_total_time_s"] / r[f"{num}_total_time_s"]
+
+    fig3 = df[(df.variation == "actual") & (df.synthetic_model == "spans")].sort_values("sparsity")
+    head = ("| sparsity | " + " | ".join(f"{p} (paper {m})" for m, p in PAPER_METHODS) + " | "
+            + " | ".join(OURS_ONLY) + " | oracle gap | sa_guided (W*, R*) | static (s, x64 if 1/8) |")
+    lines3 = [head, "|" + "---|" * (len(PAPER_METHODS) + len(OURS_ONLY) + 4)]
+    scale = 64 if fig3.prompt_tokens.iloc[0] < 31299 else 1
+    for r in fig3.itertuples(index=False):
+        r = r._asdict()
+        p = pub[(pub.figure == "fig3") & (abs(pub.sparsity - r["sparsity"]) < 1e-9)].iloc[0]
+        cells = [f"{ratio(r, pol, 'static'):.2f}x ({p['static'] / p[m]:.2f}x)" for m, pol in PAPER_METHODS]
+        cells += [f"{ratio(r, pol, 'static'):.2f}x" for pol in OURS_ONLY]
+        cells += [f"{100 * r['gap_to_bound']:.1f} %", f"({r['sa_window']:.0f}, {r['sa_fraction']:.2f})",
+                  f"{scale * r['static_total_time_s']:.1f} ({p['static']:.1f})"]
+        lines3.append(f"| {100 * r['sparsity']:.0f} % | " + " | ".join(cells) + " |")
+
+    fig4 = df[np.isclose(df.sparsity, 0.6)].copy()
+    order = {"low": 0, "actual": 1, "high": 2}
+    fig4 = fig4.sort_values(["synthetic_model", "variation"], key=lambda c: c.map(order) if c.name == "variation" else c)
+    pols = ["static", "reactive_lru", "page", "sa_guided"]
+    names = {"static": "static", "reactive_lru": "reactive", "page": "page", "sa_guided": "sa"}
+    lines4 = ["| trace | variation | " + " | ".join(f"{p} (paper)" for p in pols) + " | belady | oracle | oracle gap |",
+              "|" + "---|" * (len(pols) + 5)]
+    for r in fig4.itertuples(index=False):
+        r = r._asdict()
+        sel = pub[(abs(pub.sparsity - 0.6) < 1e-9) & (pub.variation == r["variation"])]
+        p = sel.iloc[0] if len(sel) else None
+        cells = [f"{ratio(r, pol, 'unlimited_hbm'):.2f}" + (f" ({p['best'] / p[names[pol]]:.2f})" if p is not None else "")
+                 for pol in pols]
+        cells += [f"{ratio(r, 'belady', 'unlimited_hbm'):.2f}", f"{ratio(r, 'oracle', 'unlimited_hbm'):.2f}",
+                  f"{100 * r['gap_to_bound']:.1f} %"]
+        lines4.append(f"| {r['synthetic_model']} | {r['variation']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines3) + "\n", "\n".join(lines4) + "\n"
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--kvsweep", default=os.path.join(HERE, "..", "build", "src", "kvsweep"))
     ap.add_argument("-o", "--output", help="write the markdown table here (default: stdout)")
     ap.add_argument("--csv", help="also write the table as CSV")
+    ap.add_argument("--results", metavar="H5",
+                    help="instead: kvsweep's policies from a results file of sweeps/paper(-scaled).yaml beside "
+                         "the paper's Figs. 3 and 4")
     args = ap.parse_args(argv)
+    if args.results:
+        sys.path.insert(0, HERE)
+        import kvsweep_results as kr
+        try:
+            fig3, fig4 = compare(args.results)
+        except kr.ResultsFileError as e:
+            print(f"paper_audit.py: {e}", file=sys.stderr)
+            return 2
+        sys.stdout.write("Fig. 3, throughput over static's (paper in parentheses):\n\n" + fig3 +
+                         "\nFig. 4 at 60 %, throughput over unlimited_hbm's (paper in parentheses):\n\n" + fig4)
+        return 0
     if not os.path.isfile(args.kvsweep):
         print(f"paper_audit.py: --kvsweep: '{args.kvsweep}' does not exist; build first (bash scripts/build.sh)",
               file=sys.stderr)

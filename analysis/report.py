@@ -20,6 +20,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import kvsweep_results as kr  # noqa: E402
+import pandas as pd  # noqa: E402
 
 DPI = 110
 
@@ -77,7 +78,24 @@ def provenance(path, meta, rows, latest):
     ]
 
 
-def write_report(path, out_dir, quiet):
+PUBLISHED_COLUMNS = ("best", "static", "reactive", "page", "sa")  # kvsweep_figures.PUBLISHED_POLICIES
+
+
+def load_published(path):
+    """Published latencies (figure, sparsity, variation, then one column per method), as in
+    analysis/data/paper_published.csv; '#' lines are provenance. Raises ResultsFileError naming the file."""
+    try:
+        df = pd.read_csv(path, comment="#")
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as e:
+        raise kr.ResultsFileError(f"{path}: cannot read published values ({e})") from None
+    needed = ["figure", "sparsity", "variation", *PUBLISHED_COLUMNS]
+    missing = [c for c in needed if c not in df]
+    if missing:
+        raise kr.ResultsFileError(f"{path}: missing column(s) {', '.join(missing)}; needed: {', '.join(needed)}")
+    return df
+
+
+def write_report(path, out_dir, quiet, published=None):
     import matplotlib.pyplot as plt  # here, so that bad input is reported without loading matplotlib
 
     import kvsweep_figures as figures
@@ -85,7 +103,8 @@ def write_report(path, out_dir, quiet):
     rows = kr.load(path, all_attempts=True)
     latest = kr.latest_attempts(rows)  # from the same read: a running sweep may append in between
     ok = latest[latest["status"] == "ok"].reset_index(drop=True)
-    ctx = figures.Context(policies=kr.policies(ok, meta), varying=kr.varying_parameters(ok, meta))
+    ctx = figures.Context(policies=kr.policies(ok, meta), varying=kr.varying_parameters(ok, meta),
+                          published=published)
 
     md = [f"# kvsweep report: {os.path.basename(path)}", ""] + provenance(path, meta, rows, latest)
     md += [f"- parameters that vary between the ok points: {', '.join(ctx.varying) or 'none'}", ""]
@@ -141,17 +160,21 @@ def main(argv=None):
                         help="output directory, created if needed; the report's own files are overwritten, "
                              "nothing else is touched (default: RESULTS without .h5, plus -report)")
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    parser.add_argument("--published", metavar="CSV",
+                        help="published latencies drawn as hollow markers on Figs. 3 and 4 "
+                             "(e.g. analysis/data/paper_published.csv)")
     args = parser.parse_args(argv)
     out_dir = args.output or os.path.splitext(args.results)[0] + "-report"
     try:
         kr.load_meta(args.results)  # the input's errors first, before creating anything
+        published = load_published(args.published) if args.published else None
         if os.path.exists(out_dir) and not os.path.isdir(out_dir):
             raise kr.ResultsFileError(f"{out_dir}: exists and is not a directory")
         try:
             os.makedirs(out_dir, exist_ok=True)
         except OSError as e:
             raise kr.ResultsFileError(f"{out_dir}: cannot create the directory ({e.strerror})") from None
-        write_report(args.results, out_dir, args.quiet)
+        write_report(args.results, out_dir, args.quiet, published)
     except kr.ResultsFileError as e:
         print(f"report.py: {e}", file=sys.stderr)
         return 2

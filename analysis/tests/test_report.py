@@ -11,7 +11,9 @@ import pytest
 
 import kvsweep_figures
 import kvsweep_results as kr
-from conftest import REPORT, report
+from conftest import ANALYSIS, DATA, REPORT, report, run_sweep
+
+PUBLISHED = os.path.join(ANALYSIS, "data", "paper_published.csv")
 
 ALL = [name for name, _, _ in kvsweep_figures.FIGURES]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -170,3 +172,43 @@ def test_bad_input_exits_2_with_one_line(case, grid_h5, tmp_path):
     assert (str(out) if case == "output_is_a_file" else results) in lines[0]
     if case != "output_is_a_file":
         assert not out.exists()  # nothing created for a bad input
+
+
+@pytest.fixture(scope="module")
+def paper_h5(kvsweep, tmp_path_factory):
+    """data/paper.yaml: the paper's experiment in miniature, Fig. 4 on both generators."""
+    out = str(tmp_path_factory.mktemp("paper") / "paper.h5")
+    run_sweep(kvsweep, os.path.join(DATA, "paper.yaml"), out)
+    return out
+
+
+def test_published_markers_and_one_fig4_panel_per_generator(paper_h5, tmp_path):
+    out = tmp_path / "report"
+    r = report(paper_h5, str(out), "--published", PUBLISHED)
+    assert r.returncode == 0, r.stderr
+    md = (out / "report.md").read_text()
+    fig3 = md.split("### Throughput vs sparsity (Fig. 3)")[1].split("###")[0]
+    fig4 = md.split("### Throughput vs trace variation (Fig. 4)")[1].split("###")[0]
+    assert "hollow markers: the paper's published latencies (static / method)" in fig3
+    assert "synthetic_model = spans" in fig3  # Fig. 3 compares the span traces only
+    assert "hollow markers: the paper's published latencies (unlimited / method)" in fig4
+    assert "synthetic_model" not in fig4  # a panel per generator: neither pooled nor fixed
+    # Without --published: the same figures, no markers.
+    plain = tmp_path / "plain"
+    assert report(paper_h5, str(plain)).returncode == 0
+    assert "hollow" not in (plain / "report.md").read_text()
+    assert os.path.getsize(out / "fig3_speedup_vs_sparsity.png") != os.path.getsize(
+        plain / "fig3_speedup_vs_sparsity.png")
+
+
+@pytest.mark.parametrize("case", ["missing", "no_columns"])
+def test_bad_published_file_exits_2_before_writing(case, paper_h5, tmp_path):
+    bad = tmp_path / "pub.csv"
+    if case == "no_columns":
+        bad.write_text("# provenance\nfigure,sparsity\nfig3,0.4\n")
+    out = tmp_path / "report"
+    r = report(paper_h5, str(out), "--published", str(bad))
+    assert r.returncode == 2
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"report.py: {bad}"), r.stderr
+    assert not out.exists()
