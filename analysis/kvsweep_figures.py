@@ -24,7 +24,8 @@ from kvsweep_results import geomean  # noqa: E402
 STYLE = {
     "unlimited_hbm": ("black", "*"), "static": ("tab:gray", "s"), "reactive_lru": ("tab:blue", "o"),
     "page": ("tab:orange", "v"), "streaming": ("tab:green", "^"), "h2o": ("tab:purple", "D"),
-    "belady": ("tab:brown", "P"), "sa_guided": ("tab:red", "X"), "oracle": ("gold", "h"),
+    "belady": ("tab:brown", "P"), "sa_guided": ("tab:red", "X"), "fm_tracking": ("tab:pink", "p"),
+    "oracle": ("gold", "h"),
 }
 LABELS = {
     "model": "model", "sparsity": "sparsity", "variation": "variation", "hardware": "hardware",

@@ -54,37 +54,46 @@ double bandwidth_split_step(const cost::MemorySystem& m, std::uint64_t s) {
   return best;
 }
 
-double free_migration_step(const cost::MemorySystem& m, std::span<const std::uint32_t> reads) {
+double free_migration_allocation(const cost::MemorySystem& m, std::span<const std::uint32_t> reads,
+                                 std::span<double> hits) {
   // Start every layer at x = 0 and buy hits along the most negative slopes first (a continuous
-  // knapsack over convex functions): exact for the relaxation.
+  // knapsack over convex functions): exact for the relaxation. Ties go to the lower layer.
   struct Segment {
     double slope;  // seconds per hit, < 0
     double width;  // hits
+    std::uint32_t layer;
   };
   std::vector<Segment> segments;
   double total = 0;
-  for (std::uint32_t s : reads) {
-    const double sd = static_cast<double>(s);
+  for (std::uint32_t l = 0; l < reads.size(); ++l) {
+    const double sd = static_cast<double>(reads[l]);
     const Lines f = lines_for(m, sd);
     total += f.eval(0.0);
+    if (l < hits.size()) hits[l] = 0;
     const std::vector<double> xs = breakpoints(f, sd);
     for (std::size_t i = 0; i + 1 < xs.size(); ++i) {
       const double w = xs[i + 1] - xs[i];
       if (w <= 0) continue;
       const double slope = (f.eval(xs[i + 1]) - f.eval(xs[i])) / w;
       if (slope >= 0) break;  // convex: past the minimum
-      segments.push_back({slope, w});
+      segments.push_back({slope, w, l});
     }
   }
-  std::sort(segments.begin(), segments.end(), [](const Segment& a, const Segment& b) { return a.slope < b.slope; });
+  std::stable_sort(segments.begin(), segments.end(),
+                   [](const Segment& a, const Segment& b) { return a.slope < b.slope; });
   double budget = static_cast<double>(m.capacity_entries);
   for (const Segment& seg : segments) {
     if (budget <= 0) break;
     const double take = std::min(budget, seg.width);
     total += seg.slope * take;
     budget -= take;
+    if (seg.layer < hits.size()) hits[seg.layer] += take;
   }
   return total;
+}
+
+double free_migration_step(const cost::MemorySystem& m, std::span<const std::uint32_t> reads) {
+  return free_migration_allocation(m, reads, {});
 }
 
 void BoundAccumulator::add_step(std::span<const std::uint32_t> reads) {

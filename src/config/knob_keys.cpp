@@ -72,6 +72,7 @@ std::vector<KeyDecl> make_policy_param_decls() {
       integer_knob(g, "sa_window", &P::sa_window, 1, 4096, "sa_guided: look-ahead window W, decode steps"),
       number_knob(g, "sa_fraction", &P::sa_fraction, {0, 1, true, false},
                   "sa_guided: fraction R of the candidates migrated"),
+      integer_knob(g, "fm_lookahead", &P::fm_lookahead, 1, 4096, "fm_tracking: decode steps of look-ahead"),
   };
 }
 std::vector<KeyDecl> make_oracle_decls() {

@@ -73,8 +73,9 @@ std::uint64_t capacity_entries(const PointSpec& p, std::uint32_t prompt_tokens, 
 }
 
 const std::vector<std::string>& known_policy_names() {
-  static const std::vector<std::string> kNames = {"unlimited_hbm", "static", "reactive_lru", "page",   "streaming",
-                                                  "h2o",           "belady", "sa_guided",    "oracle"};
+  static const std::vector<std::string> kNames = {"unlimited_hbm", "static",    "reactive_lru", "page",
+                                                  "streaming",     "h2o",       "belady",       "sa_guided",
+                                                  "fm_tracking",   "oracle"};
   return kNames;
 }
 

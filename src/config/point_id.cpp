@@ -58,6 +58,8 @@ std::string point_id(const PointSpec& p) {
     num(v);
   }
   s << "seed=" << p.seed;
+  // Added with fm_tracking: points at its default look-ahead keep their ids.
+  if (pp.fm_lookahead != PolicyParams{}.fm_lookahead) s << ";fm_lookahead=" << pp.fm_lookahead;
   // Added with the balanced read mode: resident points keep the ids they had before it existed.
   if (p.hbm_reads == HbmReads::kBalanced) s << ";hbm_reads=balanced";
   return core::hex16(core::hash_text(s.str()));

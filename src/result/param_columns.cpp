@@ -156,6 +156,7 @@ std::vector<ColumnDef> policy_and_oracle_settings() {
       policy_knob("belady_lookahead", true, "steps", [](const P& p) { return p.belady_lookahead; }),
       policy_knob("sa_window", true, "steps", [](const P& p) { return p.sa_window; }),
       policy_knob("sa_fraction", false, "", [](const P& p) { return p.sa_fraction; }),
+      policy_knob("fm_lookahead", true, "steps", [](const P& p) { return p.fm_lookahead; }),
       oracle_knob("replicas", true, "", [](const O& o) { return o.replicas; }),
       oracle_knob("moves", false, "proposals", [](const O& o) { return o.moves; }),
       oracle_knob("moves_per_round", true, "proposals", [](const O& o) { return o.moves_per_round; }),

@@ -45,6 +45,7 @@ struct PolicyParams {
   std::uint32_t belady_lookahead = 32;     // belady: decode steps of look-ahead
   std::uint32_t sa_window = 8;             // sa_guided: look-ahead window W, decode steps
   double sa_fraction = 0.5;                // sa_guided: fraction R of candidates migrated
+  std::uint32_t fm_lookahead = 64;         // fm_tracking: decode steps of look-ahead
 };
 
 // Budgets of the annealers (YAML key `oracle`): the token-level oracle and the tuning of sa_guided's

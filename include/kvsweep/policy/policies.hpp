@@ -16,5 +16,6 @@ std::unique_ptr<Policy> make_streaming(const PolicyContext& ctx);
 std::unique_ptr<Policy> make_h2o(const PolicyContext& ctx);
 std::unique_ptr<Policy> make_belady(const PolicyContext& ctx);
 std::unique_ptr<Policy> make_sa_guided(const PolicyContext& ctx);
+std::unique_ptr<Policy> make_fm_tracking(const PolicyContext& ctx);
 
 }  // namespace kvsweep::policy

@@ -135,8 +135,8 @@ TEST(VariationPresets, Targets) {
 }
 
 TEST(Policies, KnownNamesInStableOrder) {
-  const std::vector<std::string> want = {"unlimited_hbm", "static", "reactive_lru", "page",
-                                         "streaming",     "h2o",    "belady",       "sa_guided", "oracle"};
+  const std::vector<std::string> want = {"unlimited_hbm", "static", "reactive_lru", "page",        "streaming",
+                                         "h2o",           "belady", "sa_guided",    "fm_tracking", "oracle"};
   EXPECT_EQ(known_policy_names(), want);
 }
 

@@ -10,14 +10,15 @@
 namespace kvsweep::testing {
 namespace {
 
-const std::vector<std::string> kPolicies = {"unlimited_hbm", "static", "reactive_lru", "page",
-                                            "streaming",     "h2o",    "belady",       "sa_guided"};
+const std::vector<std::string> kPolicies = {"unlimited_hbm", "static", "reactive_lru", "page",       "streaming",
+                                            "h2o",           "belady", "sa_guided",    "fm_tracking"};
 
 config::PolicyParams small_params(std::uint64_t seed) {
   config::PolicyParams p;
   p.page_tokens = 1 + static_cast<std::uint32_t>(seed % 4);
   p.streaming_sinks = static_cast<std::uint32_t>(seed % 3);
   p.belady_lookahead = 1 + static_cast<std::uint32_t>(seed % 5);
+  p.fm_lookahead = 1 + static_cast<std::uint32_t>(seed % 6);
   p.sa_window = seed % 5 == 4 ? (seed % 2 == 0 ? 13 : 22) : 1 + static_cast<std::uint32_t>(seed % 4);  // 13, 22: class and sort paths
   p.sa_fraction = 0.25 + 0.25 * static_cast<double>(seed % 4);
   return p;

@@ -1,0 +1,284 @@
+// fm_tracking — a future-aware schedule that aims at the hits of the free_migration bound
+// (shared/notes/CERTIFY.md, "fm-tracking"). At step n it chooses R(n), which serves the hits of step
+// n + 1, with K = min(fm_lookahead, steps left) steps of future reads:
+//  1. Targets: h_l = floor(x_l), where x is free_migration's hit allocation for step n + 1 (the
+//     continuous knapsack over |S(n+1, ·)| and C that gives the bound, bound/bounds.hpp).
+//  2. Per layer, up to h_l entries of S(n+1, l): first those already in R(n-1, l) (kept, free), then
+//     those read now and missed or new, S(n+1, l) ∩ (S(n, l) ∪ {n}) \ R(n-1, l) (piggy-backed or kept
+//     new: one HBM write each). Within each group the longest upcoming read run first (the number of
+//     consecutive steps n+1, n+2, ... that read the entry, counted up to K), lowest token first among
+//     equal runs.
+//  3. The capacity left keeps other entries of R(n-1) (free) in next-read order: read at n+2 first,
+//     then n+3, ..., n+K, then not read within K; a class across all layers at once, lowest layer then
+//     lowest token first when a class does not fit whole. With resident reads an entry read at n+1 but
+//     beyond h_l is not kept (it would add HBM time at n+1); with balanced reads it is kept first (the
+//     cost model lets HBM serve only the time-minimising share of hits anyway).
+// It never prefetches and never promotes an entry for a later step than n + 1. At the last step
+// (nothing left to read) R(n) = R(n-1). Prefill is the same choice for step P with every prompt token
+// free to place: step 2 over S(P, l) (no piggy-back group), step 3 over the other prompt tokens.
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <vector>
+
+#include "kvsweep/bound/bounds.hpp"
+#include "kvsweep/policy/policies.hpp"
+
+namespace kvsweep::policy {
+namespace {
+
+using core::kWordBits;
+using core::Word;
+
+// Sets in `out` up to `need` of the bits of mask(i), lowest first; returns how many.
+template <class Mask>
+std::uint64_t take_lowest(Word* out, std::size_t nw, std::uint64_t need, Mask mask) {
+  std::uint64_t done = 0;
+  for (std::size_t i = 0; i < nw && done < need; ++i) {
+    Word x = mask(i) & ~out[i];
+    auto c = static_cast<std::uint64_t>(std::popcount(x));
+    if (c == 0) continue;
+    if (done + c > need) {
+      Word lowest = 0;
+      for (std::uint64_t take = need - done; take > 0; --take) {
+        lowest |= x & (~x + 1);
+        x &= x - 1;
+      }
+      x = lowest;
+      c = need - done;
+    }
+    out[i] |= x;
+    done += c;
+  }
+  return done;
+}
+
+std::uint64_t count_words(std::size_t nw, auto mask) {
+  std::uint64_t c = 0;
+  for (std::size_t i = 0; i < nw; ++i) c += static_cast<std::uint64_t>(std::popcount(mask(i)));
+  return c;
+}
+
+class FmTracking final : public Policy {
+ public:
+  explicit FmTracking(const PolicyContext& ctx)
+      : shape_(ctx.shape), memory_(ctx.memory), capacity_(ctx.memory.capacity_entries),
+        lookahead_(std::max<std::uint32_t>(1, ctx.params.fm_lookahead)),
+        balanced_(ctx.memory.hbm_reads == config::HbmReads::kBalanced), words_(core::words_for(ctx.shape.total_tokens())),
+        layers_(ctx.shape.layers) {
+    for (auto& s : layers_) {
+      s.selected.assign(words_, 0);
+      s.fresh.assign(words_, 0);
+      s.count[0].assign(lookahead_, 0);
+      s.count[1].assign(lookahead_, 0);
+      s.runs.assign(lookahead_, std::vector<Word>(words_, 0));
+      s.unions.assign(lookahead_, std::vector<Word>(words_, 0));
+    }
+    counts_.resize(shape_.layers);
+    targets_.resize(shape_.layers);
+  }
+
+  std::string_view name() const override { return "fm_tracking"; }
+  std::uint32_t lookahead() const override { return lookahead_; }
+
+  void place_prefill(const StepWindow& first, cost::Residency& r) override {
+    // As a step "P - 1" whose resident set is every prompt token (placing prefill KV is free), with
+    // no piggy-back group: R(P-1) is chosen from tokens < P for the hits of step P.
+    const std::uint32_t p = shape_.prompt_tokens;
+    cost::Residency all(shape_.layers, r.tokens());
+    for (std::uint32_t l = 0; l < shape_.layers; ++l) all.layer(l).set_range(0, p);
+    choose(first, 0, p, all, nullptr, r);
+  }
+
+  void step(const StepWindow& w, cost::Residency& r) override {
+    if (w.available() == 0) return;  // the last step: nothing left to serve
+    const cost::Residency before = r;  // R(n-1); r becomes R(n)
+    choose(w, 1, w.n() + 1, before, &w, r);
+  }
+
+ private:
+  struct LayerScratch {
+    std::vector<Word> selected;
+    std::vector<std::vector<Word>> runs;    // runs[r-1]: read at every step next .. next + r - 1
+    std::vector<std::vector<Word>> unions;  // unions[k-1]: read at some step next .. next + k - 1
+    std::vector<Word> fresh;                // S(n) ∪ {n} \ held: the piggy-back group
+    std::vector<std::uint64_t> count[2];    // count[g][d]: group g's entries in runs[d]
+    std::uint64_t chosen = 0;
+  };
+
+  // Chooses R(next - 1) into r for the hits of step `next` = n + k0 of window w (k0 = 1 for a decode
+  // step, 0 for prefill), from the resident set `held` (R(n-1), or all prompt tokens), with the
+  // piggy-back group S(n, ·) ∪ {n} when `now` is given. Tokens are < tokens_below.
+  void choose(const StepWindow& w, std::uint32_t k0, std::uint32_t tokens_below, const cost::Residency& held,
+              const StepWindow* now, cost::Residency& r) {
+    const std::uint32_t L = shape_.layers;
+    const std::uint32_t depth = std::min(lookahead_, w.available() + 1 - k0);  // steps next .. next+depth-1
+    const std::size_t nw = core::words_for(tokens_below);
+    for (std::uint32_t l = 0; l < L; ++l) counts_[l] = w.count(k0, l);
+    bound::free_migration_allocation(memory_, counts_, targets_);
+    const std::uint32_t n = w.n();
+
+    // Steps 1-2, per layer: the hits of step `next`.
+    auto per_layer = [&](std::uint32_t l) {
+      LayerScratch& s = layers_[l];
+      const Word* h = held.layer(l).data();
+      const Word* s_now = now != nullptr ? now->reads(0, l).data() : nullptr;
+      // Group 0: held; group 1: read now or new (S(n) ∪ {n}), not held.
+      Word* fresh = s.fresh.data();
+      for (std::size_t i = 0; i < nw; ++i) fresh[i] = s_now != nullptr ? s_now[i] & ~h[i] : Word{0};
+      if (s_now != nullptr && n / kWordBits < nw) fresh[n / kWordBits] |= (Word{1} << (n % kWordBits)) & ~h[n / kWordBits];
+      std::fill(s.selected.begin(), s.selected.begin() + static_cast<std::ptrdiff_t>(nw), Word{0});
+      const auto target = static_cast<std::uint64_t>(std::floor(targets_[l] + 1e-9));
+      // runs[d] = read at every step next .. next + d; count[g][d] = group g's entries among them. Only
+      // as deep as the ranking needs: group g with need N is decided at the first d with count <= N.
+      std::uint64_t need[2] = {target, 0};
+      int decided[2] = {-1, -1};
+      std::uint32_t depth_used = 0;
+      for (std::uint32_t d = 0; d < depth; ++d) {
+        const Word* sd = w.reads(k0 + d, l).data();
+        const Word* prev = d > 0 ? s.runs[d - 1].data() : nullptr;
+        Word* cur = s.runs[d].data();
+        std::uint64_t c0 = 0, c1 = 0;
+        for (std::size_t i = 0; i < nw; ++i) {
+          cur[i] = (prev != nullptr ? prev[i] : ~Word{0}) & sd[i];
+          c0 += static_cast<std::uint64_t>(std::popcount(cur[i] & h[i]));
+          c1 += static_cast<std::uint64_t>(std::popcount(cur[i] & fresh[i]));
+        }
+        s.count[0][d] = c0;
+        s.count[1][d] = c1;
+        depth_used = d + 1;
+        if (d == 0) need[1] = target > c0 ? target - c0 : 0;
+        for (int g = 0; g < 2; ++g) {
+          if (decided[g] < 0 && s.count[g][d] <= need[g]) decided[g] = static_cast<int>(d);
+        }
+        if (decided[0] >= 0 && decided[1] >= 0) break;
+      }
+      std::uint64_t chosen = 0;
+      for (int g = 0; g < 2; ++g) {
+        const std::uint64_t want = std::min(need[g], target - chosen);
+        if (want == 0 || depth_used == 0) continue;
+        const Word* cand = g == 0 ? h : fresh;
+        Word* sel = s.selected.data();
+        const int dd = decided[g];
+        if (dd >= 0) {
+          // Everything with a run longer than dd, then part of the run of exactly dd (longest first).
+          const Word* all = s.runs[dd].data();
+          for (std::size_t i = 0; i < nw; ++i) sel[i] |= all[i] & cand[i];
+          chosen += s.count[g][dd];
+          if (dd > 0 && s.count[g][dd] < want) {
+            const Word* part = s.runs[dd - 1].data();
+            chosen += take_lowest(sel, nw, want - s.count[g][dd],
+                                  [&](std::size_t i) { return part[i] & ~all[i] & cand[i]; });
+          }
+        } else {
+          const Word* part = s.runs[depth_used - 1].data();  // runs of K steps or more: too many
+          chosen += take_lowest(sel, nw, want, [&](std::size_t i) { return part[i] & cand[i]; });
+        }
+      }
+      s.chosen = chosen;
+    };
+    for_layers(per_layer);
+
+    // Step 3: the capacity left keeps other held entries, soonest next read first.
+    std::uint64_t used = 0;
+    for (const auto& s : layers_) used += s.chosen;
+    std::uint64_t budget = capacity_ > used ? capacity_ - used : 0;
+    auto fill_mask = [&](std::uint32_t l, std::size_t i) {
+      const Word x = held.layer(l).data()[i] & ~layers_[l].selected[i];
+      return balanced_ ? x : x & ~w.reads(k0, l).data()[i];
+    };
+    std::uint64_t candidates = 0;
+    for (std::uint32_t l = 0; l < L; ++l) candidates += count_words(nw, [&](std::size_t i) { return fill_mask(l, i); });
+    if (candidates <= budget) {
+      for (std::uint32_t l = 0; l < L; ++l) {
+        Word* sel = layers_[l].selected.data();
+        for (std::size_t i = 0; i < nw; ++i) sel[i] |= fill_mask(l, i);
+      }
+    } else if (budget > 0) {
+      fill_by_next_read(w, k0, depth, nw, budget, fill_mask);
+    }
+    for (std::uint32_t l = 0; l < L; ++l) {
+      Word* out = r.layer(l).data();
+      std::copy(layers_[l].selected.begin(), layers_[l].selected.begin() + static_cast<std::ptrdiff_t>(nw), out);
+      std::fill(out + nw, out + r.layer(l).word_count(), Word{0});
+    }
+  }
+
+  template <class FillMask>
+  void fill_by_next_read(const StepWindow& w, std::uint32_t k0, std::uint32_t depth, std::size_t nw,
+                         std::uint64_t budget, FillMask fill_mask) {
+    const std::uint32_t L = shape_.layers;
+    // Class k = read first at step next + k; class `depth` = not read within the window. Counted class
+    // by class over all layers until the classes so far exceed the budget: that class is the cut.
+    std::uint32_t cut = 0;
+    for (; cut <= depth; ++cut) {
+      std::uint64_t total = 0;
+      for (std::uint32_t l = 0; l < L; ++l) {
+        LayerScratch& s = layers_[l];
+        const Word* prev = cut > 0 ? s.unions[cut - 1].data() : nullptr;
+        std::uint64_t c = 0;
+        if (cut < depth) {
+          const Word* sk = w.reads(k0 + cut, l).data();
+          Word* cur = s.unions[cut].data();
+          for (std::size_t i = 0; i < nw; ++i) {
+            const Word before = prev != nullptr ? prev[i] : Word{0};
+            c += static_cast<std::uint64_t>(std::popcount(fill_mask(l, i) & sk[i] & ~before));
+            cur[i] = before | sk[i];
+          }
+        } else {
+          c = count_words(nw, [&](std::size_t i) { return fill_mask(l, i) & (prev != nullptr ? ~prev[i] : ~Word{0}); });
+        }
+        total += c;
+      }
+      if (total > budget) break;
+      budget -= total;
+    }
+    for (std::uint32_t l = 0; l < L; ++l) {
+      const LayerScratch& s = layers_[l];
+      std::vector<Word>& add = scratch_;
+      add.assign(nw, 0);
+      // Classes before the cut whole: held, not chosen, read within next .. next + cut - 1.
+      if (cut > 0) {
+        const Word* u = s.unions[std::min(cut, depth) - 1].data();
+        for (std::size_t i = 0; i < nw; ++i) add[i] = fill_mask(l, i) & u[i];
+      }
+      if (cut <= depth && budget > 0) {
+        const Word* before = cut > 0 ? s.unions[cut - 1].data() : nullptr;
+        const Word* in = cut < depth ? w.reads(k0 + cut, l).data() : nullptr;
+        budget -= take_lowest(add.data(), nw, budget, [&](std::size_t i) {
+          return fill_mask(l, i) & (in != nullptr ? in[i] : ~Word{0}) & (before != nullptr ? ~before[i] : ~Word{0});
+        });
+      }
+      Word* sel = layers_[l].selected.data();
+      for (std::size_t i = 0; i < nw; ++i) sel[i] |= add[i];
+    }
+  }
+
+  template <class F>
+  void for_layers(F&& f) {
+    tbb::parallel_for(tbb::blocked_range<std::uint32_t>(0, shape_.layers),
+                      [&](const tbb::blocked_range<std::uint32_t>& range) {
+                        for (std::uint32_t l = range.begin(); l < range.end(); ++l) f(l);
+                      });
+  }
+
+  trace::TraceShape shape_;
+  cost::MemorySystem memory_;
+  std::uint64_t capacity_;
+  std::uint32_t lookahead_;
+  bool balanced_;
+  std::size_t words_;
+  std::vector<LayerScratch> layers_;
+  std::vector<std::uint32_t> counts_;
+  std::vector<double> targets_;
+  std::vector<Word> scratch_;
+};
+
+}  // namespace
+
+std::unique_ptr<Policy> make_fm_tracking(const PolicyContext& ctx) { return std::make_unique<FmTracking>(ctx); }
+
+}  // namespace kvsweep::policy
