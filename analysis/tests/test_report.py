@@ -45,6 +45,7 @@ def test_every_figure_from_a_full_grid(grid_h5, tmp_path):
     assert len(points_in_table(md)) == 72
     header = next(line for line in md.splitlines() if line.startswith("| point_id"))
     for column in ["model", "sparsity", "variation", "hbm_capacity_ratio", "link_read_gbps", "oracle gap",
+                   "best schedule", "certified gap", "bound",
                    "sa_guided", "unlimited_hbm"]:
         assert f"| {column} |" in header, column
     assert ("geometric mean over model, variation, HBM share, link read, link write: 24 points per sparsity"

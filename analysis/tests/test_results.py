@@ -41,6 +41,19 @@ def test_one_row_per_point_with_the_ids_expand_gives(grid_h5, kvsweep):
     assert (df.status == "ok").all() and (df.attempt == 1).all()
 
 
+def test_best_schedule_and_certified_gap(grid_h5):
+    """best_schedule is the fastest capacity-respecting policy, best_gap its time over the larger bound."""
+    df = kr.load(grid_h5)
+    times = df[[c for c in df.columns if c.endswith("_total_time_s") and not c.startswith("unlimited_hbm")]]
+    assert (df.best_time_s == times.min(axis=1)).all()
+    for _, r in df.iterrows():
+        assert r[f"{r.best_schedule}_total_time_s"] == r.best_time_s
+        assert r.lower_bound_kind == ("free_migration" if r.free_migration_s >= r.bandwidth_split_s
+                                      else "bandwidth_split")
+    assert np.allclose(df.best_gap, df.best_time_s / df.lower_bound_s - 1)
+    assert (df.best_gap >= -1e-12).all() and (df.best_gap <= df.gap_to_bound + 1e-12).all()
+
+
 def test_dtypes_and_decoded_strings(grid_h5):
     df = kr.load(grid_h5)
     assert set(df.dtypes.astype(str)) == {"float64", "int64", "object"}
