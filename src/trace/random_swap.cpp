@@ -108,11 +108,7 @@ class RandomSwapSource final : public TraceSource {
   RandomSwapSource(const config::SyntheticParams& p, TraceShape shape, std::uint64_t seed, bool parallel)
       : params_(p), shape_(shape), parallel_(parallel), swap_share_(config::random_swap_share(p)),
         next_step_(shape.prompt_tokens) {
-    if (const auto problems = synthetic_param_problems(p); !problems.empty()) {
-      std::string msg = "invalid synthetic trace parameters:";
-      for (const auto& s : problems) msg += "\n  " + s;
-      throw std::invalid_argument(msg);
-    }
+    require_valid(p);
     layers_.reserve(shape.layers);
     for (std::uint32_t l = 0; l < shape.layers; ++l) {
       layers_.emplace_back(shape.total_tokens(), core::derive_seed({seed, kStreamSwap, l}));

@@ -34,11 +34,7 @@ struct SyntheticSource::Impl {
 SyntheticSource::SyntheticSource(const config::SyntheticParams& p, TraceShape shape, std::uint64_t seed,
                                  bool parallel_layers)
     : impl_(std::make_unique<Impl>()) {
-  if (const auto problems = synthetic_param_problems(p); !problems.empty()) {
-    std::string msg = "invalid synthetic trace parameters:";
-    for (const auto& s : problems) msg += "\n  " + s;
-    throw std::invalid_argument(msg);
-  }
+  require_valid(p);
   Impl& im = *impl_;
   im.params = p;
   im.shape = shape;

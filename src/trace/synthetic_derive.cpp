@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <sstream>
+#include <stdexcept>
 
 #include "kvsweep/trace/synthetic.hpp"
 #include "synthetic_layer.hpp"
@@ -146,6 +147,14 @@ std::vector<std::string> synthetic_param_problems(const config::SyntheticParams&
   at_least_one("heavy_lifetime_steps", p.heavy_lifetime_steps);
   at_least_one("span_tokens", p.span_tokens);
   return problems;
+}
+
+void require_valid(const config::SyntheticParams& p) {
+  const auto problems = synthetic_param_problems(p);
+  if (problems.empty()) return;
+  std::string msg = "invalid synthetic trace parameters:";
+  for (const auto& s : problems) msg += "\n  " + s;
+  throw std::invalid_argument(msg);
 }
 
 }  // namespace kvsweep::trace

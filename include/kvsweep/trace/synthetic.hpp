@@ -112,6 +112,8 @@ SyntheticDerived derive_parameters(const config::SyntheticParams& p, TraceShape 
 
 // Every out-of-range parameter, one message each naming the key and the allowed range (empty: valid).
 std::vector<std::string> synthetic_param_problems(const config::SyntheticParams& p);
+// Throws std::invalid_argument listing every problem, one per line (nothing when p is valid).
+void require_valid(const config::SyntheticParams& p);
 
 enum class SpanKind : std::uint8_t { kHeavy, kBurst };
 
