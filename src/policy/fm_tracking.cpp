@@ -95,8 +95,8 @@ class FmTracking final : public Policy {
 
   void step(const StepWindow& w, cost::Residency& r) override {
     if (w.available() == 0) return;  // the last step: nothing left to serve
-    const cost::Residency before = r;  // R(n-1); r becomes R(n)
-    choose(w, 1, w.n() + 1, before, &w, r);
+    before_ = r;  // R(n-1) (copy-assigned into kept storage); r becomes R(n)
+    choose(w, 1, w.n() + 1, before_, &w, r);
   }
 
  private:
@@ -275,6 +275,7 @@ class FmTracking final : public Policy {
   std::vector<std::uint32_t> counts_;
   std::vector<double> targets_;
   std::vector<Word> scratch_;
+  cost::Residency before_;
 };
 
 }  // namespace
