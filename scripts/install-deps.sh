@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages kvsweep needs; skips the ones already present (idempotent).
 set -euo pipefail
 packages=(g++ cmake make git libgtest-dev libbenchmark-dev libopenmpi-dev openmpi-bin libhdf5-dev hdf5-tools
-          libtbb-dev libyaml-cpp-dev libcli11-dev python3-pandas python3-h5py python3-matplotlib python3-tables
+          libtbb-dev libyaml-cpp-dev libcli11-dev coinor-libcbc-dev pkg-config python3-pandas python3-h5py python3-matplotlib python3-tables
           python3-pytest slurm-wlm munge)
 missing=()
 for p in "${packages[@]}"; do

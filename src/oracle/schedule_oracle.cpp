@@ -4,6 +4,7 @@
 #include <bit>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace kvsweep::oracle {
 
@@ -277,6 +278,35 @@ bool ScheduleState::hand_over(std::uint64_t from, std::uint64_t to, std::uint32_
   return edit(from, s, u, false, false) && edit(to, s, u, true, false);
 }
 
+bool ScheduleState::swap_in(std::uint64_t to, std::uint64_t from, std::uint32_t s, std::uint32_t u,
+                            std::uint32_t from_end) {
+  u = std::min(u, inst_->states());
+  from_end = std::min(std::max(from_end, u), inst_->states());
+  if (s >= u) return true;
+  if (s < inst_->first_state(to) || to == from) return false;
+  const std::size_t w0 = s / kWordBits, w1 = (u - 1) / kWordBits;
+  for (std::size_t w = w0; w <= w1; ++w) {
+    const Word range = core::bit_mask(w == w0 ? s % kWordBits : 0, w == w1 ? (u - 1) % kWordBits + 1 : kWordBits);
+    if ((state_word(from, w) & range) != range) throw std::logic_error("swap_in: from must hold [s, u)");
+  }
+  // Each state of [s, u) loses `from` and gains `to` at most: the occupancy never rises.
+  return edit(from, s, from_end, false, false) && edit(to, s, u, true, false);
+}
+
+std::pair<std::uint32_t, std::uint32_t> ScheduleState::run_around(std::uint64_t e, std::uint32_t i) const {
+  const Word* res = res_.data() + e * wpe_;
+  std::size_t w = i / kWordBits;
+  Word gaps = ~res[w] & ~core::bit_mask(0, i % kWordBits + 1);  // non-resident states after i
+  while (gaps == 0 && ++w < wpe_) gaps = ~res[w];
+  const std::uint32_t end = w < wpe_ ? static_cast<std::uint32_t>(w * kWordBits + std::countr_zero(gaps)) : inst_->states();
+  w = i / kWordBits;
+  gaps = ~res[w] & core::bit_mask(0, i % kWordBits);  // non-resident states before i
+  while (gaps == 0 && w > 0) gaps = ~res[--w];
+  const std::uint32_t begin =
+      gaps == 0 ? 0 : static_cast<std::uint32_t>(w * kWordBits + kWordBits - static_cast<std::size_t>(std::countl_zero(gaps)));
+  return {std::max(begin, inst_->first_state(e)), std::min(end, inst_->free_end())};
+}
+
 bool ScheduleState::edit(std::uint64_t e, std::uint32_t s, std::uint32_t u, bool v, bool check_capacity) {
   u = std::min(u, inst_->states());
   if (s >= u) return true;
@@ -377,53 +407,93 @@ std::uint32_t scaled(std::uint64_t bits, std::uint64_t n) { return static_cast<s
 std::uint32_t short_length(std::uint64_t bits, int cap) {
   return static_cast<std::uint32_t>(std::countr_zero(bits | (std::uint64_t{1} << (cap - 1)))) + 1;
 }
-// Move kinds by the top 16 bits of the first word: 40 % toggle, 30 % hand-over, 30 % miss to hit.
-constexpr std::uint64_t kToggleBelow = 26214, kHandOverBelow = 45875;  // 0.4 and 0.7 of 2^16
+// Move kinds by the top 16 bits of the first word: 30 % toggle, 22 % hand-over, 22 % miss to hit,
+// 8 % hand-over of a run, 12 % evict for a hit, 6 % evict a run.
+constexpr std::uint64_t kKindBelow[] = {19661, 34079, 48497, 53740, 61604};  // cumulative, of 2^16
 }  // namespace
 
-bool ScheduleProblem::propose(State& s, core::Rng& rng) const {
+bool ScheduleProblem::propose(State& s, core::Rng& rng, std::uint8_t& kind) const {
   const std::uint64_t entries = inst_.entries();
   const std::uint32_t states = inst_.states();
-  const std::uint32_t steps = inst_.shape().decode_tokens;
   const std::uint64_t r1 = rng();
-  const std::uint64_t kind = r1 >> 48;
+  kind = kEvictRun;
+  for (std::uint8_t k = 0; k < kEvictRun; ++k) {
+    if ((r1 >> 48) < kKindBelow[k]) {
+      kind = k;
+      break;
+    }
+  }
   const std::uint64_t e = scaled(r1, entries);
   const std::uint32_t first = inst_.first_state(e);
   if (first >= states) return false;
   const std::uint64_t r2 = rng();
-  if (kind < kToggleBelow) {
-    // (a) Toggle a short range starting at a random state.
-    const std::uint32_t i = first + scaled(r2, states - first);
-    const std::uint32_t len = short_length(r2 >> 32, 32);
-    return s.set_range(e, i, i + len, !s.resident(e, i));
+  switch (kind) {
+    case kToggle: {
+      // (a) Toggle a short range starting at a random state.
+      const std::uint32_t i = first + scaled(r2, states - first);
+      const std::uint32_t len = short_length(r2 >> 32, 32);
+      return s.set_range(e, i, i + len, !s.resident(e, i));
+    }
+    case kHandOver:
+    case kHandOverRun: {
+      // (b, d) Hand a resident entry's place over a short range, or the rest of its run, to a
+      // non-resident one.
+      const std::uint32_t i = first + scaled(r2, states - first);
+      if (!s.resident(e, i)) return false;
+      const std::uint64_t r3 = rng();
+      const std::uint64_t other = scaled(r3, entries);
+      if (other == e || s.resident(other, i) || inst_.first_state(other) > i) return false;
+      const std::uint32_t len =
+          kind == kHandOverRun ? states : short_length(r3 >> 32, 16) + short_length(r3 >> 48, 16) - 1;  // mean ~3
+      std::uint32_t u = i;
+      while (u < states && u < i + len && s.resident(e, u) && !s.resident(other, u)) ++u;
+      return s.hand_over(e, other, i, u);
+    }
+    case kEvictRun: {
+      // (f) Evict the whole run of residency around a random resident state.
+      const std::uint32_t i = first + scaled(r2, states - first);
+      if (!s.resident(e, i)) return false;
+      const auto [begin, end] = s.run_around(e, i);
+      return s.set_range(e, begin, end, false);
+    }
+    default:
+      return propose_miss_to_hit(s, e, first, r2, rng, kind == kEvictForHit);
   }
-  if (kind < kHandOverBelow) {
-    // (b) Hand a resident entry's place over a short range to a non-resident one.
-    const std::uint32_t i = first + scaled(r2, states - first);
-    if (!s.resident(e, i)) return false;
-    const std::uint64_t r3 = rng();
-    const std::uint64_t other = scaled(r3, entries);
-    if (other == e || s.resident(other, i) || inst_.first_state(other) > i) return false;
-    const std::uint32_t len = short_length(r3 >> 32, 16) + short_length(r3 >> 48, 16) - 1;  // mean ~3
-    std::uint32_t u = i;
-    while (u < states && u < i + len && s.resident(e, u) && !s.resident(other, u)) ++u;
-    return s.hand_over(e, other, i, u);
-  }
-  // (c) Turn a missed read into a hit: the first read at or after a random step whose state does not
-  // hold the entry (found word by word, wrapping around once).
+}
+
+bool ScheduleProblem::propose_miss_to_hit(State& s, std::uint64_t e, std::uint32_t first, std::uint64_t r2,
+                                          core::Rng& rng, bool evict) const {
+  // (c, e) Turn a missed read into a hit: the first read at or after a random step whose state does
+  // not hold the entry (found word by word, wrapping around once).
+  const std::uint32_t steps = inst_.shape().decode_tokens;
   if (first >= steps) return false;
   const std::uint32_t j = find_miss(s, e, first + scaled(r2, steps - first));
   if (j >= steps) return false;
+  std::uint32_t start;
   if ((r2 >> 63) != 0) {
     // Piggy-back: keep the entry from just after its previous read (promoted while streamed).
     const std::uint32_t prev = previous_read(e, j);
     if (prev == kNoStep || prev + 1 < first) return false;
-    return s.set_range(e, prev + 1, j + 1, true);
+    start = prev + 1;
+  } else {
+    // Prefetch a few states ahead of the read.
+    const std::uint32_t len = short_length(r2 >> 32, 31);
+    start = j + 1 > first + len ? j + 1 - len : first;
   }
-  // Prefetch a few states ahead of the read.
-  const std::uint32_t len = short_length(r2 >> 32, 31);
-  const std::uint32_t start = j + 1 > first + len ? j + 1 - len : first;
-  return s.set_range(e, start, j + 1, true);
+  if (!evict) return s.set_range(e, start, j + 1, true);
+  // In the place of a victim resident at state j (a few random tries): over [start, j + 1) within
+  // the victim's run, the victim leaves for just those states or for the rest of its run.
+  const std::uint64_t r3 = rng();
+  const std::uint64_t entries = inst_.entries();
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    const std::uint64_t victim = scaled(attempt == 0 ? r3 : r3 >> 32, entries);
+    if (victim == e || !s.resident(victim, j)) continue;
+    const auto [begin, end] = s.run_around(victim, j);
+    if (begin > j) return false;  // j is a frozen state of a window
+    const bool whole = ((r2 >> 62) & 1U) != 0;
+    return s.swap_in(e, victim, std::max(start, begin), j + 1, whole ? end : j + 1);
+  }
+  return false;
 }
 
 std::uint32_t ScheduleProblem::find_miss(const State& s, std::uint64_t e, std::uint32_t from) const {

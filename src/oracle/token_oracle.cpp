@@ -56,7 +56,8 @@ OracleResult anneal_schedule(const OracleInstance& inst, const ScheduleState& st
   // Never worse than the seed, even if rounding made the engine keep a state a hair worse.
   const bool improved = result.best.exact_total() <= start.exact_total();
   OracleResult out{start_name, start.exact_total(), improved ? std::move(result.best) : start, 0.0,
-                   std::move(result.diagnostics), 0.0};
+                   std::move(result.diagnostics), 0.0, {}};
+  out.polish = polish_windows(inst, out.best, options.polish);
   out.total_time_s = out.best.exact_total();
   out.diagnostics.best_cost = out.total_time_s;
   out.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

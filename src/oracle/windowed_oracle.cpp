@@ -101,6 +101,15 @@ class WindowedRunner {
   void accumulate(const TemperingDiagnostics& d) {
     diag_.moves_proposed += d.moves_proposed;
     diag_.moves_accepted += d.moves_accepted;
+    if (diag_.move_kinds.empty()) {
+      diag_.move_kinds = d.move_kinds;
+    } else {
+      for (std::size_t m = 0; m < d.move_kinds.size(); ++m) {
+        diag_.move_kinds[m].proposed += d.move_kinds[m].proposed;
+        diag_.move_kinds[m].accepted += d.move_kinds[m].accepted;
+        diag_.move_kinds[m].improvement += d.move_kinds[m].improvement;
+      }
+    }
     diag_.rounds += d.rounds;
     diag_.round_trips += d.round_trips;
     diag_.wall_s += d.wall_s;

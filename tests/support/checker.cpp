@@ -251,4 +251,37 @@ Instance random_instance(std::uint64_t seed, std::uint32_t max_layers, std::uint
   return in;
 }
 
+Instance persistent_instance(std::uint64_t seed, std::uint32_t layers, std::uint32_t prompt, std::uint32_t decode,
+                             config::HbmReads mode) {
+  core::Rng rng(core::derive_seed({seed, 0x9e55}));
+  Instance in = random_instance(seed, 1, 3, mode);  // bandwidths and sizes only
+  auto& sh = in.trace.shape;
+  sh.layers = layers;
+  sh.prompt_tokens = prompt;
+  sh.decode_tokens = decode;
+  in.trace.tokens.assign(static_cast<std::size_t>(decode) * layers, {});
+  const double read_share = 0.25 + 0.35 * rng.uniform();
+  const double churn = 0.05 + 0.3 * rng.uniform();
+  for (std::uint32_t l = 0; l < layers; ++l) {
+    std::set<std::uint32_t> current;
+    for (std::uint32_t t = 0; t < prompt; ++t) {
+      if (rng.bernoulli(read_share)) current.insert(t);
+    }
+    for (std::uint32_t n = prompt; n < prompt + decode; ++n) {
+      if (n > prompt && rng.bernoulli(0.7)) current.insert(n - 1);
+      std::vector<std::uint32_t> members(current.begin(), current.end());
+      for (std::uint32_t t : members) {
+        if (!rng.bernoulli(churn)) continue;
+        current.erase(t);
+        current.insert(static_cast<std::uint32_t>(rng.below(n)));
+      }
+      auto& reads = in.trace.reads(n, l);
+      reads.assign(current.begin(), current.end());
+    }
+  }
+  const double need = read_share * (prompt + decode) * layers;
+  in.memory.capacity_entries = static_cast<std::uint64_t>(need * (0.2 + 0.8 * rng.uniform()));
+  return in;
+}
+
 }  // namespace kvsweep::testing

@@ -57,4 +57,11 @@ struct Instance {
 Instance random_instance(std::uint64_t seed, std::uint32_t max_layers, std::uint32_t max_tokens,
                          config::HbmReads mode = config::HbmReads::kBalanced);
 
+// A small instance with persistent reads: each layer reads a set of about `read_share` of the past
+// tokens that changes by `churn` of its members per step (the leavers replaced by random other past
+// tokens, the newest token joining often), over `decode` steps after `prompt` tokens; capacity a
+// random share of what the reads need, bandwidths as in random_instance.
+Instance persistent_instance(std::uint64_t seed, std::uint32_t layers, std::uint32_t prompt, std::uint32_t decode,
+                             config::HbmReads mode = config::HbmReads::kBalanced);
+
 }  // namespace kvsweep::testing

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "kvsweep/core/fast_div.hpp"
@@ -119,6 +120,14 @@ class ScheduleState {
   // Capacity-neutral: entry `to` takes entry `from`'s place over states [s, u), where `from` is resident
   // and `to` is not (std::logic_error otherwise). False, changing nothing, when `to` does not exist yet.
   bool hand_over(std::uint64_t from, std::uint64_t to, std::uint32_t s, std::uint32_t u);
+  // Capacity-safe: entry `to` becomes resident over [s, u) (where it already is, nothing changes)
+  // while entry `from`, resident over all of [s, u), is evicted over [s, from_end), from_end >= u.
+  // std::logic_error when `from` does not hold [s, u); false, changing nothing, when `to` does not
+  // exist yet at s or the range touches a frozen state.
+  bool swap_in(std::uint64_t to, std::uint64_t from, std::uint32_t s, std::uint32_t u, std::uint32_t from_end);
+  // The maximal run of resident states of entry e that contains state i (resident), clipped to the
+  // states a move may change: [begin, end).
+  std::pair<std::uint32_t, std::uint32_t> run_around(std::uint64_t e, std::uint32_t i) const;
   // Cost change of the edits since the last commit()/undo().
   double pending_delta() const { return pending_; }
   // Most proposals edit nothing (refused by a check): those return here without a call.
@@ -185,13 +194,24 @@ class ScheduleProblem {
   explicit ScheduleProblem(const OracleInstance& inst) : inst_(inst) {}
   double cost(const State& s) const { return s.total(); }
 
-  // Moves: (a) set a short random range of one entry to resident or not; (b) hand residency over a
-  // short range from a resident entry to a non-resident one (capacity-neutral); (c) make a missed
-  // read a hit by holding the entry from its previous read (piggy-back) or a prefetch just before.
+  // Moves, local: (a) "toggle" a short random range of one entry to resident or not; (b) "hand_over"
+  // residency over a short range from a resident entry to a non-resident one (capacity-neutral);
+  // (c) "miss_to_hit": make a missed read a hit by holding the entry from its previous read
+  // (piggy-back) or a prefetch just before. Non-local, so that a good seed is not a local trap under
+  // a full HBM: (d) "hand_over_run" hands the rest of a residency run over, up to wherever the
+  // receiver is resident; (e) "evict_for_hit" makes a missed read a hit in the place of a victim
+  // resident at that step, evicting the victim over the same states or the rest of its run;
+  // (f) "evict_run" drops a whole residency run.
+  enum MoveKind : std::uint8_t { kToggle, kHandOver, kMissToHit, kHandOverRun, kEvictForHit, kEvictRun, kMoveKinds };
+  static std::span<const char* const> move_kinds() {
+    static constexpr const char* kNames[kMoveKinds] = {"toggle",        "hand_over",     "miss_to_hit",
+                                                       "hand_over_run", "evict_for_hit", "evict_run"};
+    return kNames;
+  }
   template <class Accept>
   MoveOutcome step(State& s, core::Rng& rng, Accept&& accept) const {
     MoveOutcome out;
-    if (!propose(s, rng)) {
+    if (!propose(s, rng, out.kind)) {
       s.undo();
       return out;
     }
@@ -208,7 +228,9 @@ class ScheduleProblem {
 
  private:
   static constexpr std::uint32_t kNoStep = ~std::uint32_t{0};
-  bool propose(State& s, core::Rng& rng) const;
+  bool propose(State& s, core::Rng& rng, std::uint8_t& kind) const;
+  bool propose_miss_to_hit(State& s, std::uint64_t e, std::uint32_t first, std::uint64_t r2, core::Rng& rng,
+                           bool evict) const;
   // The first step >= from (wrapping) at which entry e is read but not resident, or kNoStep.
   std::uint32_t find_miss(const State& s, std::uint64_t e, std::uint32_t from) const;
   // The last step < j at which entry e is read, or kNoStep.

@@ -39,6 +39,16 @@ struct MoveOutcome {
   bool proposed = false;  // false: no legal move was found this time (counts as a rejected proposal)
   bool accepted = false;
   double delta = 0;  // cost change, when proposed
+  std::uint8_t kind = 0;  // which of the problem's move_kinds() it was (always 0 without any)
+};
+
+// Per move kind, over all replicas and temperatures: proposals (refused ones included), accepted
+// moves, and the summed cost decrease of the accepted downhill ones.
+struct MoveKindStats {
+  std::string name;
+  std::uint64_t proposed = 0;
+  std::uint64_t accepted = 0;
+  double improvement = 0;
 };
 
 struct TemperingOptions {
@@ -68,6 +78,7 @@ struct TemperingDiagnostics {
   std::uint64_t moves_accepted = 0;
   std::vector<std::uint64_t> slot_moves_proposed;  // per temperature slot; sums to moves_proposed
   std::vector<std::uint64_t> slot_moves_accepted;  // per temperature slot; sums to moves_accepted
+  std::vector<MoveKindStats> move_kinds;           // empty when the problem does not name its moves
   std::uint32_t rounds = 0;
   std::string stop_reason;  // "moves", "wall", "patience"; the tuner adds "rounds"
   double wall_s = 0;

@@ -86,6 +86,13 @@ TemperingResult<typename Problem::State> temper(const Problem& problem,
   std::vector<std::uint64_t> round_moves(n, 0), round_accepted(n, 0);
   d.slot_moves_proposed.assign(n, 0);
   d.slot_moves_accepted.assign(n, 0);
+  // A problem that names its move kinds gets them counted, per slot and round, summed in slot order
+  // (the same totals with 1 or N threads).
+  constexpr bool kNamedKinds = requires { problem.move_kinds(); };
+  if constexpr (kNamedKinds) {
+    for (const auto& name : problem.move_kinds()) d.move_kinds.push_back({std::string(name), 0, 0, 0});
+  }
+  std::vector<std::vector<MoveKindStats>> slot_kinds(n, d.move_kinds);
 
   auto run_slot = [&](std::size_t k) {
     State& s = states[exchange.state_at(k)];
@@ -100,6 +107,14 @@ TemperingResult<typename Problem::State> temper(const Problem& problem,
       if (out.accepted) {
         e += out.delta;
         ++accepted;
+      }
+      if constexpr (kNamedKinds) {
+        MoveKindStats& kind = slot_kinds[k][out.kind];
+        ++kind.proposed;
+        if (out.accepted) {
+          ++kind.accepted;
+          if (out.delta < 0) kind.improvement -= out.delta;
+        }
       }
     }
     rngs[k] = rng;
@@ -144,6 +159,13 @@ TemperingResult<typename Problem::State> temper(const Problem& problem,
       d.moves_accepted += round_accepted[k];
       d.slot_moves_proposed[k] += round_moves[k];
       d.slot_moves_accepted[k] += round_accepted[k];
+      for (std::size_t m = 0; m < d.move_kinds.size(); ++m) {
+        d.move_kinds[m].proposed += slot_kinds[k][m].proposed;
+        d.move_kinds[m].accepted += slot_kinds[k][m].accepted;
+        d.move_kinds[m].improvement += slot_kinds[k][m].improvement;
+        slot_kinds[k][m].proposed = slot_kinds[k][m].accepted = 0;
+        slot_kinds[k][m].improvement = 0;
+      }
       if (energy[k] < energy[best_slot]) best_slot = k;
     }
     if (energy[best_slot] < result.best_cost - kBestRelativeTolerance * std::abs(result.best_cost)) {

@@ -9,6 +9,7 @@
 
 #include "kvsweep/config/point.hpp"
 #include "kvsweep/cost/judge.hpp"
+#include "kvsweep/oracle/exact.hpp"
 #include "kvsweep/oracle/schedule_oracle.hpp"
 #include "kvsweep/oracle/tempering.hpp"
 
@@ -19,6 +20,8 @@ struct OracleOptions {
   // Points whose schedule and reads would take more memory than this are not annealed (the oracle then
   // reports its seed schedule); two bits per (token, layer, step) per replica plus the reads.
   double max_memory_gb = 4.0;
+  // After annealing, small instances are polished window by window with the exact MILP (exact.hpp).
+  PolishOptions polish;
 };
 
 struct OracleResult {
@@ -28,6 +31,7 @@ struct OracleResult {
   double total_time_s = 0;        // its total time, recounted from scratch
   TemperingDiagnostics diagnostics;
   double wall_s = 0;
+  PolishStats polish;
 };
 
 // Bytes the oracle needs for a point of this shape with `replicas` replicas.
