@@ -11,6 +11,7 @@
 #include "kvsweep/config/point_yaml.hpp"
 #include "kvsweep/core/diagnostics.hpp"
 #include "kvsweep/eval/evaluate.hpp"
+#include "kvsweep/result/schema.hpp"
 #include "kvsweep/sweep/sweep.hpp"
 
 namespace kvsweep::cli {
@@ -22,6 +23,7 @@ struct EvalArgs {
   bool verbose = false;
   bool serial = false;
   bool keys = false;
+  bool columns = false;
   std::optional<double> oracle_moves;
   std::optional<double> oracle_wall_s;
   std::optional<std::uint32_t> oracle_replicas;
@@ -43,6 +45,7 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("points", args->file, "YAML file with one point, `points:` with several, or a sweep (lists of values)")
       ->check(CLI::ExistingFile);
   cmd->add_flag("--keys", args->keys, "Print every key a point file may hold (markdown) and exit");
+  cmd->add_flag("--columns", args->columns, "Print every column of a results file (markdown) and exit");
   cmd->add_flag("--json", args->json, "Print one JSON document instead of tables");
   cmd->add_flag("-v,--verbose", args->verbose, "Explain each step and show progress on stderr");
   cmd->add_flag("--serial", args->serial, "Run the policies one after another on one thread");
@@ -57,6 +60,10 @@ void add_eval_command(CLI::App& app) {
   cmd->callback([args] {
     if (args->keys) {
       print_key_reference();
+      return;
+    }
+    if (args->columns) {
+      std::cout << result::columns_markdown();
       return;
     }
     if (args->file.empty()) throw core::InputError("points", "a YAML point file is required (or --keys)");

@@ -38,9 +38,22 @@ void print_point_table(std::ostream& out, const eval::PointResult& r) {
                   100 * x.hbm_hit_rate, 100 * x.kv_hit_rate, x.migrated_bytes / 1e9, x.link_bytes / 1e9, p.cpu_s);
     out << line;
   }
-  std::snprintf(line, sizeof line, "  lower bounds: bandwidth_split %.6f s, free_migration %.6f s\n",
+  std::snprintf(line, sizeof line, "  lower bounds: bandwidth_split %.6f s, free_migration %.6f s",
                 r.bounds.bandwidth_split_s, r.bounds.free_migration_s);
   out << line;
+  if (r.exact) {
+    std::snprintf(line, sizeof line, ", exact %.6f s", r.exact->bound_s);
+    out << line;
+  }
+  out << "\n";
+  if (r.exact) {
+    const auto& x = *r.exact;
+    std::snprintf(line, sizeof line, "  exact: %s; %llu binaries, %llu rows, %llu nodes, %.2f s\n",
+                  x.proven_optimal ? "proven optimal" : "NOT proven optimal (oracle.exact_max_nodes ran out)",
+                  static_cast<unsigned long long>(x.binaries), static_cast<unsigned long long>(x.rows),
+                  static_cast<unsigned long long>(x.nodes), x.wall_s);
+    out << line;
+  }
   if (r.oracle && r.oracle->sa_tuned) {
     const auto& o = *r.oracle;
     std::snprintf(line, sizeof line,
@@ -64,6 +77,21 @@ void print_point_table(std::ostream& out, const eval::PointResult& r) {
       std::snprintf(line, sizeof line, "  oracle: gap to bound %.4f%%; %s\n", 100 * o.gap_to_bound, o.note.c_str());
     }
     out << line;
+    if (!d.move_kinds.empty()) {
+      out << "  oracle moves (proposed / accepted / time removed):";
+      for (const auto& k : d.move_kinds) {
+        std::snprintf(line, sizeof line, " %s %llu/%llu/%.3g s;", k.name.c_str(),
+                      static_cast<unsigned long long>(k.proposed), static_cast<unsigned long long>(k.accepted),
+                      k.improvement);
+        out << line;
+      }
+      out << "\n";
+    }
+    if (o.polish.windows > 0) {
+      std::snprintf(line, sizeof line, "  oracle exact window polish: %u windows, %u improved, %.3g s removed, %.2f s\n",
+                    o.polish.windows, o.polish.improved, o.polish.gain_s, o.polish.wall_s);
+      out << line;
+    }
   }
   std::snprintf(line, sizeof line, "  wall %.2f s (trace %.2f s)\n", r.wall_s, r.trace_s);
   out << line;
@@ -117,6 +145,19 @@ void write_point_json(io::JsonWriter& json, const eval::PointResult& r) {
   json.field("bandwidth_split_s", r.bounds.bandwidth_split_s);
   json.field("free_migration_s", r.bounds.free_migration_s);
   json.end_object();
+  json.field("lower_bound_s", r.lower_bound().value_s);
+  json.field("lower_bound_kind", std::string(r.lower_bound().kind));
+  if (r.exact) {
+    const auto& x = *r.exact;
+    json.key("exact").begin_object();
+    json.field("proven_optimal", x.proven_optimal);
+    json.field("bound_s", x.bound_s);
+    json.field("binaries", x.binaries);
+    json.field("rows", x.rows);
+    json.field("nodes", x.nodes);
+    json.field("wall_s", x.wall_s);
+    json.end_object();
+  }
   if (r.oracle) {
     const auto& o = *r.oracle;
     const auto& d = o.diagnostics;
@@ -132,6 +173,22 @@ void write_point_json(io::JsonWriter& json, const eval::PointResult& r) {
     json.field("rounds", d.rounds);
     json.field("round_trips", d.round_trips);
     json.field("stop_reason", d.stop_reason);
+    json.key("move_kinds").begin_array();
+    for (const auto& k : d.move_kinds) {
+      json.begin_object();
+      json.field("name", k.name);
+      json.field("proposed", k.proposed);
+      json.field("accepted", k.accepted);
+      json.field("improvement_s", k.improvement);
+      json.end_object();
+    }
+    json.end_array();
+    json.key("polish").begin_object();
+    json.field("windows", o.polish.windows);
+    json.field("improved", o.polish.improved);
+    json.field("gain_s", o.polish.gain_s);
+    json.field("wall_s", o.polish.wall_s);
+    json.end_object();
     json.field("sa_tuned", o.sa_tuned);
     json.field("sa_window", o.sa_window);
     json.field("sa_fraction", o.sa_fraction);

@@ -92,6 +92,10 @@ std::vector<KeyDecl> make_oracle_decls() {
       integer_knob(g, "sa_replicas", &O::sa_replicas, 1, 64, "sa_guided tuning: replicas over (W, R)"),
       integer_knob(g, "sa_rounds", &O::sa_rounds, 1, kNoLimit, "sa_guided tuning: round budget"),
       integer_knob(g, "sa_w_max", &O::sa_w_max, 1, 4096, "sa_guided tuning: largest window W tried"),
+      integer_knob(g, "exact_max_binaries", &O::exact_max_binaries, 1, 1000000,
+                   "exact: refuse points whose MILP has more binary variables"),
+      integer_knob(g, "exact_max_nodes", &O::exact_max_nodes, 1, kNoLimit,
+                   "exact: branch-and-bound node budget (unproven points say so)"),
   };
 }
 }  // namespace

@@ -75,7 +75,13 @@ std::uint64_t capacity_entries(const PointSpec& p, std::uint32_t prompt_tokens, 
 const std::vector<std::string>& known_policy_names() {
   static const std::vector<std::string> kNames = {"unlimited_hbm", "static",    "reactive_lru", "page",
                                                   "streaming",     "h2o",       "belady",       "sa_guided",
-                                                  "fm_tracking",   "oracle"};
+                                                  "fm_tracking",   "oracle",    "exact"};
+  return kNames;
+}
+
+const std::vector<std::string>& default_policy_names() {
+  // All but `exact`, which only small points can afford.
+  static const std::vector<std::string> kNames(known_policy_names().begin(), known_policy_names().end() - 1);
   return kNames;
 }
 

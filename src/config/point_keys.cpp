@@ -307,7 +307,7 @@ std::vector<KeyDecl> make_point_decls() {
        "knobs of the synthetic trace generator", knob_group(&synthetic_key_decls, &misplaced_in_synthetic)},
       {"trace", "synthetic or mapping", "synthetic", "synthetic, or {file: path}",
        "where the token reads come from; a relative file is found beside the YAML file", parse_trace},
-      {"policies", "list", "all", policies, "policies evaluated, in this order", parse_policies},
+      {"policies", "list", "all but exact", policies, "policies evaluated, in this order", parse_policies},
       {"policy_params", "mapping", "{}", core::join(key_names(policy_param_key_decls())), "policy knobs",
        knob_group(&policy_param_key_decls, nullptr)},
       {"oracle", "mapping", "{}", core::join(key_names(oracle_key_decls())),

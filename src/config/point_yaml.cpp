@@ -143,7 +143,7 @@ PointSpec finalize(const Draft& d, const YAML::Mark& point_mark, std::string sou
                   std::to_string(p.model.layers) + " layers of " + p.model.name);
   }
 
-  p.policies = d.policies.value_or(known_policy_names());
+  p.policies = d.policies.value_or(default_policy_names());
   p.policy_params = d.policy_params;
   p.oracle = d.oracle;
   p.seed = d.seed;

@@ -54,7 +54,7 @@ Attempt run_point(const sweep::SweepPoint& point, std::uint32_t attempt, const r
 std::vector<std::string> detail_policies(const config::PointSpec& spec) {
   std::vector<std::string> names;
   for (const auto& p : spec.policies) {
-    if (p != "oracle") names.push_back(p);
+    if (p != "oracle" && p != "exact") names.push_back(p);
   }
   return names;
 }

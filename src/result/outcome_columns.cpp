@@ -50,16 +50,10 @@ std::vector<ColumnDef> bound_columns() {
                   [](const eval::PointResult& r) { return r.bounds.bandwidth_split_s; }),
       from_result("free_migration_s", "s", "lower bound for capacity-respecting schedules, migration free",
                   [](const eval::PointResult& r) { return r.bounds.free_migration_s; }),
-      from_result("lower_bound_s", "s", "the larger of the two bounds",
-                  [](const eval::PointResult& r) {
-                    return std::max(r.bounds.bandwidth_split_s, r.bounds.free_migration_s);
-                  }),
-      str("lower_bound_kind", 16, "which bound lower_bound_s is: free_migration or bandwidth_split",
-          [](const RowContext& c) {
-            if (c.result == nullptr) return std::string();
-            const auto& b = c.result->bounds;
-            return std::string(b.free_migration_s >= b.bandwidth_split_s ? "free_migration" : "bandwidth_split");
-          }),
+      from_result("lower_bound_s", "s", "the largest certified bound (the exact MILP's too, when it ran)",
+                  [](const eval::PointResult& r) { return r.lower_bound().value_s; }),
+      str("lower_bound_kind", 16, "which bound lower_bound_s is: bandwidth_split, free_migration or exact",
+          [](const RowContext& c) { return c.result == nullptr ? std::string() : std::string(c.result->lower_bound().kind); }),
       str("best_schedule", 24, "the fastest capacity-respecting policy of the point (oracle included)",
           [](const RowContext& c) {
             const eval::PolicyResult* b = c.result != nullptr ? best_schedule(*c.result) : nullptr;
@@ -73,12 +67,52 @@ std::vector<ColumnDef> bound_columns() {
       from_result("best_gap", "", "best_time_s / lower_bound_s - 1: the certified gap of the point",
                   [](const eval::PointResult& r) {
                     const eval::PolicyResult* b = best_schedule(r);
-                    const double lb = std::max(r.bounds.bandwidth_split_s, r.bounds.free_migration_s);
+                    const double lb = r.lower_bound().value_s;
                     return b != nullptr && lb > 0 ? b->metrics.total_time_s / lb - 1 : kNaN;
                   }),
       from_oracle("gap_to_bound", "", "oracle_total_time_s / lower_bound_s - 1",
                   [](const eval::OracleReport& o) { return o.gap_to_bound; }),
   };
+}
+
+// The exact MILP: NaN unless `exact` ran.
+std::vector<ColumnDef> exact_columns() {
+  auto from_exact = [](std::string name, std::string unit, std::string description, auto f) {
+    return f64(std::move(name), std::move(unit), std::move(description), [f](const RowContext& c) {
+      return c.result != nullptr && c.result->exact ? static_cast<double>(f(*c.result->exact)) : kNaN;
+    });
+  };
+  using E = eval::ExactReport;
+  return {
+      from_exact("exact_proven", "", "1 when the MILP proved its schedule optimal within the node budget",
+                 [](const E& e) { return e.proven_optimal ? 1 : 0; }),
+      from_exact("exact_bound_s", "s", "the MILP's certified lower bound (its optimum when proven)",
+                 [](const E& e) { return e.bound_s; }),
+      from_exact("exact_binaries", "", "binary variables of the MILP", [](const E& e) { return e.binaries; }),
+      from_exact("exact_nodes", "nodes", "branch-and-bound nodes Cbc explored", [](const E& e) { return e.nodes; }),
+      from_exact("exact_wall_s", "s", "the MILP's wall time (build, solve, judge)", [](const E& e) { return e.wall_s; }),
+  };
+}
+
+// Per move kind of the token-level oracle (oracle::ScheduleProblem::move_kinds()).
+std::vector<ColumnDef> move_kind_columns() {
+  std::vector<ColumnDef> out;
+  const auto kinds = oracle::ScheduleProblem::move_kinds();
+  for (std::size_t k = 0; k < kinds.size(); ++k) {
+    const std::string name = std::string("oracle_") + kinds[k];
+    auto stat = [k](auto f) {
+      return [k, f](const eval::OracleReport& o) {
+        return k < o.diagnostics.move_kinds.size() ? static_cast<double>(f(o.diagnostics.move_kinds[k])) : kNaN;
+      };
+    };
+    using M = oracle::MoveKindStats;
+    out.push_back(from_oracle(name + "_proposed", "proposals", std::string("moves of kind ") + kinds[k] + " proposed",
+                              stat([](const M& m) { return m.proposed; })));
+    out.push_back(from_oracle(name + "_accepted", "moves", "... accepted", stat([](const M& m) { return m.accepted; })));
+    out.push_back(from_oracle(name + "_improvement_s", "s", "... summed time removed by the accepted downhill ones",
+                              stat([](const M& m) { return m.improvement; })));
+  }
+  return out;
 }
 
 std::vector<ColumnDef> oracle_columns() {
@@ -101,6 +135,12 @@ std::vector<ColumnDef> oracle_columns() {
                     return ratio(static_cast<double>(o.diagnostics.moves_accepted),
                                  static_cast<double>(o.diagnostics.moves_proposed));
                   }),
+      from_oracle("oracle_polish_windows", "", "windows re-solved exactly after annealing (0: point too large)",
+                  [](const O& o) { return o.polish.windows; }),
+      from_oracle("oracle_polish_improved", "", "... of which improved the schedule",
+                  [](const O& o) { return o.polish.improved; }),
+      from_oracle("oracle_polish_gain_s", "s", "time the exact window polish removed",
+                  [](const O& o) { return o.polish.gain_s; }),
       from_oracle("oracle_rounds", "rounds", "swap rounds run",
                   [](const O& o) { return o.diagnostics.rounds; }),
       from_oracle("oracle_round_trips", "", "cold -> hot -> cold journeys",
@@ -196,6 +236,8 @@ std::vector<ColumnDef> policy_columns(const std::string& p) {
 std::vector<ColumnDef> outcome_columns() {
   std::vector<ColumnDef> out = bound_columns();
   for (auto& d : oracle_columns()) out.push_back(std::move(d));
+  for (auto& d : move_kind_columns()) out.push_back(std::move(d));
+  for (auto& d : exact_columns()) out.push_back(std::move(d));
   for (auto& d : sa_columns()) out.push_back(std::move(d));
   return out;
 }

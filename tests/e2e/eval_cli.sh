@@ -71,6 +71,29 @@ set -e
 grep -q "bad.yaml:2:11" "$tmp/bad.err" || { echo "no line:col"; cat "$tmp/bad.err"; exit 1; }
 [ ! -s "$tmp/bad.out" ]
 
+# `exact` on a point too large for the MILP: exit 2, the limit named, nothing printed.
+cat > "$tmp/exact.yaml" <<'YAML'
+model: {name: tiny, layers: 2, kv_bytes_per_token_layer: 16384, weight_bytes_per_layer: 2.0e5}
+hardware: paper-table1
+hbm_capacity_ratio: 0.3
+prompt_tokens: 24
+decode_tokens: 16
+policies: [static, exact]
+oracle: {exact_max_binaries: 100}
+YAML
+set +e
+"$kvsweep" eval "$tmp/exact.yaml" > "$tmp/exact.out" 2> "$tmp/exact.err"
+rc=$?
+set -e
+[ "$rc" -eq 2 ] || { echo "exact: expected exit 2, got $rc"; cat "$tmp/exact.err"; exit 1; }
+grep -q "exact.yaml: policies: exact needs .* above oracle.exact_max_binaries = 100" "$tmp/exact.err" \
+  || { echo "exact: unclear refusal"; cat "$tmp/exact.err"; exit 1; }
+[ ! -s "$tmp/exact.out" ]
+# Within the limit it runs, and says whether it proved its schedule optimal.
+sed -i 's/exact_max_binaries: 100/exact_max_nodes: 200/' "$tmp/exact.yaml"
+"$kvsweep" eval "$tmp/exact.yaml" > "$tmp/exact.out"
+grep -q "^  exact: \(proven optimal\|NOT proven optimal\)" "$tmp/exact.out" || { cat "$tmp/exact.out"; exit 1; }
+
 # A bad flag exits 2 too.
 set +e
 "$kvsweep" eval "$tmp/point.yaml" --no-such-flag > /dev/null 2>&1

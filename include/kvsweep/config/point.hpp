@@ -60,6 +60,9 @@ struct OracleSettings {
   std::uint32_t sa_replicas = 2;         // replicas of the (W, R) tuning of sa_guided (one per core here)
   std::uint32_t sa_rounds = 8;           // its round budget (the paper point: ~2 min on 2 cores)
   std::uint32_t sa_w_max = 64;           // largest W it tries
+  // The exact MILP (policy `exact`): refused above this many binary variables; its node budget.
+  std::uint32_t exact_max_binaries = 20000;
+  std::uint32_t exact_max_nodes = 20000;
 };
 
 struct PointSpec {
@@ -97,5 +100,7 @@ std::uint64_t capacity_entries(const PointSpec& p, std::uint32_t prompt_tokens,
 // Names of every policy kvsweep knows, in a stable order: the baselines (policy::make_policy), then
 // `oracle` (the annealed schedule; with it, sa_guided's (W, R) are tuned first).
 const std::vector<std::string>& known_policy_names();
+// The policies of a point that does not list its own: all known ones but `exact`.
+const std::vector<std::string>& default_policy_names();
 
 }  // namespace kvsweep::config

@@ -11,6 +11,7 @@
 #include "kvsweep/bound/bounds.hpp"
 #include "kvsweep/config/point.hpp"
 #include "kvsweep/cost/judge.hpp"
+#include "kvsweep/oracle/exact.hpp"
 #include "kvsweep/oracle/tempering.hpp"
 #include "kvsweep/trace/source.hpp"
 
@@ -31,6 +32,7 @@ struct OracleReport {
   double gap_to_bound = 0;    // oracle time / max(lower bounds) - 1
   double wall_s = 0;
   oracle::TemperingDiagnostics diagnostics;
+  oracle::PolishStats polish;  // the exact window polish (small points only)
   // The paper's SA over sa_guided's knobs, run first: sa_guided is then reported at (W*, R*).
   bool sa_tuned = false;
   std::uint32_t sa_window = 0;       // W*
@@ -39,6 +41,23 @@ struct OracleReport {
   std::uint32_t sa_passes = 0;       // passes over the trace
   double sa_wall_s = 0;
   oracle::TemperingDiagnostics sa_diagnostics;
+};
+
+// What the exact MILP (policy `exact`) did on a point.
+struct ExactReport {
+  bool proven_optimal = false;  // false: the node budget ran out; the schedule is Cbc's best
+  double bound_s = 0;           // Cbc's best possible time: a certified lower bound
+  std::uint64_t binaries = 0;
+  std::uint64_t rows = 0;
+  std::uint64_t nodes = 0;
+  double wall_s = 0;
+};
+
+// The largest certified lower bound of a point and which one it is: bandwidth_split, free_migration
+// or exact (the MILP's own bound; the optimum when proven).
+struct LowerBound {
+  double value_s = 0;
+  const char* kind = "bandwidth_split";
 };
 
 struct PointResult {
@@ -51,6 +70,7 @@ struct PointResult {
   std::vector<PolicyResult> policies;
   bound::BoundTotals bounds;
   std::optional<OracleReport> oracle;  // when `oracle` was among the policies
+  std::optional<ExactReport> exact;    // when `exact` was among the policies
   double trace_s = 0;
   double wall_s = 0;
   // With EvalOptions::step_detail: per simulated policy (in `policies` order, the oracle excluded), the
@@ -58,6 +78,7 @@ struct PointResult {
   std::vector<std::vector<double>> step_time_s;
 
   const PolicyResult* find(const std::string& policy) const;
+  LowerBound lower_bound() const;
 };
 
 struct EvalOptions {

@@ -73,7 +73,7 @@ TEST(LoadPoint, SinglePointWithDefaults) {
   EXPECT_DOUBLE_EQ(p.trace.synthetic.sparsity, 0.6);
   EXPECT_EQ(p.trace.synthetic.variation, "actual");
   EXPECT_DOUBLE_EQ(p.trace.synthetic.target_jaccard, 0.8);
-  EXPECT_EQ(p.policies, known_policy_names());
+  EXPECT_EQ(p.policies, default_policy_names());
   EXPECT_EQ(p.policy_params.page_tokens, 16u);
   EXPECT_EQ(p.seed, 1u);
 }

@@ -135,9 +135,13 @@ TEST(VariationPresets, Targets) {
 }
 
 TEST(Policies, KnownNamesInStableOrder) {
-  const std::vector<std::string> want = {"unlimited_hbm", "static", "reactive_lru", "page",        "streaming",
-                                         "h2o",           "belady", "sa_guided",    "fm_tracking", "oracle"};
+  std::vector<std::string> want = {"unlimited_hbm", "static", "reactive_lru", "page",        "streaming",
+                                         "h2o",           "belady", "sa_guided",    "fm_tracking", "oracle",
+                                         "exact"};
   EXPECT_EQ(known_policy_names(), want);
+  // A point without `policies` runs every one but the exact MILP, which only small points can afford.
+  want.pop_back();
+  EXPECT_EQ(default_policy_names(), want);
 }
 
 PointSpec point_with(CapacitySpec::Kind kind, double value, KvAccounting acc = KvAccounting::kTrue) {

@@ -45,6 +45,7 @@ INSTANTIATE_TEST_SUITE_P(Policies, EveryPolicy, ::testing::ValuesIn(kPolicies),
 TEST(Policies, NamesMatchTheConfigList) {
   std::vector<std::string> with_oracle = kPolicies;
   with_oracle.push_back("oracle");
+  with_oracle.push_back("exact");
   EXPECT_EQ(config::known_policy_names(), with_oracle);
 }
 
