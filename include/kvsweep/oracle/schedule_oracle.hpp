@@ -201,7 +201,7 @@ class ScheduleProblem {
   // a full HBM: (d) "hand_over_run" hands the rest of a residency run over, up to wherever the
   // receiver is resident; (e) "evict_for_hit" makes a missed read a hit in the place of a victim
   // resident at that step, evicting the victim over the same states or the rest of its run;
-  // (f) "evict_run" drops a whole residency run.
+  // (f) "evict_run" drops a whole residency run. Runs are followed for at most 128 states.
   enum MoveKind : std::uint8_t { kToggle, kHandOver, kMissToHit, kHandOverRun, kEvictForHit, kEvictRun, kMoveKinds };
   static std::span<const char* const> move_kinds() {
     static constexpr const char* kNames[kMoveKinds] = {"toggle",        "hand_over",     "miss_to_hit",

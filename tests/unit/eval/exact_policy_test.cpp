@@ -41,7 +41,9 @@ TEST(ExactPolicy, NeverSlowerThanAnyPolicyAndItsBoundJoinsTheBounds) {
     const double t = exact->metrics.total_time_s;
     // Proven or not, Cbc's bound is below every capacity-respecting schedule.
     for (const auto& p : r.policies) {
-      if (p.name != "unlimited_hbm") EXPECT_GE(p.metrics.total_time_s, r.exact->bound_s * (1 - 1e-7)) << p.name;
+      if (p.name != "unlimited_hbm") {
+        EXPECT_GE(p.metrics.total_time_s, r.exact->bound_s * (1 - 1e-7)) << p.name;
+      }
     }
     EXPECT_GE(r.lower_bound().value_s, r.exact->bound_s);
     // Resident reads are much harder for Cbc (README "Exact optima"): 500 nodes prove only the
@@ -49,7 +51,9 @@ TEST(ExactPolicy, NeverSlowerThanAnyPolicyAndItsBoundJoinsTheBounds) {
     if (point.spec.hbm_reads == config::HbmReads::kResident) continue;
     ASSERT_TRUE(r.exact->proven_optimal);
     for (const auto& p : r.policies) {
-      if (p.name != "unlimited_hbm") EXPECT_GE(p.metrics.total_time_s, t * (1 - 1e-12)) << p.name;
+      if (p.name != "unlimited_hbm") {
+        EXPECT_GE(p.metrics.total_time_s, t * (1 - 1e-12)) << p.name;
+      }
     }
     EXPECT_GE(r.exact->bound_s, t * (1 - 1e-6));  // proven: the bound is the optimum
     const LowerBound lb = r.lower_bound();
