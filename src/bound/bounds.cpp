@@ -55,7 +55,7 @@ double bandwidth_split_step(const cost::MemorySystem& m, std::uint64_t s) {
 }
 
 double free_migration_allocation(const cost::MemorySystem& m, std::span<const std::uint32_t> reads,
-                                 std::span<double> hits) {
+                                 std::span<double> hits, std::span<const std::uint32_t> caps) {
   // Start every layer at x = 0 and buy hits along the most negative slopes first (a continuous
   // knapsack over convex functions): exact for the relaxation. Ties go to the lower layer.
   struct Segment {
@@ -71,10 +71,12 @@ double free_migration_allocation(const cost::MemorySystem& m, std::span<const st
     total += f.eval(0.0);
     if (l < hits.size()) hits[l] = 0;
     const std::vector<double> xs = breakpoints(f, sd);
-    for (std::size_t i = 0; i + 1 < xs.size(); ++i) {
-      const double w = xs[i + 1] - xs[i];
+    const double cap = l < caps.size() ? std::min(sd, static_cast<double>(caps[l])) : sd;
+    for (std::size_t i = 0; i + 1 < xs.size() && xs[i] < cap; ++i) {
+      const double hi = std::min(xs[i + 1], cap);
+      const double w = hi - xs[i];
       if (w <= 0) continue;
-      const double slope = (f.eval(xs[i + 1]) - f.eval(xs[i])) / w;
+      const double slope = (f.eval(hi) - f.eval(xs[i])) / w;
       if (slope >= 0) break;  // convex: past the minimum
       segments.push_back({slope, w, l});
     }

@@ -80,38 +80,31 @@ struct Model {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-}  // namespace
-
-std::uint64_t exact_binaries(const OracleInstance& inst) {
+std::uint64_t count_binaries(const std::vector<EntryVars>& vars) {
   std::uint64_t n = 0;
-  for (const EntryVars& v : entry_vars(inst)) {
+  for (const EntryVars& v : vars) {
     if (v.last != kNone) n += v.last - v.first + 1;
   }
   return n;
 }
 
-ExactResult solve_exact(const OracleInstance& inst, const ExactOptions& options) {
-  if (inst.frozen_states() != 0 || inst.free_end() != inst.states()) {
-    throw std::invalid_argument("exact: the instance is a window of a longer trace");
+void check_size(std::uint64_t binaries, std::uint64_t limit) {
+  if (binaries > limit) {
+    throw std::invalid_argument("exact: the instance needs " + std::to_string(binaries) +
+                                " binary variables, above the limit of " + std::to_string(limit));
   }
-  const auto t0 = std::chrono::steady_clock::now();
+}
+
+// Time unit of the model: e / B_hbm, so that every coefficient is a bandwidth ratio or W / e.
+double time_unit(const OracleInstance& inst) { return inst.memory().kv_entry_bytes / inst.memory().hbm_bw; }
+
+// The model of exact.hpp; with `relaxed`, y is continuous in [0, 1] and the dominance rows (which hold
+// for some integer optimum, not for every fractional point) are left out: the LP relaxation.
+Model build_model(const OracleInstance& inst, std::vector<EntryVars>& vars, const ExactOptions& options,
+                  bool relaxed) {
   const auto& sh = inst.shape();
   const cost::MemorySystem& m = inst.memory();
   const std::uint32_t L = sh.layers, T = sh.total_tokens(), D = sh.decode_tokens;
-  std::vector<EntryVars> vars = entry_vars(inst);
-
-  ExactResult out;
-  for (const EntryVars& v : vars) {
-    if (v.last != kNone) out.binaries += v.last - v.first + 1;
-  }
-  if (out.binaries > options.max_binaries) {
-    throw std::invalid_argument("exact: the instance needs " + std::to_string(out.binaries) +
-                                " binary variables, above the limit of " +
-                                std::to_string(options.max_binaries));
-  }
-
-  // Time unit e / B_hbm: every coefficient is then a bandwidth ratio or W / e.
-  const double unit = m.kv_entry_bytes / m.hbm_bw;
   const double w_over_e = m.weight_bytes_per_layer / m.kv_entry_bytes;
   const double r_lr = m.hbm_bw / m.link_read_bw, r_lw = m.hbm_bw / m.link_write_bw,
                r_d = m.hbm_bw / m.dram_bw;
@@ -121,7 +114,7 @@ ExactResult solve_exact(const OracleInstance& inst, const ExactOptions& options)
   for (EntryVars& v : vars) {
     if (v.last == kNone) continue;
     v.y0 = static_cast<int>(md.obj.size());
-    for (std::uint32_t i = v.first; i <= v.last; ++i) md.add_col(0, 1, 0, true);
+    for (std::uint32_t i = v.first; i <= v.last; ++i) md.add_col(0, 1, 0, !relaxed);
     v.p0 = static_cast<int>(md.obj.size());
     for (std::uint32_t i = v.first + 1; i <= v.last; ++i) md.add_col(0, kInf, 0, false);
   }
@@ -152,7 +145,7 @@ ExactResult solve_exact(const OracleInstance& inst, const ExactOptions& options)
   // does not read e. Cuts the schedules that differ only in when an idle entry leaves.
   for (std::uint64_t e = 0; e < vars.size(); ++e) {
     const EntryVars& v = vars[e];
-    if (v.last == kNone || options.fixed != nullptr) continue;
+    if (v.last == kNone || options.fixed != nullptr || relaxed) continue;
     for (std::uint32_t i = v.first; i < v.last; ++i) {
       if (inst.read(e, i)) continue;
       const int r = md.add_row(0, kInf);
@@ -210,17 +203,41 @@ ExactResult solve_exact(const OracleInstance& inst, const ExactOptions& options)
       }
     }
   }
-  out.rows = md.row_lb.size();
+  return md;
+}
 
+void load(const Model& md, OsiClpSolverInterface& solver) {
   const CoinPackedMatrix matrix(false, md.rows.data(), md.cols.data(), md.vals.data(),
                                 static_cast<CoinBigIndex>(md.vals.size()));
-  OsiClpSolverInterface solver;
   solver.loadProblem(matrix, md.col_lb.data(), md.col_ub.data(), md.obj.data(), md.row_lb.data(),
                      md.row_ub.data());
   for (std::size_t c = 0; c < md.integer.size(); ++c) {
     if (md.integer[c]) solver.setInteger(static_cast<int>(c));
   }
   solver.messageHandler()->setLogLevel(0);
+}
+
+}  // namespace
+
+std::uint64_t exact_binaries(const OracleInstance& inst) { return count_binaries(entry_vars(inst)); }
+
+ExactResult solve_exact(const OracleInstance& inst, const ExactOptions& options) {
+  if (inst.frozen_states() != 0 || inst.free_end() != inst.states()) {
+    throw std::invalid_argument("exact: the instance is a window of a longer trace");
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto& sh = inst.shape();
+  const std::uint32_t L = sh.layers, T = sh.total_tokens(), D = sh.decode_tokens;
+  std::vector<EntryVars> vars = entry_vars(inst);
+  ExactResult out;
+  out.binaries = count_binaries(vars);
+  check_size(out.binaries, options.max_binaries);
+  const double unit = time_unit(inst);
+  const Model md = build_model(inst, vars, options, false);
+  out.rows = md.row_lb.size();
+
+  OsiClpSolverInterface solver;
+  load(md, solver);
 
   std::vector<double> solution;
   {
@@ -259,6 +276,25 @@ ExactResult solve_exact(const OracleInstance& inst, const ExactOptions& options)
     }
   }
   out.total_time_s = ScheduleState(inst, out.states).exact_total();
+  out.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+LpRelaxation solve_lp_relaxation(const OracleInstance& inst, std::uint64_t max_binaries) {
+  if (inst.frozen_states() != 0 || inst.free_end() != inst.states()) {
+    throw std::invalid_argument("exact: the instance is a window of a longer trace");
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<EntryVars> vars = entry_vars(inst);
+  LpRelaxation out;
+  out.variables = count_binaries(vars);
+  check_size(out.variables, max_binaries);
+  const Model md = build_model(inst, vars, ExactOptions{}, true);
+  OsiClpSolverInterface solver;
+  load(md, solver);
+  solver.initialSolve();
+  if (!solver.isProvenOptimal()) throw std::runtime_error("exact: Clp did not solve the LP relaxation");
+  out.value_s = solver.getObjValue() * time_unit(inst);
   out.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return out;
 }

@@ -25,9 +25,10 @@ double bandwidth_split_step(const cost::MemorySystem& m, std::uint64_t s);
 // min of sum_l f_l(x_l) subject to sum_l x_l <= C for one decode step; reads[l] = |S(n, l)|.
 double free_migration_step(const cost::MemorySystem& m, std::span<const std::uint32_t> reads);
 // The same, and the hits x_l of each layer at the minimum (hits.size() == reads.size(), or empty for
-// the value only): the allocation the fm_tracking policy aims at.
+// the value only): the allocation the fm_tracking policy aims at. With caps (one per layer), x_l <=
+// caps[l] too: the hits a schedule can still reach in each layer.
 double free_migration_allocation(const cost::MemorySystem& m, std::span<const std::uint32_t> reads,
-                                 std::span<double> hits);
+                                 std::span<double> hits, std::span<const std::uint32_t> caps = {});
 
 struct BoundTotals {
   double bandwidth_split_s = 0;

@@ -52,6 +52,16 @@ std::uint64_t exact_binaries(const OracleInstance& inst);
 // or has frozen states (a window of a longer trace).
 ExactResult solve_exact(const OracleInstance& inst, const ExactOptions& options = {});
 
+// The LP relaxation of the same model (y continuous in [0, 1], no dominance rows), solved by Clp: a
+// lower bound on every capacity-respecting schedule, and the value the Lagrangian bound
+// (bound/lagrangian.hpp) converges to. Same size limit and refusals as solve_exact.
+struct LpRelaxation {
+  double value_s = 0;
+  std::uint64_t variables = 0;  // residency variables (what max_binaries limits)
+  double wall_s = 0;
+};
+LpRelaxation solve_lp_relaxation(const OracleInstance& inst, std::uint64_t max_binaries = 20000);
+
 // Large-neighbourhood polish of a schedule: windows of `window_states` states, half-overlapping, from
 // the first to the last, each re-solved exactly with every other state fixed; a window's schedule
 // replaces the current one when the cost model judges it better.
