@@ -1,0 +1,118 @@
+#pragma once
+// The Lagrangian bound (README "Bounds"): the LP relaxation of the exact problem (the MILP of
+// oracle/exact.hpp), approached from below through its Lagrangian dual, at any scale.
+//
+// In units of e / B_hbm, step (j, l) with s reads costs T = max(H, LR, LW, DR) with
+//   H = w + (h - x) + a1 + a2 + beta,  LR = r_lr (s - h + x + a2),  LW = r_lw,  DR = r_d (s - h + x + a2 + 1)
+// (w = W / e, r_* = B_hbm / B_*; x = 0 with resident reads, 0 <= x <= h with balanced reads), and
+// T >= lo, its bandwidth_split value, for every schedule. For weights pi = (pi_H, pi_LR, pi_DR) >= 0
+// with pi_H + pi_LR + pi_DR <= 1 per (j, l), and a capacity price lambda_i >= 0 per state,
+//   T >= (1 - sum pi) lo + pi_H H + pi_LR LR + pi_DR DR,   and   lambda_i (occupancy_i - C) <= 0,
+// so the sum over all steps of the right-hand sides, plus the capacity terms, is below the time of
+// every capacity-respecting schedule. Minimised over schedules without the capacity constraint this
+// separates into one two-state (in / out of HBM) shortest path per entry, with prices per event:
+//   hold in state i: lambda_i;  hit at (j, l): a - b (resident) or min(0, a - b) (balanced);
+//   piggy-back or keep the new entry at (j, l): a;  prefetch: a + b;
+// where a = pi_H, b = r_lr pi_LR + r_d pi_DR. Every (pi, lambda) gives a certified lower bound; the
+// best of them equals the LP relaxation. The dual is maximised by the volume algorithm (Barahona and
+// Anbil 2000: subgradient steps along the average of the recent primal solutions, steps that improve
+// the bound move the centre), started from free_migration's own duals, so that its first value is
+// already >= free_migration's (fractional) value.
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <vector>
+
+#include "kvsweep/core/token_bitset.hpp"
+#include "kvsweep/cost/memory_system.hpp"
+#include "kvsweep/trace/source.hpp"
+
+namespace kvsweep::bound {
+
+// Every read of a trace, layer by layer and step by step: row (l, j) = S(P + j, l) as words over all
+// tokens. What the per-entry paths sweep, state by state. Memory: L * D * (P + D) / 8 bytes.
+class StepMajorReads {
+ public:
+  explicit StepMajorReads(trace::TraceSource& source);
+  const trace::TraceShape& shape() const { return shape_; }
+  std::size_t words() const { return words_; }
+  const core::Word* row(std::uint32_t l, std::uint32_t j) const {
+    return bits_.data() + (static_cast<std::size_t>(l) * shape_.decode_tokens + j) * words_;
+  }
+  std::uint32_t count(std::uint32_t j, std::uint32_t l) const { return counts_[static_cast<std::size_t>(j) * shape_.layers + l]; }
+  double bytes() const { return static_cast<double>(bits_.size() * sizeof(core::Word) + counts_.size() * 4); }
+
+ private:
+  trace::TraceShape shape_;
+  std::size_t words_ = 0;
+  std::vector<core::Word> bits_;
+  std::vector<std::uint32_t> counts_;
+};
+
+// A dual point. Per (j, l), index j * L + l: the weights of the HBM, link-read and DRAM terms; per
+// state i < D (state i serves step i): the capacity price. Prices in units of e / B_hbm.
+struct LagrangianDuals {
+  std::vector<double> hbm, link, dram;
+  std::vector<double> capacity;
+};
+
+// What the per-entry paths do at a dual point, summed: per (j, l) the hits, piggy-backs, prefetches
+// and kept new entries; per state the entries held.
+struct PathCounts {
+  std::vector<std::uint32_t> hits, piggyback, prefetch, kept_new;  // [j * L + l]
+  std::vector<std::uint64_t> occupancy;                            // [i]
+};
+
+// How the paths are computed: every kernel gives the same paths; kAuto takes the widest this machine
+// has (AVX-512, AVX2, plain C++).
+enum class PathKernel { kAuto, kScalar, kAvx2, kAvx512 };
+bool kernel_available(PathKernel k);
+
+// The value of the Lagrangian at `duals` (a certified lower bound, in seconds), with the paths'
+// counts. `precise`: the paths in double precision (for a certificate); otherwise in float, whose
+// value is exact for the paths found but those may miss the optimum by rounding (a search step).
+// Throws std::invalid_argument when the duals are infeasible (negative, or weights summing above 1).
+double lagrangian_value(const StepMajorReads& reads, const cost::MemorySystem& m, const LagrangianDuals& duals,
+                        PathCounts& counts, bool precise, bool parallel = true, PathKernel kernel = PathKernel::kAuto);
+
+// free_migration's duals: per step, the knapsack's capacity price and each layer's active terms.
+LagrangianDuals free_migration_duals(const StepMajorReads& reads, const cost::MemorySystem& m);
+
+// Duals that price nothing: the value is bandwidth_split.
+LagrangianDuals zero_duals(const StepMajorReads& reads);
+
+struct LagrangianOptions {
+  std::uint32_t max_passes = 100;  // evaluations of the paths (each a pass over every entry and state)
+  double max_wall_s = 0;           // 0: none (a limit makes the bound timing-dependent)
+  double upper_bound_s = 0;  // time of the best known schedule (the step length aims at it); 0: none
+  double stop_gap = 0;       // stop once upper_bound_s / bound - 1 is at most this
+  // The volume algorithm's knobs (chosen on small paper-shaped instances against the LP optimum;
+  // every setting gives a valid bound, they only change how fast it rises): the first Polyak step
+  // factor, the weight of the newest subgradient in the average, the step of the capacity prices
+  // relative to the term weights', and the failed steps in a row before the factor shrinks.
+  double step_scale = 0.1;
+  double average_weight = 0.1;
+  double capacity_scale = 3;
+  std::uint32_t patience = 3;
+  bool parallel = true;
+  PathKernel kernel = PathKernel::kAuto;
+  std::function<void(std::uint32_t pass, double value_s, double best_s)> progress;
+};
+
+struct LagrangianResult {
+  double bound_s = 0;  // the certified value: the best duals, re-evaluated in double precision
+  double start_s = 0;  // at free_migration's duals
+  std::uint32_t passes = 0;
+  std::vector<double> value_by_pass_s;  // each pass's value (float paths; not monotone)
+  std::vector<double> best_by_pass_s;   // the best value so far after each pass
+  std::vector<double> wall_by_pass_s;   // seconds since the start, after each pass
+  double wall_s = 0;
+  const char* stop_reason = "passes";  // passes, wall, gap (reached stop_gap), step (step too small)
+  LagrangianDuals best;
+};
+
+LagrangianResult lagrangian_bound(const StepMajorReads& reads, const cost::MemorySystem& m,
+                                  const LagrangianOptions& options = {});
+
+}  // namespace kvsweep::bound

@@ -1,0 +1,39 @@
+#pragma once
+// The inner problem of the Lagrangian bound (bound/lagrangian.hpp): for fixed prices, every entry's
+// cheapest in/out path through the states, all entries of a layer at once, state by state.
+
+#include <cstdint>
+#include <vector>
+
+#include "kvsweep/bound/lagrangian.hpp"
+
+namespace kvsweep::bound::detail {
+
+// Event prices of one layer in units of e / B_hbm, per step j (promotions at step j land in state
+// j + 1; a hit at step j is read from state j), and the shared price of holding an entry in state i.
+template <class V>
+struct LayerPrices {
+  std::vector<V> hit;       // [j]
+  std::vector<V> piggyback; // [j]: also keeping the new entry
+  std::vector<V> prefetch;  // [j]
+};
+
+// Every entry of layer l: its cheapest path at these prices. Adds the layer's hits, piggy-backs,
+// prefetches and kept new entries at (j, l) into `counts` (which must be sized), and its held entries
+// per state into occupancy[i]. Memory: two values per token and two bits per token and state.
+// Thread-safe for different layers with different `occupancy` vectors.
+template <class V>
+void cheapest_paths(const StepMajorReads& reads, std::uint32_t l, const LayerPrices<V>& prices,
+                    const std::vector<V>& hold, PathCounts& counts, std::vector<std::uint64_t>& occupancy,
+                    PathKernel kernel);
+
+extern template void cheapest_paths<float>(const StepMajorReads&, std::uint32_t, const LayerPrices<float>&,
+                                           const std::vector<float>&, PathCounts&, std::vector<std::uint64_t>&,
+                                           PathKernel);
+extern template void cheapest_paths<double>(const StepMajorReads&, std::uint32_t, const LayerPrices<double>&,
+                                            const std::vector<double>&, PathCounts&, std::vector<std::uint64_t>&,
+                                            PathKernel);
+
+bool kernel_supported(PathKernel k);
+
+}  // namespace kvsweep::bound::detail
