@@ -48,8 +48,12 @@ def test_best_schedule_and_certified_gap(grid_h5):
     assert (df.best_time_s == times.min(axis=1)).all()
     for _, r in df.iterrows():
         assert r[f"{r.best_schedule}_total_time_s"] == r.best_time_s
-        assert r.lower_bound_kind == ("free_migration" if r.free_migration_s >= r.bandwidth_split_s
-                                      else "bandwidth_split")
+        bounds = {"bandwidth_split": r.bandwidth_split_s, "free_migration": r.free_migration_s,
+                  "lagrangian": r.lagrangian_s}
+        assert r.lower_bound_s == bounds[r.lower_bound_kind] == np.nanmax(list(bounds.values()))
+        # The Lagrangian bound is computed exactly where the gap without it was above the threshold.
+        gap_without = r.best_time_s / max(r.bandwidth_split_s, r.free_migration_s) - 1
+        assert np.isnan(r.lagrangian_s) == (gap_without <= r.oracle_lagrangian_gap)
     assert np.allclose(df.best_gap, df.best_time_s / df.lower_bound_s - 1)
     assert (df.best_gap >= -1e-12).all() and (df.best_gap <= df.gap_to_bound + 1e-12).all()
 
@@ -114,7 +118,7 @@ def test_load_meta(grid_h5):
     with open(os.path.join(DATA, "grid.yaml"), encoding="utf-8") as f:
         text = f.read()
     assert meta["format"] == "kvsweep-results"
-    assert meta["schema_version"] == 5 and type(meta["schema_version"]) is int
+    assert meta["schema_version"] == 6 and type(meta["schema_version"]) is int
     assert meta["sweep_yaml"] == text
     assert meta["sweep_hash"] == sweep_hash(text)
     assert meta["axis_names"] == ["model", "sparsity", "variation", "hbm_capacity_ratio", "link_read_gbps",

@@ -41,11 +41,36 @@ void print_point_table(std::ostream& out, const eval::PointResult& r) {
   std::snprintf(line, sizeof line, "  lower bounds: bandwidth_split %.6f s, free_migration %.6f s",
                 r.bounds.bandwidth_split_s, r.bounds.free_migration_s);
   out << line;
+  if (r.lagrangian && r.lagrangian->computed) {
+    std::snprintf(line, sizeof line, ", lagrangian %.6f s", r.lagrangian->bound_s);
+    out << line;
+  }
   if (r.exact) {
     std::snprintf(line, sizeof line, ", exact %.6f s", r.exact->bound_s);
     out << line;
   }
   out << "\n";
+  if (const eval::PolicyResult* best = r.best_schedule()) {
+    const eval::LowerBound lb = r.lower_bound();
+    std::snprintf(line, sizeof line, "  best schedule: %s %.6f s, certified gap %.4f%% (to %s)\n", best->name.c_str(),
+                  best->metrics.total_time_s, 100 * (best->metrics.total_time_s / lb.value_s - 1), lb.kind);
+    out << line;
+  }
+  if (r.lagrangian) {
+    const auto& g = *r.lagrangian;
+    if (g.computed) {
+      std::snprintf(line, sizeof line, "  lagrangian: %.6f s at free_migration's duals, %.6f s after %u passes (stop: %s), %.2f s; best by pass:",
+                    g.start_s, g.bound_s, g.passes, g.stop_reason.c_str(), g.wall_s);
+      out << line;
+      for (const auto& [pass, value] : g.best_by_pass) {
+        std::snprintf(line, sizeof line, " %u:%.7g", pass, value);
+        out << line;
+      }
+      out << "\n";
+    } else {
+      out << "  lagrangian: " << g.note << "\n";
+    }
+  }
   if (r.exact) {
     const auto& x = *r.exact;
     std::snprintf(line, sizeof line, "  exact: %s; %llu binaries, %llu rows, %llu nodes, %.2f s\n",
@@ -144,9 +169,35 @@ void write_point_json(io::JsonWriter& json, const eval::PointResult& r) {
   json.key("bounds").begin_object();
   json.field("bandwidth_split_s", r.bounds.bandwidth_split_s);
   json.field("free_migration_s", r.bounds.free_migration_s);
+  if (r.lagrangian && r.lagrangian->computed) json.field("lagrangian_s", r.lagrangian->bound_s);
   json.end_object();
   json.field("lower_bound_s", r.lower_bound().value_s);
   json.field("lower_bound_kind", std::string(r.lower_bound().kind));
+  if (const eval::PolicyResult* best = r.best_schedule()) {
+    json.field("best_schedule", best->name);
+    json.field("best_time_s", best->metrics.total_time_s);
+    json.field("best_gap", best->metrics.total_time_s / r.lower_bound().value_s - 1);
+  }
+  if (r.lagrangian) {
+    const auto& g = *r.lagrangian;
+    json.key("lagrangian").begin_object();
+    json.field("computed", g.computed);
+    json.field("note", g.note);
+    json.field("bound_s", g.bound_s);
+    json.field("start_s", g.start_s);
+    json.field("passes", g.passes);
+    json.field("wall_s", g.wall_s);
+    json.field("stop_reason", g.stop_reason);
+    json.key("best_by_pass").begin_array();
+    for (const auto& [pass, value] : g.best_by_pass) {
+      json.begin_array();
+      json.value(pass);
+      json.value(value);
+      json.end_array();
+    }
+    json.end_array();
+    json.end_object();
+  }
   if (r.exact) {
     const auto& x = *r.exact;
     json.key("exact").begin_object();

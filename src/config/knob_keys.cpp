@@ -96,6 +96,12 @@ std::vector<KeyDecl> make_oracle_decls() {
                    "exact: refuse points whose MILP has more binary variables"),
       integer_knob(g, "exact_max_nodes", &O::exact_max_nodes, 1, kNoLimit,
                    "exact: branch-and-bound node budget (unproven points say so)"),
+      number_knob(g, "lagrangian_gap", &O::lagrangian_gap, at_least(0),
+                  "Lagrangian bound: computed where best schedule / best bound - 1 is above this"),
+      integer_knob(g, "lagrangian_passes", &O::lagrangian_passes, 0, kNoLimit,
+                   "Lagrangian bound: passes over the trace (0: never computed)"),
+      number_knob(g, "lagrangian_wall_s", &O::lagrangian_wall_s, at_least(0),
+                  "Lagrangian bound: wall-clock budget, s (0: none; a limit makes results timing-dependent)"),
   };
 }
 }  // namespace

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "kvsweep/core/diagnostics.hpp"
+#include "kvsweep/bound/lagrangian.hpp"
 #include "kvsweep/core/rng.hpp"
 #include "kvsweep/sim/simulate.hpp"
 #include "kvsweep/oracle/exact.hpp"
@@ -27,8 +28,18 @@ const PolicyResult* PointResult::find(const std::string& policy) const {
 LowerBound PointResult::lower_bound() const {
   LowerBound b{bounds.bandwidth_split_s, "bandwidth_split"};
   if (bounds.free_migration_s >= b.value_s) b = {bounds.free_migration_s, "free_migration"};
+  if (lagrangian && lagrangian->computed && lagrangian->bound_s > b.value_s) b = {lagrangian->bound_s, "lagrangian"};
   if (exact && exact->bound_s > b.value_s) b = {exact->bound_s, "exact"};
   return b;
+}
+
+const PolicyResult* PointResult::best_schedule() const {
+  const PolicyResult* best = nullptr;
+  for (const auto& p : policies) {
+    if (p.name == "unlimited_hbm") continue;
+    if (best == nullptr || p.metrics.total_time_s < best->metrics.total_time_s) best = &p;
+  }
+  return best;
 }
 
 std::string point_id(const config::PointSpec& p) { return config::point_id(p); }
@@ -165,6 +176,49 @@ void run_exact(const config::PointSpec& point, double static_time, PointResult& 
   result.exact = report;
 }
 
+// The Lagrangian bound, where the certified gap after every policy is above the point's threshold.
+void run_lagrangian(const config::PointSpec& point, const EvalOptions& options, PointResult& result) {
+  const auto& os = point.oracle;
+  const PolicyResult* best = result.best_schedule();
+  if (best == nullptr || os.lagrangian_passes == 0) return;
+  const double gap = best->metrics.total_time_s / result.lower_bound().value_s - 1;
+  if (!(gap > os.lagrangian_gap)) return;
+  LagrangianReport report;
+  const auto& sh = result.shape;
+  const double need_gb = static_cast<double>(sh.layers) * sh.decode_tokens * static_cast<double>(core::words_for(sh.total_tokens())) * 8 / 1e9;
+  if (need_gb > os.max_memory_gb) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "not computed: its reads need %.1f GB > oracle.max_memory_gb %.1f", need_gb,
+                  os.max_memory_gb);
+    report.note = buf;
+    result.lagrangian = std::move(report);
+    return;
+  }
+  auto source = make_trace_source(point);
+  const bound::StepMajorReads reads(*source);
+  bound::LagrangianOptions o;
+  o.max_passes = os.lagrangian_passes;
+  o.max_wall_s = os.lagrangian_wall_s;
+  o.upper_bound_s = best->metrics.total_time_s;
+  o.parallel = options.parallel;
+  const bound::LagrangianResult r = bound::lagrangian_bound(reads, result.memory, o);
+  report.computed = true;
+  report.bound_s = r.bound_s;
+  report.start_s = r.start_s;
+  report.passes = r.passes;
+  report.wall_s = r.wall_s;
+  report.stop_reason = r.stop_reason;
+  for (std::uint32_t k = 1; k <= r.passes; k = k < 2 ? 2 : k < 5 ? 5 : k < 10 ? 10 : k * 2) {
+    report.best_by_pass.emplace_back(k, r.best_by_pass_s[k - 1]);
+  }
+  if (report.best_by_pass.back().first != r.passes) report.best_by_pass.emplace_back(r.passes, r.best_by_pass_s.back());
+  result.lagrangian = std::move(report);
+  if (result.oracle) {
+    const PolicyResult* oracle = result.find("oracle");
+    if (oracle != nullptr) result.oracle->gap_to_bound = oracle->metrics.total_time_s / result.lower_bound().value_s - 1;
+  }
+}
+
 }  // namespace
 
 PointResult evaluate_point(const config::PointSpec& point, const EvalOptions& options) {
@@ -226,8 +280,9 @@ PointResult evaluate_point(const config::PointSpec& point, const EvalOptions& op
     run_exact(point, static_time, result);
   }
   if (want_oracle) run_oracle(point, params, options, static_time, std::move(*report), result);
+  run_lagrangian(point, options, result);
   result.wall_s = run.wall_s + (result.oracle ? result.oracle->wall_s + result.oracle->sa_wall_s : 0.0) +
-                  (result.exact ? result.exact->wall_s : 0.0);
+                  (result.exact ? result.exact->wall_s : 0.0) + (result.lagrangian ? result.lagrangian->wall_s : 0.0);
   return result;
 }
 

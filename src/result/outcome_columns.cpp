@@ -1,5 +1,6 @@
 // The result columns (per policy, bounds, annealers) and the run's bookkeeping columns.
 #include <algorithm>
+#include <cstdio>
 #include <chrono>
 #include <numeric>
 #include <string>
@@ -23,15 +24,7 @@ ColumnDef metric(const std::string& policy, const std::string& suffix, std::stri
 
 double ratio(double num, double den) { return den > 0 ? num / den : kNaN; }
 
-// The fastest policy that respects the capacity (every one but unlimited_hbm); null when none ran.
-const eval::PolicyResult* best_schedule(const eval::PointResult& r) {
-  const eval::PolicyResult* best = nullptr;
-  for (const auto& p : r.policies) {
-    if (p.name == "unlimited_hbm") continue;
-    if (best == nullptr || p.metrics.total_time_s < best->metrics.total_time_s) best = &p;
-  }
-  return best;
-}
+const eval::PolicyResult* best_schedule(const eval::PointResult& r) { return r.best_schedule(); }
 
 double min_of(const std::vector<double>& v) {
   return v.empty() ? kNaN : *std::min_element(v.begin(), v.end());
@@ -50,9 +43,9 @@ std::vector<ColumnDef> bound_columns() {
                   [](const eval::PointResult& r) { return r.bounds.bandwidth_split_s; }),
       from_result("free_migration_s", "s", "lower bound for capacity-respecting schedules, migration free",
                   [](const eval::PointResult& r) { return r.bounds.free_migration_s; }),
-      from_result("lower_bound_s", "s", "the largest certified bound (the exact MILP's too, when it ran)",
+      from_result("lower_bound_s", "s", "the largest certified bound (the Lagrangian's and the exact MILP's too, when they ran)",
                   [](const eval::PointResult& r) { return r.lower_bound().value_s; }),
-      str("lower_bound_kind", 16, "which bound lower_bound_s is: bandwidth_split, free_migration or exact",
+      str("lower_bound_kind", 16, "which bound lower_bound_s is: bandwidth_split, free_migration, lagrangian or exact",
           [](const RowContext& c) { return c.result == nullptr ? std::string() : std::string(c.result->lower_bound().kind); }),
       str("best_schedule", 24, "the fastest capacity-respecting policy of the point (oracle included)",
           [](const RowContext& c) {
@@ -72,6 +65,45 @@ std::vector<ColumnDef> bound_columns() {
                   }),
       from_oracle("gap_to_bound", "", "oracle_total_time_s / lower_bound_s - 1",
                   [](const eval::OracleReport& o) { return o.gap_to_bound; }),
+  };
+}
+
+// The Lagrangian bound: NaN unless it was computed (the gap after every policy above
+// oracle.lagrangian_gap).
+template <class F>
+ColumnDef from_lagrangian(std::string name, std::string unit, std::string description, F f) {
+  return f64(std::move(name), std::move(unit), std::move(description), [f](const RowContext& c) {
+    const auto& l = c.result != nullptr ? c.result->lagrangian : std::nullopt;
+    return l && l->computed ? static_cast<double>(f(*l)) : kNaN;
+  });
+}
+
+std::vector<ColumnDef> lagrangian_columns() {
+  using R = eval::LagrangianReport;
+  return {
+      from_lagrangian("lagrangian_s", "s", "the Lagrangian bound (LP relaxation from below), certified",
+                      [](const R& r) { return r.bound_s; }),
+      from_lagrangian("lagrangian_start_s", "s", "its value at free_migration's duals, where the ascent starts",
+                      [](const R& r) { return r.start_s; }),
+      from_lagrangian("lagrangian_passes", "passes", "passes over the trace", [](const R& r) { return r.passes; }),
+      from_lagrangian("lagrangian_wall_s", "s", "its wall time", [](const R& r) { return r.wall_s; }),
+      str("lagrangian_stop_reason", 16, "passes, wall, gap or step; empty when not computed",
+          [](const RowContext& c) {
+            return c.result != nullptr && c.result->lagrangian ? c.result->lagrangian->stop_reason : std::string();
+          }),
+      str("lagrangian_by_pass", 400, "the bound vs pass: 'pass:best_s' at passes 1, 2, 5, 10, 20, 40, ... and the last; or why not computed",
+          [](const RowContext& c) {
+            if (c.result == nullptr || !c.result->lagrangian) return std::string();
+            const auto& l = *c.result->lagrangian;
+            if (!l.computed) return l.note;
+            std::string out;
+            char buf[48];
+            for (const auto& [pass, value] : l.best_by_pass) {
+              std::snprintf(buf, sizeof buf, "%s%u:%.9g", out.empty() ? "" : ",", pass, value);
+              out += buf;
+            }
+            return out;
+          }),
   };
 }
 
@@ -235,6 +267,7 @@ std::vector<ColumnDef> policy_columns(const std::string& p) {
 
 std::vector<ColumnDef> outcome_columns() {
   std::vector<ColumnDef> out = bound_columns();
+  for (auto& d : lagrangian_columns()) out.push_back(std::move(d));
   for (auto& d : oracle_columns()) out.push_back(std::move(d));
   for (auto& d : move_kind_columns()) out.push_back(std::move(d));
   for (auto& d : exact_columns()) out.push_back(std::move(d));

@@ -168,6 +168,9 @@ std::vector<ColumnDef> policy_and_oracle_settings() {
       oracle_knob("sa_w_max", true, "steps", [](const O& o) { return o.sa_w_max; }),
       oracle_knob("exact_max_binaries", true, "", [](const O& o) { return o.exact_max_binaries; }),
       oracle_knob("exact_max_nodes", true, "nodes", [](const O& o) { return o.exact_max_nodes; }),
+      oracle_knob("lagrangian_gap", false, "", [](const O& o) { return o.lagrangian_gap; }),
+      oracle_knob("lagrangian_passes", true, "passes", [](const O& o) { return o.lagrangian_passes; }),
+      oracle_knob("lagrangian_wall_s", false, "s", [](const O& o) { return o.lagrangian_wall_s; }),
       // Seeds are YAML integers >= 0; one above 2^63 - 1 would read back negative (two's complement).
       i64("seed", "", "the point's seed",
           [](const RowContext& c) { return static_cast<std::int64_t>(c.point.seed); }),

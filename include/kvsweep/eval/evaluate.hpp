@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kvsweep/bound/bounds.hpp"
@@ -53,8 +54,20 @@ struct ExactReport {
   double wall_s = 0;
 };
 
-// The largest certified lower bound of a point and which one it is: bandwidth_split, free_migration
-// or exact (the MILP's own bound; the optimum when proven).
+// What the Lagrangian bound did on a point (computed only where the gap asked for it).
+struct LagrangianReport {
+  bool computed = false;
+  std::string note;    // why not computed, when it was wanted
+  double bound_s = 0;  // certified (double precision at the best duals)
+  double start_s = 0;  // at free_migration's duals
+  std::uint32_t passes = 0;
+  double wall_s = 0;
+  std::string stop_reason;
+  std::vector<std::pair<std::uint32_t, double>> best_by_pass;  // (pass, best value so far), at 1, 2, 5, 10, 20, ...
+};
+
+// The largest certified lower bound of a point and which one it is: bandwidth_split, free_migration,
+// lagrangian or exact (the MILP's own bound; the optimum when proven).
 struct LowerBound {
   double value_s = 0;
   const char* kind = "bandwidth_split";
@@ -71,6 +84,7 @@ struct PointResult {
   bound::BoundTotals bounds;
   std::optional<OracleReport> oracle;  // when `oracle` was among the policies
   std::optional<ExactReport> exact;    // when `exact` was among the policies
+  std::optional<LagrangianReport> lagrangian;  // when the gap after every policy was above oracle.lagrangian_gap
   double trace_s = 0;
   double wall_s = 0;
   // With EvalOptions::step_detail: per simulated policy (in `policies` order, the oracle excluded), the
@@ -79,6 +93,8 @@ struct PointResult {
 
   const PolicyResult* find(const std::string& policy) const;
   LowerBound lower_bound() const;
+  // The fastest capacity-respecting schedule (every policy but unlimited_hbm); null when none ran.
+  const PolicyResult* best_schedule() const;
 };
 
 struct EvalOptions {
