@@ -83,7 +83,7 @@ std::vector<double> step_floors(const StepMajorReads& reads, const cost::MemoryS
 
 template <class V>
 void solve_paths(const StepMajorReads& reads, const Units& u, const LagrangianDuals& d, PathCounts& counts,
-                 bool parallel, PathKernel kernel) {
+                 bool parallel, PathKernel kernel, std::vector<core::Word>* held = nullptr) {
   const auto& sh = reads.shape();
   const std::uint32_t D = sh.decode_tokens, L = sh.layers;
   const std::size_t n = steps_of(reads);
@@ -105,7 +105,8 @@ void solve_paths(const StepMajorReads& reads, const Units& u, const LagrangianDu
       p.piggyback[j] = static_cast<V>(a);
       p.prefetch[j] = static_cast<V>(a + b);
     }
-    detail::cheapest_paths<V>(reads, l, p, hold, counts, occupancy[l], kernel);
+    detail::cheapest_paths<V>(reads, l, p, hold, counts, occupancy[l], kernel,
+                              held != nullptr ? held->data() + static_cast<std::size_t>(l) * D * reads.words() : nullptr);
   };
   if (parallel) {
     tbb::parallel_for(tbb::blocked_range<std::uint32_t>(0, L, 1), [&](const tbb::blocked_range<std::uint32_t>& r) {
@@ -299,6 +300,15 @@ LagrangianDuals free_migration_duals(const StepMajorReads& reads, const cost::Me
 }
 
 bool kernel_available(PathKernel k) { return detail::kernel_supported(k); }
+
+std::vector<core::Word> lagrangian_paths(const StepMajorReads& reads, const cost::MemorySystem& m,
+                                         const LagrangianDuals& duals, bool parallel) {
+  check_duals(reads, duals);
+  std::vector<core::Word> held(static_cast<std::size_t>(reads.shape().layers) * reads.shape().decode_tokens * reads.words(), 0);
+  PathCounts counts;
+  solve_paths<double>(reads, Units(m), duals, counts, parallel, PathKernel::kAuto, &held);
+  return held;
+}
 
 double lagrangian_value(const StepMajorReads& reads, const cost::MemorySystem& m, const LagrangianDuals& duals,
                         PathCounts& counts, bool precise, bool parallel, PathKernel kernel) {

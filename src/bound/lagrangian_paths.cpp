@@ -225,7 +225,7 @@ bool kernel_supported(PathKernel k) {
 
 template <class V>
 void cheapest_paths(const StepMajorReads& reads, std::uint32_t l, const LayerPrices<V>& prices, const std::vector<V>& hold,
-                    PathCounts& counts, std::vector<std::uint64_t>& occupancy, PathKernel kernel) {
+                    PathCounts& counts, std::vector<std::uint64_t>& occupancy, PathKernel kernel, core::Word* held_bits) {
   if (!kernel_supported(kernel)) throw std::invalid_argument("lagrangian: this machine lacks the kernel asked for");
   kernel = resolve(kernel);
   const auto& sh = reads.shape();
@@ -291,6 +291,7 @@ void cheapest_paths(const StepMajorReads& reads, std::uint32_t l, const LayerPri
       hits += static_cast<std::uint64_t>(std::popcount(s.cur[w] & now[w]));
     }
     occupancy[i] += held;
+    if (held_bits != nullptr) std::copy(s.cur.begin(), s.cur.begin() + static_cast<std::ptrdiff_t>(nw), held_bits + static_cast<std::size_t>(i) * W);
     counts.hits[static_cast<std::size_t>(i) * L + l] = static_cast<std::uint32_t>(hits);
     if (i == 0) break;
     const Word* before = reads.row(l, i - 1);
@@ -322,8 +323,8 @@ void cheapest_paths(const StepMajorReads& reads, std::uint32_t l, const LayerPri
 }
 
 template void cheapest_paths<float>(const StepMajorReads&, std::uint32_t, const LayerPrices<float>&,
-                                    const std::vector<float>&, PathCounts&, std::vector<std::uint64_t>&, PathKernel);
+                                    const std::vector<float>&, PathCounts&, std::vector<std::uint64_t>&, PathKernel, core::Word*);
 template void cheapest_paths<double>(const StepMajorReads&, std::uint32_t, const LayerPrices<double>&,
-                                     const std::vector<double>&, PathCounts&, std::vector<std::uint64_t>&, PathKernel);
+                                     const std::vector<double>&, PathCounts&, std::vector<std::uint64_t>&, PathKernel, core::Word*);
 
 }  // namespace kvsweep::bound::detail

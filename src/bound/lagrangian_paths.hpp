@@ -20,19 +20,20 @@ struct LayerPrices {
 
 // Every entry of layer l: its cheapest path at these prices. Adds the layer's hits, piggy-backs,
 // prefetches and kept new entries at (j, l) into `counts` (which must be sized), and its held entries
-// per state into occupancy[i]. Memory: two values per token and two bits per token and state.
+// per state into occupancy[i]; with held_bits (D * words), the entries each path holds in state i at
+// held_bits[i * words]. Memory: two values per token and two bits per token and state.
 // Thread-safe for different layers with different `occupancy` vectors.
 template <class V>
 void cheapest_paths(const StepMajorReads& reads, std::uint32_t l, const LayerPrices<V>& prices,
                     const std::vector<V>& hold, PathCounts& counts, std::vector<std::uint64_t>& occupancy,
-                    PathKernel kernel);
+                    PathKernel kernel, core::Word* held_bits = nullptr);
 
 extern template void cheapest_paths<float>(const StepMajorReads&, std::uint32_t, const LayerPrices<float>&,
                                            const std::vector<float>&, PathCounts&, std::vector<std::uint64_t>&,
-                                           PathKernel);
+                                           PathKernel, core::Word*);
 extern template void cheapest_paths<double>(const StepMajorReads&, std::uint32_t, const LayerPrices<double>&,
                                             const std::vector<double>&, PathCounts&, std::vector<std::uint64_t>&,
-                                            PathKernel);
+                                            PathKernel, core::Word*);
 
 bool kernel_supported(PathKernel k);
 

@@ -75,7 +75,7 @@ std::uint64_t capacity_entries(const PointSpec& p, std::uint32_t prompt_tokens, 
 const std::vector<std::string>& known_policy_names() {
   static const std::vector<std::string> kNames = {"unlimited_hbm", "static",    "reactive_lru", "page",
                                                   "streaming",     "h2o",       "belady",       "sa_guided",
-                                                  "fm_tracking",   "oracle",    "exact"};
+                                                  "fm_tracking",   "fm_dual",   "oracle",       "exact"};
   return kNames;
 }
 

@@ -78,7 +78,7 @@ void tune_sa(const config::PointSpec& point, const EvalOptions& options, const c
 // capacity-respecting baseline, anneal (whole or in windows), re-judge. Adds an "oracle" PolicyResult
 // and the report.
 void run_oracle(const config::PointSpec& point, const config::PolicyParams& params, const EvalOptions& options,
-                double static_time, OracleReport report, PointResult& result) {
+                double static_time, OracleReport report, const policy::ResidencyPlan* plan, PointResult& result) {
   const auto t0 = std::chrono::steady_clock::now();
   const PolicyResult* seed = nullptr;
   for (const auto& p : result.policies) {
@@ -98,6 +98,11 @@ void run_oracle(const config::PointSpec& point, const config::PolicyParams& para
   opt.tempering.seed = core::derive_seed({point.seed, 0x0bac1eULL});
   opt.tempering.parallel = options.parallel;
   opt.max_memory_gb = os.max_memory_gb;
+  if (seed_name != "fm_dual") plan = nullptr;
+  if (plan != nullptr) {  // fm_dual's plan stays in memory while its schedule seeds the annealer
+    const double plan_gb = static_cast<double>(plan->layers) * plan->states * static_cast<double>(plan->words) * 8 / 1e9;
+    opt.max_memory_gb = std::max(0.5, opt.max_memory_gb - plan_gb);
+  }
 
   const double need_gb = oracle::oracle_memory_bytes(result.shape, opt.tempering.replicas) / 1e9;
   cost::ScheduleTotals totals;
@@ -105,7 +110,7 @@ void run_oracle(const config::PointSpec& point, const config::PolicyParams& para
     // Too large to hold whole: anneal window by window, each window as large as the memory allows.
     const std::uint32_t window = oracle::window_for_memory(result.shape, opt.tempering.replicas, opt.max_memory_gb);
     auto source = make_trace_source(point);
-    const oracle::WindowedResult r = oracle::anneal_windowed(*source, result.memory, seed_name, params, window, opt);
+    const oracle::WindowedResult r = oracle::anneal_windowed(*source, result.memory, seed_name, params, window, opt, plan);
     char buf[200];
     std::snprintf(buf, sizeof buf, "annealed in %u windows of %u steps (the whole point needs %.1f GB > %.1f)",
                   r.windows, r.window_steps, need_gb, opt.max_memory_gb);
@@ -119,7 +124,7 @@ void run_oracle(const config::PointSpec& point, const config::PolicyParams& para
     auto source = make_trace_source(point);
     const oracle::OracleInstance inst(*source, result.memory);
     auto seed_source = make_trace_source(point);
-    const oracle::ScheduleState start = oracle::record_schedule(inst, seed_name, params, *seed_source);
+    const oracle::ScheduleState start = oracle::record_schedule(inst, seed_name, params, *seed_source, plan);
     const oracle::OracleResult r = oracle::anneal_schedule(inst, start, seed_name, opt);
     report.annealed = true;
     report.seed_time_s = r.seed_time_s;
@@ -176,47 +181,82 @@ void run_exact(const config::PointSpec& point, double static_time, PointResult& 
   result.exact = report;
 }
 
-// The Lagrangian bound, where the certified gap after every policy is above the point's threshold.
-void run_lagrangian(const config::PointSpec& point, const EvalOptions& options, PointResult& result) {
+// fm_dual's plan: the Lagrangian bound's cheapest paths, in the layout policy::ResidencyPlan views.
+struct DualPlan {
+  std::vector<core::Word> bits;
+  policy::ResidencyPlan view;
+};
+
+// The Lagrangian bound, where the certified gap after the baselines is above the point's threshold;
+// then fm_dual, if asked for, guided by the bound's paths. Returns the plan (for the oracle, should
+// fm_dual seed it), or null.
+std::unique_ptr<DualPlan> run_lagrangian(const config::PointSpec& point, const EvalOptions& options,
+                                         const config::PolicyParams& params, double static_time, PointResult& result) {
   const auto& os = point.oracle;
+  const bool want_dual = std::find(point.policies.begin(), point.policies.end(), "fm_dual") != point.policies.end();
   const PolicyResult* best = result.best_schedule();
-  if (best == nullptr || os.lagrangian_passes == 0) return;
-  const double gap = best->metrics.total_time_s / result.lower_bound().value_s - 1;
-  if (!(gap > os.lagrangian_gap)) return;
+  const double gap = best != nullptr ? best->metrics.total_time_s / result.lower_bound().value_s - 1 : 0.0;
+  if (os.lagrangian_passes == 0) return nullptr;
   LagrangianReport report;
+  if (!(gap > os.lagrangian_gap)) {
+    if (want_dual) {  // say why fm_dual has no result
+      char buf[160];
+      std::snprintf(buf, sizeof buf, "not computed: certified gap %.4g %% after the baselines, at most oracle.lagrangian_gap",
+                    100 * gap);
+      report.note = buf;
+      result.lagrangian = std::move(report);
+    }
+    return nullptr;
+  }
   const auto& sh = result.shape;
-  const double need_gb = static_cast<double>(sh.layers) * sh.decode_tokens * static_cast<double>(core::words_for(sh.total_tokens())) * 8 / 1e9;
+  const double need_gb =
+      static_cast<double>(sh.layers) * sh.decode_tokens * static_cast<double>(core::words_for(sh.total_tokens())) * 8 / 1e9;
   if (need_gb > os.max_memory_gb) {
     char buf[160];
     std::snprintf(buf, sizeof buf, "not computed: its reads need %.1f GB > oracle.max_memory_gb %.1f", need_gb,
                   os.max_memory_gb);
     report.note = buf;
     result.lagrangian = std::move(report);
-    return;
+    return nullptr;
   }
-  auto source = make_trace_source(point);
-  const bound::StepMajorReads reads(*source);
-  bound::LagrangianOptions o;
-  o.max_passes = os.lagrangian_passes;
-  o.max_wall_s = os.lagrangian_wall_s;
-  o.upper_bound_s = best->metrics.total_time_s;
-  o.parallel = options.parallel;
-  const bound::LagrangianResult r = bound::lagrangian_bound(reads, result.memory, o);
-  report.computed = true;
-  report.bound_s = r.bound_s;
-  report.start_s = r.start_s;
-  report.passes = r.passes;
-  report.wall_s = r.wall_s;
-  report.stop_reason = r.stop_reason;
-  for (std::uint32_t k = 1; k <= r.passes; k = k < 2 ? 2 : k < 5 ? 5 : k < 10 ? 10 : k * 2) {
-    report.best_by_pass.emplace_back(k, r.best_by_pass_s[k - 1]);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto plan = std::make_unique<DualPlan>();
+  {
+    auto source = make_trace_source(point);
+    const bound::StepMajorReads reads(*source);
+    bound::LagrangianOptions o;
+    o.max_passes = os.lagrangian_passes;
+    o.max_wall_s = os.lagrangian_wall_s;
+    o.upper_bound_s = best != nullptr ? best->metrics.total_time_s : 0.0;
+    o.parallel = options.parallel;
+    const bound::LagrangianResult r = bound::lagrangian_bound(reads, result.memory, o);
+    report.computed = true;
+    report.bound_s = r.bound_s;
+    report.start_s = r.start_s;
+    report.passes = r.passes;
+    report.wall_s = r.wall_s;
+    report.stop_reason = r.stop_reason;
+    for (std::uint32_t k = 1; k <= r.passes; k = k < 2 ? 2 : k < 5 ? 5 : k < 10 ? 10 : k * 2) {
+      report.best_by_pass.emplace_back(k, r.best_by_pass_s[k - 1]);
+    }
+    if (report.best_by_pass.back().first != r.passes) report.best_by_pass.emplace_back(r.passes, r.best_by_pass_s.back());
+    if (want_dual) plan->bits = bound::lagrangian_paths(reads, result.memory, r.best, options.parallel);
   }
-  if (report.best_by_pass.back().first != r.passes) report.best_by_pass.emplace_back(r.passes, r.best_by_pass_s.back());
   result.lagrangian = std::move(report);
-  if (result.oracle) {
-    const PolicyResult* oracle = result.find("oracle");
-    if (oracle != nullptr) result.oracle->gap_to_bound = oracle->metrics.total_time_s / result.lower_bound().value_s - 1;
-  }
+  if (!want_dual) return nullptr;
+  plan->view = policy::ResidencyPlan{plan->bits.data(), sh.layers, sh.decode_tokens, core::words_for(sh.total_tokens())};
+  std::vector<std::unique_ptr<policy::Policy>> one;
+  one.push_back(policy::make_policy("fm_dual", policy::PolicyContext{sh, result.memory, params, &plan->view}));
+  sim::SimulationOptions sim_opt;
+  sim_opt.parallel = options.parallel;
+  auto source = make_trace_source(point);
+  const sim::SimulationResult run = sim::simulate(*source, result.memory, one, sim_opt);
+  const auto& p = run.policies.at(0);
+  PolicyResult pr{p.name, cost::summarise(p.totals, result.memory, sh.decode_tokens),
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() - result.lagrangian->wall_s};
+  pr.metrics.speedup_vs_static = static_time / p.totals.total_time_s;
+  result.policies.push_back(std::move(pr));
+  return plan;
 }
 
 }  // namespace
@@ -249,7 +289,7 @@ PointResult evaluate_point(const config::PointSpec& point, const EvalOptions& op
   const policy::PolicyContext ctx{shape, result.memory, params};
   std::vector<std::unique_ptr<policy::Policy>> policies;
   for (const auto& name : point.policies) {
-    if (name != "oracle" && name != "exact") policies.push_back(policy::make_policy(name, ctx));
+    if (name != "oracle" && name != "exact" && name != "fm_dual") policies.push_back(policy::make_policy(name, ctx));
   }
 
   sim::SimulationOptions sim_opt;
@@ -279,8 +319,11 @@ PointResult evaluate_point(const config::PointSpec& point, const EvalOptions& op
   if (std::find(point.policies.begin(), point.policies.end(), "exact") != point.policies.end()) {
     run_exact(point, static_time, result);
   }
-  if (want_oracle) run_oracle(point, params, options, static_time, std::move(*report), result);
-  run_lagrangian(point, options, result);
+  // The Lagrangian bound (and fm_dual) before the annealer, which may then start from fm_dual.
+  const std::unique_ptr<DualPlan> plan = run_lagrangian(point, options, params, static_time, result);
+  if (want_oracle) {
+    run_oracle(point, params, options, static_time, std::move(*report), plan ? &plan->view : nullptr, result);
+  }
   result.wall_s = run.wall_s + (result.oracle ? result.oracle->wall_s + result.oracle->sa_wall_s : 0.0) +
                   (result.exact ? result.exact->wall_s : 0.0) + (result.lagrangian ? result.lagrangian->wall_s : 0.0);
   return result;

@@ -21,7 +21,8 @@ double oracle_memory_bytes(const trace::TraceShape& shape, std::uint32_t replica
 }
 
 ScheduleState record_schedule(const OracleInstance& inst, const std::string& policy,
-                              const config::PolicyParams& params, trace::TraceSource& source) {
+                              const config::PolicyParams& params, trace::TraceSource& source,
+                              const policy::ResidencyPlan* plan) {
   ScheduleState state(inst);
   // States arrive one by one; they are loaded 64 at a time (entry-major words, see load_states).
   std::vector<cost::Residency> block;
@@ -41,7 +42,7 @@ ScheduleState record_schedule(const OracleInstance& inst, const std::string& pol
     if (block.size() == core::kWordBits) load();
   };
   std::vector<std::unique_ptr<policy::Policy>> one;
-  one.push_back(policy::make_policy(policy, policy::PolicyContext{inst.shape(), inst.memory(), params}));
+  one.push_back(policy::make_policy(policy, policy::PolicyContext{inst.shape(), inst.memory(), params, plan}));
   sim::simulate(source, inst.memory(), one, opt);
   if (!block.empty()) load();
   state.recount();

@@ -138,7 +138,8 @@ class WindowedRunner {
 
 WindowedResult anneal_windowed(trace::TraceSource& source, const cost::MemorySystem& memory,
                                const std::string& seed_policy, const config::PolicyParams& params,
-                               std::uint32_t window_steps, const OracleOptions& options) {
+                               std::uint32_t window_steps, const OracleOptions& options,
+                               const policy::ResidencyPlan* plan) {
   const auto t0 = std::chrono::steady_clock::now();
   const trace::TraceShape shape = source.shape();
   const std::uint32_t window = std::max<std::uint32_t>(1, std::min(window_steps, shape.decode_tokens));
@@ -154,7 +155,7 @@ WindowedResult anneal_windowed(trace::TraceSource& source, const cost::MemorySys
     }
   };
   std::vector<std::unique_ptr<policy::Policy>> one;
-  one.push_back(policy::make_policy(seed_policy, policy::PolicyContext{shape, memory, params}));
+  one.push_back(policy::make_policy(seed_policy, policy::PolicyContext{shape, memory, params, plan}));
   const auto seed_run = sim::simulate(source, memory, one, opt);
 
   WindowedResult out;

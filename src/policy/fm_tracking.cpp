@@ -25,6 +25,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <stdexcept>
 #include <vector>
 
 #include "kvsweep/bound/bounds.hpp"
@@ -67,8 +68,8 @@ std::uint64_t count_words(std::size_t nw, auto mask) {
 
 class FmTracking final : public Policy {
  public:
-  explicit FmTracking(const PolicyContext& ctx)
-      : shape_(ctx.shape), memory_(ctx.memory), capacity_(ctx.memory.capacity_entries),
+  explicit FmTracking(const PolicyContext& ctx, bool dual = false)
+      : shape_(ctx.shape), memory_(ctx.memory), plan_(dual ? ctx.plan : nullptr), capacity_(ctx.memory.capacity_entries),
         lookahead_(std::max<std::uint32_t>(1, ctx.params.fm_lookahead)),
         balanced_(ctx.memory.hbm_reads == config::HbmReads::kBalanced), words_(core::words_for(ctx.shape.total_tokens())),
         layers_(ctx.shape.layers) {
@@ -85,7 +86,7 @@ class FmTracking final : public Policy {
     targets_.resize(shape_.layers);
   }
 
-  std::string_view name() const override { return "fm_tracking"; }
+  std::string_view name() const override { return plan_ != nullptr ? "fm_dual" : "fm_tracking"; }
   std::uint32_t lookahead() const override { return lookahead_; }
 
   void place_prefill(const StepWindow& first, cost::Residency& r) override {
@@ -193,29 +194,48 @@ class FmTracking final : public Policy {
     };
     for_layers(per_layer);
 
-    // Step 3: the capacity left keeps other held entries, soonest next read first.
+    // Step 3: the capacity left keeps other held entries, soonest next read first; fm_dual first keeps
+    // (or piggy-backs) the entries its plan holds in this state, soonest next read first.
     std::uint64_t used = 0;
     for (const auto& s : layers_) used += s.chosen;
     std::uint64_t budget = capacity_ > used ? capacity_ - used : 0;
-    auto fill_mask = [&](std::uint32_t l, std::size_t i) {
-      const Word x = held.layer(l).data()[i] & ~layers_[l].selected[i];
-      return balanced_ ? x : x & ~w.reads(k0, l).data()[i];
-    };
-    std::uint64_t candidates = 0;
-    for (std::uint32_t l = 0; l < L; ++l) candidates += count_words(nw, [&](std::size_t i) { return fill_mask(l, i); });
-    if (candidates <= budget) {
-      for (std::uint32_t l = 0; l < L; ++l) {
-        Word* sel = layers_[l].selected.data();
-        for (std::size_t i = 0; i < nw; ++i) sel[i] |= fill_mask(l, i);
-      }
-    } else if (budget > 0) {
-      fill_by_next_read(w, k0, depth, nw, budget, fill_mask);
+    auto unless_read_next = [&](std::uint32_t l, std::size_t i, Word x) { return balanced_ ? x : x & ~w.reads(k0, l).data()[i]; };
+    if (plan_ != nullptr && budget > 0) {
+      const std::uint32_t state = n - shape_.prompt_tokens + k0;
+      budget -= fill(w, k0, depth, nw, budget, [&](std::uint32_t l, std::size_t i) {
+        const Word* planned = plan_->row(l, state);
+        return unless_read_next(l, i, planned[i] & (held.layer(l).data()[i] | layers_[l].fresh[i]) & ~layers_[l].selected[i]);
+      });
     }
+    fill(w, k0, depth, nw, budget, [&](std::uint32_t l, std::size_t i) {
+      return unless_read_next(l, i, held.layer(l).data()[i] & ~layers_[l].selected[i]);
+    });
     for (std::uint32_t l = 0; l < L; ++l) {
       Word* out = r.layer(l).data();
       std::copy(layers_[l].selected.begin(), layers_[l].selected.begin() + static_cast<std::ptrdiff_t>(nw), out);
       std::fill(out + nw, out + r.layer(l).word_count(), Word{0});
     }
+  }
+
+  // Adds to `selected` up to `budget` of the entries fill_mask(l, i) offers, soonest next read first;
+  // returns how many.
+  template <class FillMask>
+  std::uint64_t fill(const StepWindow& w, std::uint32_t k0, std::uint32_t depth, std::size_t nw, std::uint64_t budget,
+                     FillMask fill_mask) {
+    if (budget == 0) return 0;
+    std::uint64_t candidates = 0;
+    for (std::uint32_t l = 0; l < shape_.layers; ++l) {
+      candidates += count_words(nw, [&](std::size_t i) { return fill_mask(l, i); });
+    }
+    if (candidates <= budget) {
+      for (std::uint32_t l = 0; l < shape_.layers; ++l) {
+        Word* sel = layers_[l].selected.data();
+        for (std::size_t i = 0; i < nw; ++i) sel[i] |= fill_mask(l, i);
+      }
+      return candidates;
+    }
+    fill_by_next_read(w, k0, depth, nw, budget, fill_mask);
+    return budget;
   }
 
   template <class FillMask>
@@ -278,6 +298,7 @@ class FmTracking final : public Policy {
 
   trace::TraceShape shape_;
   cost::MemorySystem memory_;
+  const ResidencyPlan* plan_;  // fm_dual's guide; null for fm_tracking
   std::uint64_t capacity_;
   std::uint32_t lookahead_;
   bool balanced_;
@@ -293,5 +314,12 @@ class FmTracking final : public Policy {
 }  // namespace
 
 std::unique_ptr<Policy> make_fm_tracking(const PolicyContext& ctx) { return std::make_unique<FmTracking>(ctx); }
+
+std::unique_ptr<Policy> make_fm_dual(const PolicyContext& ctx) {
+  if (ctx.plan == nullptr || ctx.plan->layers != ctx.shape.layers || ctx.plan->states != ctx.shape.decode_tokens) {
+    throw std::invalid_argument("fm_dual needs a plan for every layer and state (the Lagrangian bound's paths)");
+  }
+  return std::make_unique<FmTracking>(ctx, true);
+}
 
 }  // namespace kvsweep::policy

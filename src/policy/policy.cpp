@@ -17,6 +17,7 @@ std::unique_ptr<Policy> make_policy(const std::string& name, const PolicyContext
   if (name == "belady") return make_belady(ctx);
   if (name == "sa_guided") return make_sa_guided(ctx);
   if (name == "fm_tracking") return make_fm_tracking(ctx);
+  if (name == "fm_dual") return make_fm_dual(ctx);
   throw std::invalid_argument("unknown policy '" + name + "'");
 }
 

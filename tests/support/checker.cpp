@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "kvsweep/core/rng.hpp"
+#include "kvsweep/bound/lagrangian.hpp"
 #include "kvsweep/sim/simulate.hpp"
 
 namespace kvsweep::testing {
@@ -97,6 +98,19 @@ CheckResult check_schedule(const trace::ExplicitTrace& trace, const cost::Memory
 RecordedRun run_and_record(const std::string& name, const trace::ExplicitTrace& trace,
                            const cost::MemorySystem& m, const config::PolicyParams& params) {
   policy::PolicyContext ctx{trace.shape, m, params};
+  // fm_dual follows the Lagrangian bound's paths, as kvsweep eval computes them (fewer passes).
+  std::vector<core::Word> plan_bits;
+  policy::ResidencyPlan plan;
+  if (name == "fm_dual" && trace.shape.decode_tokens > 0) {
+    auto plan_source = trace::make_explicit_source(trace);
+    const bound::StepMajorReads reads(*plan_source);
+    bound::LagrangianOptions o;
+    o.max_passes = 30;
+    const bound::LagrangianResult r = bound::lagrangian_bound(reads, m, o);
+    plan_bits = bound::lagrangian_paths(reads, m, r.best, false);
+    plan = {plan_bits.data(), trace.shape.layers, trace.shape.decode_tokens, reads.words()};
+    ctx.plan = &plan;
+  }
   std::vector<std::unique_ptr<policy::Policy>> policies;
   policies.push_back(policy::make_policy(name, ctx));
   RecordedRun out;

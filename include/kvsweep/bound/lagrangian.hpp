@@ -76,6 +76,12 @@ bool kernel_available(PathKernel k);
 double lagrangian_value(const StepMajorReads& reads, const cost::MemorySystem& m, const LagrangianDuals& duals,
                         PathCounts& counts, bool precise, bool parallel = true, PathKernel kernel = PathKernel::kAuto);
 
+// The entries the cheapest paths hold at `duals` (double precision): bit t of words
+// [(l * D + i) * words(), ...) is set when token t's layer-l entry is in HBM in state i (R(P - 1 + i)).
+// Capacity may be exceeded (it is only priced): a plan for a schedule, not a schedule.
+std::vector<core::Word> lagrangian_paths(const StepMajorReads& reads, const cost::MemorySystem& m,
+                                         const LagrangianDuals& duals, bool parallel = true);
+
 // free_migration's duals: per step, the knapsack's capacity price and each layer's active terms.
 LagrangianDuals free_migration_duals(const StepMajorReads& reads, const cost::MemorySystem& m);
 

@@ -63,9 +63,9 @@ struct OracleSettings {
   // The exact MILP (policy `exact`): refused above this many binary variables; its node budget.
   std::uint32_t exact_max_binaries = 20000;
   std::uint32_t exact_max_nodes = 20000;
-  // The Lagrangian bound (bound/lagrangian.hpp): computed after every policy where the certified gap
-  // is still above lagrangian_gap, within its passes (and seconds, 0: none; a limit makes results
-  // timing-dependent). Independent of `oracle`.
+  // The Lagrangian bound (bound/lagrangian.hpp): computed after the baselines (before the oracle) where
+  // the certified gap is still above lagrangian_gap, within its passes (and seconds, 0: none; a limit
+  // makes results timing-dependent); fm_dual runs on its paths then. Independent of `oracle`.
   double lagrangian_gap = 0.005;
   std::uint32_t lagrangian_passes = 100;
   double lagrangian_wall_s = 0;

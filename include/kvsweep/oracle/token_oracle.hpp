@@ -12,6 +12,7 @@
 #include "kvsweep/oracle/exact.hpp"
 #include "kvsweep/oracle/schedule_oracle.hpp"
 #include "kvsweep/oracle/tempering.hpp"
+#include "kvsweep/policy/policy.hpp"
 
 namespace kvsweep::oracle {
 
@@ -37,9 +38,10 @@ struct OracleResult {
 // Bytes the oracle needs for a point of this shape with `replicas` replicas.
 double oracle_memory_bytes(const trace::TraceShape& shape, std::uint32_t replicas);
 
-// Records a policy's whole schedule as an editable ScheduleState.
+// Records a policy's whole schedule as an editable ScheduleState (`plan`: fm_dual's guide).
 ScheduleState record_schedule(const OracleInstance& inst, const std::string& policy,
-                              const config::PolicyParams& params, trace::TraceSource& source);
+                              const config::PolicyParams& params, trace::TraceSource& source,
+                              const policy::ResidencyPlan* plan = nullptr);
 
 // Anneals from `start` (whose policy name and time are reported as the seed).
 OracleResult anneal_schedule(const OracleInstance& inst, const ScheduleState& start, const std::string& start_name,
@@ -73,6 +75,7 @@ std::uint32_t window_for_memory(const trace::TraceShape& shape, std::uint32_t re
 
 WindowedResult anneal_windowed(trace::TraceSource& source, const cost::MemorySystem& memory,
                                const std::string& seed_policy, const config::PolicyParams& params,
-                               std::uint32_t window_steps, const OracleOptions& options);
+                               std::uint32_t window_steps, const OracleOptions& options,
+                               const policy::ResidencyPlan* plan = nullptr);
 
 }  // namespace kvsweep::oracle

@@ -17,5 +17,7 @@ std::unique_ptr<Policy> make_h2o(const PolicyContext& ctx);
 std::unique_ptr<Policy> make_belady(const PolicyContext& ctx);
 std::unique_ptr<Policy> make_sa_guided(const PolicyContext& ctx);
 std::unique_ptr<Policy> make_fm_tracking(const PolicyContext& ctx);
+// fm_tracking whose leftover capacity first keeps what ctx.plan holds (std::invalid_argument without one).
+std::unique_ptr<Policy> make_fm_dual(const PolicyContext& ctx);
 
 }  // namespace kvsweep::policy

@@ -42,10 +42,23 @@ class StepWindow {
   const std::vector<std::uint32_t>& counts_;
 };
 
+// A residency plan: for every layer l and state i < D (R(P - 1 + i)), a bitset over tokens of the
+// entries some guide would hold, at row(l, i) (words() words). Not necessarily capacity-respecting:
+// a policy that follows it decides. fm_dual's plan is the Lagrangian bound's cheapest paths.
+struct ResidencyPlan {
+  const core::Word* bits = nullptr;
+  std::uint32_t layers = 0, states = 0;
+  std::size_t words = 0;
+  const core::Word* row(std::uint32_t l, std::uint32_t i) const {
+    return bits + (static_cast<std::size_t>(l) * states + i) * words;
+  }
+};
+
 struct PolicyContext {
   trace::TraceShape shape;
   cost::MemorySystem memory;
   config::PolicyParams params;
+  const ResidencyPlan* plan = nullptr;  // fm_dual's guide (it refuses to start without one)
 };
 
 class Policy {

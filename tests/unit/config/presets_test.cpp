@@ -136,8 +136,8 @@ TEST(VariationPresets, Targets) {
 
 TEST(Policies, KnownNamesInStableOrder) {
   std::vector<std::string> want = {"unlimited_hbm", "static", "reactive_lru", "page",        "streaming",
-                                         "h2o",           "belady", "sa_guided",    "fm_tracking", "oracle",
-                                         "exact"};
+                                         "h2o",           "belady", "sa_guided",    "fm_tracking", "fm_dual",
+                                         "oracle",        "exact"};
   EXPECT_EQ(known_policy_names(), want);
   // A point without `policies` runs every one but the exact MILP, which only small points can afford.
   want.pop_back();

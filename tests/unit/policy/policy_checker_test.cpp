@@ -11,7 +11,7 @@ namespace kvsweep::testing {
 namespace {
 
 const std::vector<std::string> kPolicies = {"unlimited_hbm", "static", "reactive_lru", "page",       "streaming",
-                                            "h2o",           "belady", "sa_guided",    "fm_tracking"};
+                                            "h2o",           "belady", "sa_guided",    "fm_tracking", "fm_dual"};
 
 config::PolicyParams small_params(std::uint64_t seed) {
   config::PolicyParams p;
