@@ -25,7 +25,7 @@ STYLE = {
     "unlimited_hbm": ("black", "*"), "static": ("tab:gray", "s"), "reactive_lru": ("tab:blue", "o"),
     "page": ("tab:orange", "v"), "streaming": ("tab:green", "^"), "h2o": ("tab:purple", "D"),
     "belady": ("tab:brown", "P"), "sa_guided": ("tab:red", "X"), "fm_tracking": ("tab:pink", "p"),
-    "oracle": ("gold", "h"),
+    "fm_dual": ("tab:cyan", "d"), "oracle": ("gold", "h"),
 }
 LABELS = {
     "model": "model", "sparsity": "sparsity", "variation": "variation", "hardware": "hardware",
@@ -374,6 +374,48 @@ def gap_distribution(ok, ctx):
                  "The optimum schedule lies between the two.")
 
 
+def point_labels(rows, ctx):
+    """One short label per point from the parameters that vary (or its name / id)."""
+    shown = [p for p in ctx.varying if p in rows] or ["name"]
+    def label(r):
+        parts = [f"{LABELS.get(p, p)} {r[p]:g}" if isinstance(r[p], float) else f"{r[p]}" for p in shown]
+        return ", ".join(parts) if any(parts) else r["point_id"]
+    return [label(r) for _, r in rows.iterrows()]
+
+
+def gap_by_point(ok, ctx):
+    """Per point, where the certified gap is: from free_migration (or bandwidth_split) to the largest
+    bound (what the Lagrangian or the MILP recovered), then from that bound to the best schedule."""
+    if "best_gap" not in ok or not ok.best_gap.notna().any():
+        raise Skip("no point has a certified gap (results before schema 4)")
+    rows = ok[ok.best_gap.notna()]
+    if len(rows) > 100:
+        raise Skip(f"{len(rows)} points: too many for one bar each (see gap_to_bound.png and the certificates)")
+    base = rows[["bandwidth_split_s", "free_migration_s"]].max(axis=1)
+    bound = rows.lower_bound_s
+    rise = 100 * (bound / base - 1)          # the bound's rise over the simple bounds
+    gap = 100 * rows.best_gap.clip(lower=0)  # what is left between the best schedule and the bound
+    labels = point_labels(rows, ctx)
+    fig, ax = plt.subplots(figsize=(8.0, max(2.5, 0.22 * len(rows) + 1.2)), layout="constrained")
+    y = np.arange(len(rows))
+    ax.barh(y, rise, color="tab:green", label="bound raised above free_migration (Lagrangian or MILP)")
+    ax.barh(y, gap, left=rise, color="tab:red", label="certified gap left: best schedule / best bound - 1")
+    for k, (_, r) in enumerate(rows.iterrows()):
+        ax.text(rise.iloc[k] + gap.iloc[k], k, f" {gap.iloc[k]:.2f} % ({r['best_schedule']}, {r['lower_bound_kind']})",
+                va="center", fontsize=7)
+    ax.set_yticks(y, labels, fontsize=7)
+    ax.invert_yaxis()
+    ax.axvline(1.0, color="black", linestyle=":", linewidth=1)
+    ax.set_xlabel("% of the simple bound (max of bandwidth_split and free_migration)")
+    ax.set_title(f"Where the gap is, per point: median certified gap {gap.median():.2f} %, max {gap.max():.2f} %",
+                 fontsize=10)
+    ax.legend(fontsize=7, loc="lower right")
+    ax.margins(x=0.35)
+    return fig, ("Per point: the green part is how far the best bound (lower_bound_kind) lies above the simple "
+                 "bounds, the red part the certified gap that is left between the fastest capacity-respecting "
+                 "schedule (named) and that bound; the optimum lies inside the red part. Dotted: 1 %.")
+
+
 # File name, heading, drawing function: the order of report.md.
 FIGURES = [
     ("fig3_speedup_vs_sparsity.png", "Throughput vs sparsity (Fig. 3)", speedup_vs_sparsity),
@@ -381,4 +423,5 @@ FIGURES = [
     ("fig5_hbm_hit_breakdown.png", "HBM hit rate, weights vs KV (Fig. 5)", hbm_breakdown),
     ("oracle_speedup_heatmap.png", "Oracle speedup by capacity and link", oracle_heatmap),
     ("gap_to_bound.png", "Oracle's gap to the lower bound", gap_distribution),
+    ("gap_by_point.png", "Where the gap is, per point", gap_by_point),
 ]

@@ -35,14 +35,14 @@ def test_every_figure_from_a_full_grid(grid_h5, tmp_path):
     out = tmp_path / "report"
     r = report(grid_h5, str(out))
     assert r.returncode == 0, r.stderr
-    assert r.stdout.startswith("report.py: 5 figures, 0 skipped")
+    assert r.stdout.startswith(f"report.py: {len(ALL)} figures, 0 skipped")
     md = (out / "report.md").read_text()
     for name in ALL:
         width, height = png_size(out / name)
         assert width > 400 and height > 250 and os.path.getsize(out / name) > 10000, name
         assert f"]({name})" in md, name
     assert "Skipped figures" not in md
-    assert len(points_in_table(md)) == 72
+    assert len(points_in_table(md)) == 2 * 72  # the points table and the certificates table
     header = next(line for line in md.splitlines() if line.startswith("| point_id"))
     for column in ["model", "sparsity", "variation", "hbm_capacity_ratio", "link_read_gbps", "oracle gap",
                    "best schedule", "certified gap", "bound",
@@ -58,7 +58,7 @@ def test_figures_skipped_when_axes_or_policies_are_missing(points_h5, tmp_path):
     r = report(points_h5, str(out))
     assert r.returncode == 0, r.stderr
     md = (out / "report.md").read_text()
-    made = ["fig3_speedup_vs_sparsity.png", "fig5_hbm_hit_breakdown.png"]
+    made = ["fig3_speedup_vs_sparsity.png", "fig5_hbm_hit_breakdown.png", "gap_by_point.png"]
     assert sorted(os.listdir(out)) == sorted(made + ["report.md"])
     for name in made:
         png_size(out / name)
@@ -68,7 +68,7 @@ def test_figures_skipped_when_axes_or_policies_are_missing(points_h5, tmp_path):
     assert "`oracle_speedup_heatmap.png`" in skipped and "no `oracle` results" in skipped
     assert "`gap_to_bound.png`" in skipped and "no point has a gap_to_bound" in skipped
     assert "sweep axes: none" in md and "vary between the ok points: sparsity" in md
-    assert len(points_in_table(md)) == 2 and "sparse-0.8" in md  # names differ, so they are shown
+    assert len(points_in_table(md)) == 2 * 2 and "sparse-0.8" in md  # names differ, so they are shown (two tables)
 
 
 def subset(results, path, keep):
@@ -93,7 +93,11 @@ def test_axes_that_do_not_vary_are_named_in_the_skip_reason(grid_h5, tmp_path):
     assert "sparsity does not vary (`sparsity`: 0.6)" in md
     assert "variation does not vary (`variation`: actual)" in md
     assert "HBM capacity does not vary (`hbm_capacity_ratio`: 0.25)" in md
-    assert sorted(os.listdir(out)) == ["fig5_hbm_hit_breakdown.png", "gap_to_bound.png", "report.md"]
+    assert sorted(os.listdir(out)) == ["fig5_hbm_hit_breakdown.png", "gap_by_point.png", "gap_to_bound.png",
+                                       "report.md"]
+    # Every ok point has a row in the certificates table, with its bounds and certified gap.
+    certificates = md.split("## Certificates", 1)[1].split("##", 1)[0]
+    assert len(points_in_table(certificates)) == 4 and "free_migration" in certificates
 
 
 def test_an_incomplete_grid_is_sliced_not_pooled(grid_h5, tmp_path):
@@ -113,7 +117,8 @@ def test_an_incomplete_grid_is_sliced_not_pooled(grid_h5, tmp_path):
     assert "One panel per sparsity; at variation = actual; 1 point per panel." in md  # Fig. 5
     assert "one panel per sparsity; other parameters fixed; 1 point per bar." in md  # Fig. 4: 0.6 only
     assert sorted(os.listdir(out)) == sorted(["fig3_speedup_vs_sparsity.png", "fig4_variation.png",
-                                              "fig5_hbm_hit_breakdown.png", "gap_to_bound.png", "report.md"])
+                                              "fig5_hbm_hit_breakdown.png", "gap_to_bound.png", "gap_by_point.png",
+                                              "report.md"])
 
 
 def test_failed_points_and_retries_are_reported(retry_h5, tmp_path):
@@ -126,7 +131,8 @@ def test_failed_points_and_retries_are_reported(retry_h5, tmp_path):
     assert "points: 3 ok, 1 failed (6 rows: 2 earlier attempts superseded" in md
     failed = md.split("## Failed points", 1)[1]
     assert f"`{broken.point_id}` | 2 |" in failed and "appears more than once" in failed
-    assert len(points_in_table(md.split("## Failed points", 1)[0])) == 4
+    assert len(points_in_table(md.split("## Certificates", 1)[0])) == 4
+    assert len(points_in_table(md.split("## Certificates", 1)[1].split("## Failed points", 1)[0])) == 3  # ok ones
 
 
 def test_rerun_overwrites_its_own_files_and_nothing_else(points_h5, grid_h5, tmp_path):
