@@ -378,8 +378,9 @@ def point_labels(rows, ctx):
     """One short label per point from the parameters that vary (or its name / id)."""
     shown = [p for p in ctx.varying if p in rows] or ["name"]
     def label(r):
-        parts = [f"{LABELS.get(p, p)} {r[p]:g}" if isinstance(r[p], float) else f"{r[p]}" for p in shown]
-        return ", ".join(parts) if any(parts) else r["point_id"]
+        parts = [f"{LABELS.get(p, p)} {r[p]:g}" if isinstance(r[p], float) else f"{r[p]}"
+                 for p in shown if not (isinstance(r[p], float) and r[p] != r[p]) and r[p] != ""]
+        return ", ".join(parts) if parts else r["point_id"]
     return [label(r) for _, r in rows.iterrows()]
 
 
@@ -409,7 +410,7 @@ def gap_by_point(ok, ctx):
     ax.set_xlabel("% of the simple bound (max of bandwidth_split and free_migration)")
     ax.set_title(f"Where the gap is, per point: median certified gap {gap.median():.2f} %, max {gap.max():.2f} %",
                  fontsize=10)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.6 / len(rows)), ncols=1)
     ax.margins(x=0.35)
     return fig, ("Per point: the green part is how far the best bound (lower_bound_kind) lies above the simple "
                  "bounds, the red part the certified gap that is left between the fastest capacity-respecting "
