@@ -81,9 +81,17 @@ std::vector<double> step_floors(const StepMajorReads& reads, const cost::MemoryS
   return lo;
 }
 
+// The paths' working memory, per thread, for one call of the public functions (released with it).
+struct Pools {
+  detail::ScratchPool<float> f;
+  detail::ScratchPool<double> d;
+  detail::ScratchPool<float>& get(float*) { return f; }
+  detail::ScratchPool<double>& get(double*) { return d; }
+};
+
 template <class V>
 void solve_paths(const StepMajorReads& reads, const Units& u, const LagrangianDuals& d, PathCounts& counts,
-                 bool parallel, PathKernel kernel, std::vector<core::Word>* held = nullptr) {
+                 bool parallel, PathKernel kernel, Pools& pools, std::vector<core::Word>* held = nullptr) {
   const auto& sh = reads.shape();
   const std::uint32_t D = sh.decode_tokens, L = sh.layers;
   const std::size_t n = steps_of(reads);
@@ -105,7 +113,7 @@ void solve_paths(const StepMajorReads& reads, const Units& u, const LagrangianDu
       p.piggyback[j] = static_cast<V>(a);
       p.prefetch[j] = static_cast<V>(a + b);
     }
-    detail::cheapest_paths<V>(reads, l, p, hold, counts, occupancy[l], kernel,
+    detail::cheapest_paths<V>(reads, l, p, hold, counts, occupancy[l], kernel, pools.get(static_cast<V*>(nullptr)).local(),
                               held != nullptr ? held->data() + static_cast<std::size_t>(l) * D * reads.words() : nullptr);
   };
   if (parallel) {
@@ -162,11 +170,11 @@ double value_and_subgradient(const StepMajorReads& reads, const Units& u, double
 
 double evaluate(const StepMajorReads& reads, const Units& u, double capacity, const std::vector<double>& lo,
                 const LagrangianDuals& d, PathCounts& counts, Subgradient& g, bool precise, bool parallel,
-                PathKernel kernel = PathKernel::kAuto) {
+                PathKernel kernel, Pools& pools) {
   if (precise) {
-    solve_paths<double>(reads, u, d, counts, parallel, kernel);
+    solve_paths<double>(reads, u, d, counts, parallel, kernel, pools);
   } else {
-    solve_paths<float>(reads, u, d, counts, parallel, kernel);
+    solve_paths<float>(reads, u, d, counts, parallel, kernel, pools);
   }
   return value_and_subgradient(reads, u, capacity, lo, d, counts, g);
 }
@@ -306,7 +314,8 @@ std::vector<core::Word> lagrangian_paths(const StepMajorReads& reads, const cost
   check_duals(reads, duals);
   std::vector<core::Word> held(static_cast<std::size_t>(reads.shape().layers) * reads.shape().decode_tokens * reads.words(), 0);
   PathCounts counts;
-  solve_paths<double>(reads, Units(m), duals, counts, parallel, PathKernel::kAuto, &held);
+  Pools pools;
+  solve_paths<double>(reads, Units(m), duals, counts, parallel, PathKernel::kAuto, pools, &held);
   return held;
 }
 
@@ -316,7 +325,9 @@ double lagrangian_value(const StepMajorReads& reads, const cost::MemorySystem& m
   const Units u(m);
   const std::vector<double> lo = step_floors(reads, m, u);
   Subgradient g;
-  return evaluate(reads, u, static_cast<double>(m.capacity_entries), lo, duals, counts, g, precise, parallel, kernel);
+  Pools pools;
+  return evaluate(reads, u, static_cast<double>(m.capacity_entries), lo, duals, counts, g, precise, parallel, kernel,
+                  pools);
 }
 
 LagrangianResult lagrangian_bound(const StepMajorReads& reads, const cost::MemorySystem& m,
@@ -330,10 +341,11 @@ LagrangianResult lagrangian_bound(const StepMajorReads& reads, const cost::Memor
   const std::uint32_t D = reads.shape().decode_tokens;
 
   LagrangianResult r;
+  Pools pools;
   LagrangianDuals centre = free_migration_duals(reads, m);
   PathCounts counts;
   Subgradient g, avg;
-  double best = evaluate(reads, u, capacity, lo, centre, counts, g, false, o.parallel, o.kernel);
+  double best = evaluate(reads, u, capacity, lo, centre, counts, g, false, o.parallel, o.kernel, pools);
   r.start_s = best;
   avg = g;
   r.passes = 1;
@@ -386,7 +398,7 @@ LagrangianResult lagrangian_bound(const StepMajorReads& reads, const cost::Memor
     }
     for (std::uint32_t i = 0; i < D; ++i) trial.capacity[i] = std::max(0.0, centre.capacity[i] + step * kappa2 * dir_cap[i]);
 
-    const double value = evaluate(reads, u, capacity, lo, trial, counts, g, false, o.parallel, o.kernel);
+    const double value = evaluate(reads, u, capacity, lo, trial, counts, g, false, o.parallel, o.kernel, pools);
     ++r.passes;
     r.value_by_pass_s.push_back(value);
     r.wall_by_pass_s.push_back(elapsed());
@@ -417,8 +429,9 @@ LagrangianResult lagrangian_bound(const StepMajorReads& reads, const cost::Memor
       break;
     }
   }
-  // The certificate: the best duals in double precision.
-  r.bound_s = evaluate(reads, u, capacity, lo, centre, counts, g, true, o.parallel, o.kernel);
+  // The certificate: the best duals in double precision (the float passes' memory released first).
+  pools.f.clear();
+  r.bound_s = evaluate(reads, u, capacity, lo, centre, counts, g, true, o.parallel, o.kernel, pools);
   r.best = std::move(centre);
   r.wall_s = elapsed();
   return r;

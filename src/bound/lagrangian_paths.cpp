@@ -16,20 +16,6 @@ namespace {
 using core::kWordBits;
 using core::Word;
 
-template <class V>
-struct Scratch {
-  std::vector<V> in, out;            // cheapest cost so far ending in / out of HBM, per token
-  std::vector<Word> from_out;        // [i * W + w]: the entry in at state i came from out (a promotion)
-  std::vector<Word> from_in;         // [i * W + w]: the entry out at state i was in at state i - 1
-  std::vector<Word> cur;             // traceback: in at the current state
-};
-
-template <class V>
-Scratch<V>& scratch() {
-  thread_local Scratch<V> s;
-  return s;
-}
-
 // One transition, state i - 1 -> state i, of the first `words` words of tokens. A token's promotion
 // into state i is a piggy-back when it was read at step i - 1 (or is the entry created by it), a
 // prefetch otherwise. Ties keep an entry where it was (in stays in, out stays out).
@@ -225,7 +211,8 @@ bool kernel_supported(PathKernel k) {
 
 template <class V>
 void cheapest_paths(const StepMajorReads& reads, std::uint32_t l, const LayerPrices<V>& prices, const std::vector<V>& hold,
-                    PathCounts& counts, std::vector<std::uint64_t>& occupancy, PathKernel kernel, core::Word* held_bits) {
+                    PathCounts& counts, std::vector<std::uint64_t>& occupancy, PathKernel kernel,
+                    PathScratch<V>& s, core::Word* held_bits) {
   if (!kernel_supported(kernel)) throw std::invalid_argument("lagrangian: this machine lacks the kernel asked for");
   kernel = resolve(kernel);
   const auto& sh = reads.shape();
@@ -233,7 +220,6 @@ void cheapest_paths(const StepMajorReads& reads, std::uint32_t l, const LayerPri
   const std::size_t W = reads.words();
   if (D == 0) return;
   constexpr V kInf = std::numeric_limits<V>::infinity();
-  Scratch<V>& s = scratch<V>();
   s.in.assign(W * kWordBits, kInf);
   s.out.assign(W * kWordBits, V{0});
   s.from_out.resize(static_cast<std::size_t>(D) * W);
@@ -323,8 +309,8 @@ void cheapest_paths(const StepMajorReads& reads, std::uint32_t l, const LayerPri
 }
 
 template void cheapest_paths<float>(const StepMajorReads&, std::uint32_t, const LayerPrices<float>&,
-                                    const std::vector<float>&, PathCounts&, std::vector<std::uint64_t>&, PathKernel, core::Word*);
+                                    const std::vector<float>&, PathCounts&, std::vector<std::uint64_t>&, PathKernel, PathScratch<float>&, core::Word*);
 template void cheapest_paths<double>(const StepMajorReads&, std::uint32_t, const LayerPrices<double>&,
-                                     const std::vector<double>&, PathCounts&, std::vector<std::uint64_t>&, PathKernel, core::Word*);
+                                     const std::vector<double>&, PathCounts&, std::vector<std::uint64_t>&, PathKernel, PathScratch<double>&, core::Word*);
 
 }  // namespace kvsweep::bound::detail

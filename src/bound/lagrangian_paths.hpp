@@ -2,6 +2,8 @@
 // The inner problem of the Lagrangian bound (bound/lagrangian.hpp): for fixed prices, every entry's
 // cheapest in/out path through the states, all entries of a layer at once, state by state.
 
+#include <tbb/enumerable_thread_specific.h>
+
 #include <cstdint>
 #include <vector>
 
@@ -23,17 +25,29 @@ struct LayerPrices {
 // per state into occupancy[i]; with held_bits (D * words), the entries each path holds in state i at
 // held_bits[i * words]. Memory: two values per token and two bits per token and state.
 // Thread-safe for different layers with different `occupancy` vectors.
+// Per-thread working memory of the paths (two values per token, two bits per token and state): kept by
+// the caller for as long as passes go on, so that each pass reuses it, and released with it.
+template <class V>
+struct PathScratch {
+  std::vector<V> in, out;       // cheapest cost so far ending in / out of HBM, per token
+  std::vector<core::Word> from_out;  // [i * W + w]: the entry in at state i came from out (a promotion)
+  std::vector<core::Word> from_in;   // [i * W + w]: the entry out at state i was in at state i - 1
+  std::vector<core::Word> cur;       // traceback: in at the current state
+};
+template <class V>
+using ScratchPool = tbb::enumerable_thread_specific<PathScratch<V>>;
+
 template <class V>
 void cheapest_paths(const StepMajorReads& reads, std::uint32_t l, const LayerPrices<V>& prices,
                     const std::vector<V>& hold, PathCounts& counts, std::vector<std::uint64_t>& occupancy,
-                    PathKernel kernel, core::Word* held_bits = nullptr);
+                    PathKernel kernel, PathScratch<V>& scratch, core::Word* held_bits = nullptr);
 
 extern template void cheapest_paths<float>(const StepMajorReads&, std::uint32_t, const LayerPrices<float>&,
                                            const std::vector<float>&, PathCounts&, std::vector<std::uint64_t>&,
-                                           PathKernel, core::Word*);
+                                           PathKernel, PathScratch<float>&, core::Word*);
 extern template void cheapest_paths<double>(const StepMajorReads&, std::uint32_t, const LayerPrices<double>&,
                                             const std::vector<double>&, PathCounts&, std::vector<std::uint64_t>&,
-                                            PathKernel, core::Word*);
+                                            PathKernel, PathScratch<double>&, core::Word*);
 
 bool kernel_supported(PathKernel k);
 

@@ -101,7 +101,7 @@ void run_oracle(const config::PointSpec& point, const config::PolicyParams& para
   if (seed_name != "fm_dual") plan = nullptr;
   if (plan != nullptr) {  // fm_dual's plan stays in memory while its schedule seeds the annealer
     const double plan_gb = static_cast<double>(plan->layers) * plan->states * static_cast<double>(plan->words) * 8 / 1e9;
-    opt.max_memory_gb = std::max(0.5, opt.max_memory_gb - plan_gb);
+    opt.max_memory_gb = std::max(0.5, opt.max_memory_gb - plan_gb - 0.3);
   }
 
   const double need_gb = oracle::oracle_memory_bytes(result.shape, opt.tempering.replicas) / 1e9;
