@@ -21,8 +21,8 @@ class Belady final : public Policy {
   explicit Belady(const PolicyContext& ctx)
       : shape_(ctx.shape), capacity_(ctx.memory.capacity_entries),
         lookahead_(std::max<std::uint32_t>(1, ctx.params.belady_lookahead)),
-        union_words_(core::words_for(ctx.shape.total_tokens())), unions_(ctx.shape.layers),
-        class_count_(ctx.shape.layers) {}
+        union_words_(core::words_for(ctx.shape.total_tokens())), cur_(ctx.shape.layers),
+        prev_(ctx.shape.layers) {}
 
   std::string_view name() const override { return "belady"; }
   std::uint32_t lookahead() const override { return lookahead_; }
@@ -71,80 +71,73 @@ class Belady final : public Policy {
     return done;
   }
 
-  // unions_[l][k-1] = S(n+1, l) ∪ ... ∪ S(n+k, l) over the words holding tokens 0..n; also counts, per
-  // layer, the resident entries whose next read is exactly n+k (class_count_[l][k]) and never (index 0).
-  void classify(const StepWindow& w, const cost::Residency& r, std::uint32_t k_max, std::size_t nw) {
+  // Widens u_k (per layer: S(n+1, l) ∪ ... ∪ S(n+k, l) over the words holding tokens 0..n) to the
+  // first k at which fewer than `excess` resident entries are read after n+k, and returns that k, or 0
+  // when even k_max leaves at least `excess` (the cut is then in "never"). Works in proportion to the
+  // cut, not to the look-ahead: the classes beyond the cut are never told apart. On return cur_[l]
+  // holds u_k and prev_[l] u_{k-1} (for k = 0: cur_[l] = u_{k_max}); `beyond` is the count after n+k.
+  std::uint32_t widen_to_cut(const StepWindow& w, const cost::Residency& r, std::uint32_t k_max, std::size_t nw,
+                             std::uint64_t excess, std::uint64_t& beyond) {
+    std::uint64_t resident = 0;
     for (std::uint32_t l = 0; l < shape_.layers; ++l) {
-      auto& cnt = class_count_[l];
-      cnt.assign(k_max + 1, 0);
-      auto& u = unions_[l];
-      if (u.size() < k_max) u.resize(k_max);
+      if (cur_[l].size() < nw) {
+        cur_[l].resize(union_words_);
+        prev_[l].resize(union_words_);
+      }
+      std::fill_n(cur_[l].begin(), nw, Word{0});
       const Word* h = r.layer(l).data();
-      const Word* prev = nullptr;
-      for (std::uint32_t k = 1; k <= k_max; ++k) {
-        auto& cur = u[k - 1];
-        if (cur.size() < nw) cur.resize(union_words_);
-        const Word* s = w.reads(k, l).data();
-        std::uint64_t c = 0;
-        for (std::size_t i = 0; i < nw; ++i) {
-          const Word before = prev != nullptr ? prev[i] : Word{0};
-          c += static_cast<std::uint64_t>(std::popcount(h[i] & s[i] & ~before));
-          cur[i] = before | s[i];
-        }
-        cnt[k] = c;
-        prev = cur.data();
-      }
-      std::uint64_t never = 0;
-      for (std::size_t i = 0; i < nw; ++i) {
-        never += static_cast<std::uint64_t>(std::popcount(h[i] & ~(prev != nullptr ? prev[i] : Word{0})));
-      }
-      cnt[0] = never;
+      for (std::size_t i = 0; i < nw; ++i) resident += static_cast<std::uint64_t>(std::popcount(h[i]));
     }
+    beyond = resident;
+    for (std::uint32_t k = 1; k <= k_max; ++k) {
+      std::uint64_t read_by_k = 0;
+      for (std::uint32_t l = 0; l < shape_.layers; ++l) {
+        cur_[l].swap(prev_[l]);
+        const Word* h = r.layer(l).data();
+        const Word* s = w.reads(k, l).data();
+        const Word* before = prev_[l].data();
+        Word* u = cur_[l].data();
+        for (std::size_t i = 0; i < nw; ++i) {
+          u[i] = before[i] | s[i];
+          read_by_k += static_cast<std::uint64_t>(std::popcount(h[i] & u[i]));
+        }
+      }
+      beyond = resident - read_by_k;
+      if (beyond < excess) return k;
+    }
+    return 0;
   }
 
   void evict(const StepWindow& w, cost::Residency& r, std::uint64_t excess) {
     const std::uint32_t n = w.n();
     const std::size_t nw = n / kWordBits + 1;
     const std::uint32_t k_max = std::min(lookahead_, w.available());
-    classify(w, r, k_max, nw);
-    // Walk the classes from the furthest (never, then k_max down to 1) until the excess is covered:
-    // classes beyond k_cut go whole, k_cut goes in part (lowest layers, then lowest tokens, first).
-    auto class_total = [&](std::uint32_t k) {
-      std::uint64_t t = 0;
-      for (const auto& cnt : class_count_) t += cnt[k];
-      return t;
-    };
-    // Position 0 stands for "never"; positions 1..k_max for k_max..1.
-    std::uint32_t cut_pos = 0;
-    for (;; ++cut_pos) {
-      const std::uint32_t k = cut_pos == 0 ? 0 : k_max + 1 - cut_pos;
-      const std::uint64_t t = class_total(k);
-      if (t >= excess || cut_pos == k_max) break;
-      excess -= t;
-    }
-    const std::uint32_t k_cut = cut_pos == 0 ? 0 : k_max + 1 - cut_pos;  // 0: the cut is in "never"
+    // The classes from the furthest (never, then k_max down to 1) go whole until the excess is
+    // covered; the cut class k_cut goes in part (lowest layers, then lowest tokens, first).
+    std::uint64_t beyond = 0;
+    const std::uint32_t k_cut = widen_to_cut(w, r, k_max, nw, excess, beyond);  // 0: the cut is in "never"
+    // Beyond the cut every class goes whole; what is left comes from the cut class.
+    std::uint64_t left = k_cut == 0 ? excess : excess - beyond;
     for (std::uint32_t l = 0; l < shape_.layers; ++l) {
-      const auto& u = unions_[l];
-      std::uint64_t done = 0;
+      const Word* u = cur_[l].data();
       if (k_cut == 0) {
         // Cut inside "never": not read within k_max steps.
-        if (excess == 0) break;
-        done = evict_where(r, l, nw, excess, [&](std::size_t i) { return k_max == 0 ? ~Word{0} : ~u[k_max - 1][i]; });
-        excess -= done;
-      } else {
-        // Everything whose next read is beyond k_cut goes ...
-        done = evict_where(r, l, nw, ~std::uint64_t{0}, [&](std::size_t i) { return ~u[k_cut - 1][i]; });
-        // ... and part of class k_cut: read at n + k_cut and not before.
-        if (excess > 0) {
-          const Word* s = w.reads(k_cut, l).data();
-          const std::uint64_t part = evict_where(r, l, nw, excess, [&](std::size_t i) {
-            return s[i] & (k_cut >= 2 ? ~u[k_cut - 2][i] : ~Word{0});
-          });
-          excess -= part;
-          done += part;
-        }
+        if (left == 0) break;
+        const std::uint64_t done = evict_where(r, l, nw, left, [&](std::size_t i) { return ~u[i]; });
+        left -= done;
+        resident_ -= done;
+        continue;
       }
-      resident_ -= done;
+      // Everything whose next read is beyond n + k_cut goes ...
+      resident_ -= evict_where(r, l, nw, ~std::uint64_t{0}, [&](std::size_t i) { return ~u[i]; });
+      // ... and part of class k_cut: read at n + k_cut and not before.
+      if (left > 0) {
+        const Word* s = w.reads(k_cut, l).data();
+        const Word* before = prev_[l].data();
+        const std::uint64_t done = evict_where(r, l, nw, left, [&](std::size_t i) { return s[i] & ~before[i]; });
+        left -= done;
+        resident_ -= done;
+      }
     }
   }
 
@@ -152,8 +145,8 @@ class Belady final : public Policy {
   std::uint64_t capacity_;
   std::uint32_t lookahead_;
   std::size_t union_words_;
-  std::vector<std::vector<std::vector<Word>>> unions_;  // [layer][k - 1][word]
-  std::vector<std::vector<std::uint64_t>> class_count_;  // [layer][k], index 0 = never read in the window
+  std::vector<std::vector<Word>> cur_;   // [layer][word]: u_k
+  std::vector<std::vector<Word>> prev_;  // [layer][word]: u_{k-1}
   std::uint64_t resident_ = 0;
 };
 
