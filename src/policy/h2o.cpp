@@ -10,6 +10,7 @@
 #include <bit>
 #include <functional>
 
+#include "kvsweep/core/masked_lanes.hpp"
 #include "kvsweep/policy/policies.hpp"
 
 namespace kvsweep::policy {
@@ -53,9 +54,7 @@ class H2o final : public Policy {
       core::TokenBitset& h = r.layer(l);
       const Word* sw = w.reads(0, l).data();
       const Word* hw = h.data();
-      for (std::size_t i = 0; i < nw; ++i) {
-        for (Word x = sw[i] & hw[i]; x != 0; x &= x - 1) ++s.score[i * kWordBits + std::countr_zero(x)];
-      }
+      core::increment_where(s.score.data(), sw, hw, nw);
       h.set(n);
       if (n < s.recent) continue;  // the window has not filled yet
       const auto leaving = static_cast<std::uint32_t>(n - s.recent);

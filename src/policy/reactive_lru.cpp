@@ -17,6 +17,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "kvsweep/core/masked_lanes.hpp"
 #include "kvsweep/policy/policies.hpp"
 
 namespace kvsweep::policy {
@@ -48,12 +49,10 @@ class ReactiveLru final : public Policy {
       Word* h = r.layer(l).data();
       Stamp* ts = stamp_[l].data();
       for (std::size_t i = 0; i < nw; ++i) {
-        const Word sw = s[i];
-        if (sw == 0) continue;
-        resident_ += static_cast<std::uint64_t>(std::popcount(sw & ~h[i]));
-        h[i] |= sw;
-        for (Word x = sw; x != 0; x &= x - 1) ts[i * kWordBits + std::countr_zero(x)] = step_stamp;
+        resident_ += static_cast<std::uint64_t>(std::popcount(s[i] & ~h[i]));
+        h[i] |= s[i];
       }
+      core::assign_where(ts, s, nw, step_stamp);
       r.layer(l).set(n);
       ts[n] = step_stamp;
       ++resident_;

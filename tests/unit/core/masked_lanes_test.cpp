@@ -1,0 +1,70 @@
+#include "kvsweep/core/masked_lanes.hpp"
+
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cstdint>
+#include <vector>
+
+#include "kvsweep/core/rng.hpp"
+
+namespace kvsweep::core {
+namespace {
+
+// Masks from empty to full at several densities, so that whole words, partial words and empty words
+// all occur.
+std::vector<Word> random_masks(Rng& rng, std::size_t words) {
+  std::vector<Word> m(words);
+  for (std::size_t i = 0; i < words; ++i) {
+    switch (i % 4) {
+      case 0: m[i] = 0; break;
+      case 1: m[i] = ~Word{0}; break;
+      case 2: m[i] = rng(); break;
+      default: m[i] = rng() & rng() & rng(); break;
+    }
+  }
+  return m;
+}
+
+template <class Lane>
+void check_assign(std::size_t words) {
+  Rng rng(11 + words);
+  const std::vector<Word> mask = random_masks(rng, words);
+  std::vector<Lane> got(words * kWordBits), want(words * kWordBits);
+  for (std::size_t t = 0; t < got.size(); ++t) got[t] = want[t] = static_cast<Lane>(rng());
+  const auto value = static_cast<Lane>(0xBEEF);
+  assign_where(got.data(), mask.data(), words, value);
+  for (std::size_t t = 0; t < want.size(); ++t) {
+    if ((mask[t / kWordBits] >> (t % kWordBits)) & 1U) want[t] = value;
+  }
+  EXPECT_EQ(got, want) << masked_lanes_kernel() << ", " << sizeof(Lane) << "-byte lanes, " << words << " words";
+}
+
+TEST(MaskedLanes, AssignWhereSetsExactlyTheSelectedLanes) {
+  for (const std::size_t words : {0, 1, 3, 17}) {
+    check_assign<std::uint16_t>(words);
+    check_assign<std::uint32_t>(words);
+  }
+}
+
+// h2o's scores hold one lane per token, not a multiple of 64: lanes past the end are never touched
+// (the vector is sized exactly, so a stray access would be caught by the sanitizer builds).
+TEST(MaskedLanes, IncrementWhereCountsTheIntersectionAndStaysInBounds) {
+  Rng rng(5);
+  for (const std::size_t tokens : {1, 63, 64, 65, 1000}) {
+    const std::size_t words = words_for(tokens);
+    std::vector<Word> a = random_masks(rng, words), b = random_masks(rng, words);
+    if (tokens % kWordBits != 0) {  // no bits beyond the last token, as in a TokenBitset
+      a.back() &= (Word{1} << (tokens % kWordBits)) - 1;
+    }
+    std::vector<std::uint32_t> got(tokens, 7), want(tokens, 7);
+    for (int round = 0; round < 3; ++round) {
+      increment_where(got.data(), a.data(), b.data(), words);
+      for (std::size_t t = 0; t < tokens; ++t) want[t] += static_cast<std::uint32_t>(((a[t / kWordBits] & b[t / kWordBits]) >> (t % kWordBits)) & 1U);
+    }
+    EXPECT_EQ(got, want) << masked_lanes_kernel() << ", " << tokens << " tokens";
+  }
+}
+
+}  // namespace
+}  // namespace kvsweep::core
