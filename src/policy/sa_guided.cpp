@@ -86,34 +86,58 @@ class SaGuided final : public Policy {
 
   void gather_patterns(const StepWindow& w, std::uint32_t l, std::size_t nw, std::uint32_t k_max) {
     ranked_.clear();
+    if (k_max > kClassBits) return gather_scores(w, l, nw, k_max);
+    Word reads[kClassBits];
     for (std::size_t i = 0; i < nw; ++i) {
       const Word c = cand_[i];
       if (c == 0) continue;
-      // Work in proportion to the future reads of the candidates, not to W per candidate. Windows too
-      // long for a pattern table sum the scores directly (in k order: bit-identical run to run).
-      const bool by_score = k_max > kClassBits;
-      std::uint64_t patterns[kWordBits];
-      double scores[kWordBits];
-      for (Word x = c; x != 0; x &= x - 1) {
-        patterns[std::countr_zero(x)] = 0;
-        scores[std::countr_zero(x)] = 0;
+      for (std::uint32_t k = 1; k <= k_max; ++k) reads[k - 1] = c & w.reads(k, l).data()[i];
+      // Patterns eight tokens at a time: rows k of the byte are gathered into one word and transposed,
+      // so that byte b holds the pattern of token 8j + b (branch-free; no loop over read bits).
+      for (std::uint32_t j = 0; j < kWordBits / 8; ++j) {
+        const Word tokens = (c >> (8 * j)) & 0xFF;
+        if (tokens == 0) continue;
+        Word columns[(kClassBits + 7) / 8];
+        for (std::uint32_t g = 0; 8 * g < k_max; ++g) {
+          Word rows = 0;
+          for (std::uint32_t r = 0; r < 8 && 8 * g + r < k_max; ++r) rows |= ((reads[8 * g + r] >> (8 * j)) & 0xFF) << (8 * r);
+          columns[g] = transpose8x8(rows);
+        }
+        for (Word x = tokens; x != 0; x &= x - 1) {
+          const auto b = static_cast<std::uint32_t>(std::countr_zero(x));
+          std::uint64_t pattern = 0;
+          for (std::uint32_t g = 0; 8 * g < k_max; ++g) pattern |= ((columns[g] >> (8 * b)) & 0xFF) << (8 * g);
+          ranked_.push_back({pattern, static_cast<std::uint32_t>(i * kWordBits + 8 * j + b), 0.0});
+        }
       }
+    }
+  }
+
+  // Windows too long for a pattern table: the scores summed directly, in k order (bit-identical run to
+  // run), in proportion to the candidates' future reads.
+  void gather_scores(const StepWindow& w, std::uint32_t l, std::size_t nw, std::uint32_t k_max) {
+    for (std::size_t i = 0; i < nw; ++i) {
+      const Word c = cand_[i];
+      if (c == 0) continue;
+      double scores[kWordBits];
+      for (Word x = c; x != 0; x &= x - 1) scores[std::countr_zero(x)] = 0;
       for (std::uint32_t k = 1; k <= k_max; ++k) {
         const double inc = 1.0 / k;
-        for (Word x = c & w.reads(k, l).data()[i]; x != 0; x &= x - 1) {
-          if (by_score) {
-            scores[std::countr_zero(x)] += inc;
-          } else {
-            patterns[std::countr_zero(x)] |= std::uint64_t{1} << (k - 1);
-          }
-        }
+        for (Word x = c & w.reads(k, l).data()[i]; x != 0; x &= x - 1) scores[std::countr_zero(x)] += inc;
       }
       for (Word x = c; x != 0; x &= x - 1) {
         const int bit = std::countr_zero(x);
-        ranked_.push_back({patterns[bit], static_cast<std::uint32_t>(i * kWordBits + static_cast<std::size_t>(bit)),
-                           scores[bit]});
+        ranked_.push_back({0, static_cast<std::uint32_t>(i * kWordBits + static_cast<std::size_t>(bit)), scores[bit]});
       }
     }
+  }
+
+  // The 8x8 bit matrix with row r in byte r, transposed (Hacker's Delight, 7-3).
+  static Word transpose8x8(Word x) {
+    x = (x & 0xAA55AA55AA55AA55ULL) | ((x & 0x00AA00AA00AA00AAULL) << 7) | ((x >> 7) & 0x00AA00AA00AA00AAULL);
+    x = (x & 0xCCCC3333CCCC3333ULL) | ((x & 0x0000CCCC0000CCCCULL) << 14) | ((x >> 14) & 0x0000CCCC0000CCCCULL);
+    x = (x & 0xF0F0F0F00F0F0F0FULL) | ((x & 0x00000000F0F0F0F0ULL) << 28) | ((x >> 28) & 0x00000000F0F0F0F0ULL);
+    return x;
   }
 
   static double pattern_score(std::uint64_t pattern, std::uint32_t k_max) {
