@@ -7,7 +7,7 @@
 // Selected pages are made resident (their missing entries promoted; the new entry (n, l) is kept iff
 // its page is selected); every other page is evicted. At the last step nothing is moved.
 #include <algorithm>
-#include <numeric>
+#include <bit>
 
 #include "kvsweep/policy/policies.hpp"
 
@@ -57,26 +57,8 @@ class Page final : public Policy {
   void place(const StepWindow& w, std::uint32_t k, std::uint32_t last, cost::Residency& r) {
     const std::uint32_t live_pages = last / page_tokens_ + 1;
     std::fill(score_.begin(), score_.begin() + live_pages, 0);
-    for (std::uint32_t l = 0; l < shape_.layers; ++l) {
-      const core::TokenBitset& s = w.reads(k, l);
-      for (std::uint32_t p = 0; p < live_pages; ++p) {
-        const std::size_t b = static_cast<std::size_t>(p) * page_tokens_;
-        score_[p] += static_cast<std::uint32_t>(s.count_range(b, b + page_tokens_));
-      }
-    }
-    order_.resize(live_pages);
-    std::iota(order_.begin(), order_.end(), 0U);
-    std::sort(order_.begin(), order_.end(), [&](std::uint32_t a, std::uint32_t b) {
-      const bool za = score_[a] == 0, zb = score_[b] == 0;
-      if (za != zb) return !za;
-      if (!za) {
-        if (score_[a] != score_[b]) return score_[a] > score_[b];
-        if (resident_[a] != resident_[b]) return resident_[a] > resident_[b];
-        return a < b;
-      }
-      if (resident_[a] != resident_[b]) return resident_[a] > resident_[b];
-      return a > b;
-    });
+    for (std::uint32_t l = 0; l < shape_.layers; ++l) add_scores(w.reads(k, l), live_pages);
+    order_pages(live_pages);
     std::fill(selected_.begin(), selected_.begin() + live_pages, 0);
     std::uint64_t used = 0;
     for (std::uint32_t p : order_) {
@@ -97,6 +79,54 @@ class Page final : public Policy {
     used_ = used;
   }
 
+  // score_[p] += |s ∩ page p| for the live pages; pages that tile a word are counted by popcounts of
+  // its slices.
+  void add_scores(const core::TokenBitset& s, std::uint32_t live_pages) {
+    if (core::kWordBits % page_tokens_ != 0) {
+      for (std::uint32_t p = 0; p < live_pages; ++p) {
+        const std::size_t b = static_cast<std::size_t>(p) * page_tokens_;
+        score_[p] += static_cast<std::uint32_t>(s.count_range(b, b + page_tokens_));
+      }
+      return;
+    }
+    const std::uint32_t per_word = core::kWordBits / page_tokens_;
+    const core::Word slice = page_tokens_ == core::kWordBits ? ~core::Word{0} : (core::Word{1} << page_tokens_) - 1;
+    const core::Word* words = s.data();
+    const std::size_t nw = (static_cast<std::size_t>(live_pages) + per_word - 1) / per_word;
+    for (std::size_t i = 0; i < nw; ++i) {
+      const core::Word x = words[i];
+      if (x == 0) continue;
+      const std::size_t p0 = i * per_word;
+      const std::uint32_t q_end = static_cast<std::uint32_t>(std::min<std::size_t>(per_word, live_pages - p0));
+      for (std::uint32_t q = 0; q < q_end; ++q) {
+        score_[p0 + q] += static_cast<std::uint32_t>(std::popcount((x >> (q * page_tokens_)) & slice));
+      }
+    }
+  }
+
+  // order_ = the pages that may be selected, in selection order: score > 0 by descending score, ties
+  // resident first, then lower page; then resident pages with score 0, higher page first. A counting
+  // sort on (score, resident): scores are at most page_tokens * layers.
+  void order_pages(std::uint32_t live_pages) {
+    const std::size_t keys = 2 * (static_cast<std::size_t>(page_tokens_) * shape_.layers + 1);
+    bucket_.assign(keys + 1, 0);
+    auto key = [&](std::uint32_t p) { return keys - 1 - (2 * static_cast<std::size_t>(score_[p]) + resident_[p]); };
+    std::uint32_t scored = 0;
+    for (std::uint32_t p = 0; p < live_pages; ++p) {
+      if (score_[p] == 0) continue;
+      ++bucket_[key(p) + 1];
+      ++scored;
+    }
+    for (std::size_t b = 1; b <= keys; ++b) bucket_[b] += bucket_[b - 1];
+    order_.resize(scored);
+    for (std::uint32_t p = 0; p < live_pages; ++p) {
+      if (score_[p] != 0) order_[bucket_[key(p)]++] = p;
+    }
+    for (std::uint32_t p = live_pages; p-- > 0;) {
+      if (score_[p] == 0 && resident_[p]) order_.push_back(p);
+    }
+  }
+
   trace::TraceShape shape_;
   std::uint64_t capacity_;
   std::uint32_t page_tokens_;
@@ -105,6 +135,7 @@ class Page final : public Policy {
   std::vector<std::uint32_t> score_;
   std::vector<std::uint8_t> selected_;
   std::vector<std::uint32_t> order_;
+  std::vector<std::uint32_t> bucket_;  // order_pages: counting sort offsets
   core::TokenBitset mask_;
   std::uint64_t used_ = 0;
 };
