@@ -87,11 +87,17 @@ class SaGuided final : public Policy {
   void gather_patterns(const StepWindow& w, std::uint32_t l, std::size_t nw, std::uint32_t k_max) {
     ranked_.clear();
     if (k_max > kClassBits) return gather_scores(w, l, nw, k_max);
-    Word reads[kClassBits];
+    // The candidates' future reads, row by row (streaming through each S(n+k, l) in order rather than
+    // hopping between k_max rows per word), laid out word-major for the transposes.
+    masked_.resize(nw * k_max);
+    for (std::uint32_t k = 1; k <= k_max; ++k) {
+      const Word* row = w.reads(k, l).data();
+      for (std::size_t i = 0; i < nw; ++i) masked_[i * k_max + (k - 1)] = cand_[i] & row[i];
+    }
     for (std::size_t i = 0; i < nw; ++i) {
       const Word c = cand_[i];
       if (c == 0) continue;
-      for (std::uint32_t k = 1; k <= k_max; ++k) reads[k - 1] = c & w.reads(k, l).data()[i];
+      const Word* reads = masked_.data() + i * k_max;
       // Patterns eight tokens at a time: rows k of the byte are gathered into one word and transposed,
       // so that byte b holds the pattern of token 8j + b (branch-free; no loop over read bits).
       for (std::uint32_t j = 0; j < kWordBits / 8; ++j) {
@@ -256,6 +262,7 @@ class SaGuided final : public Policy {
   double fraction_;
   std::vector<Word> union_;
   std::vector<Word> cand_;
+  std::vector<Word> masked_;  // gather_patterns: [word][k - 1] = cand & S(n+k, l)
   WindowUnion windows_;  // S(n+1..n+W, l) in ~3 word passes per step
     std::vector<Ranked> ranked_;
   std::vector<Ranked> cut_bucket_;
