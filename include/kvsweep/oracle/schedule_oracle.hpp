@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "kvsweep/core/fast_div.hpp"
+#include "kvsweep/core/huge_pages.hpp"
 #include "kvsweep/core/rng.hpp"
 #include "kvsweep/core/token_bitset.hpp"
 #include "kvsweep/cost/cost_model.hpp"
@@ -78,7 +79,7 @@ class OracleInstance {
   std::size_t words_per_entry_ = 0;
   std::uint32_t frozen_states_ = 0;
   bool freeze_last_ = false;
-  std::vector<core::Word> reads_;
+  core::HugeVector<core::Word> reads_;
   std::vector<std::uint32_t> read_count_;
 };
 
@@ -175,7 +176,7 @@ class ScheduleState {
 
   const OracleInstance* inst_;
   std::size_t wpe_;
-  std::vector<core::Word> res_;
+  core::HugeVector<core::Word> res_;
   MaxTree occ_;                           // entries resident in each state
   std::vector<cost::StepCounts> counts_;  // [j * L + l]
   std::vector<double> time_;              // [j * L + l]
