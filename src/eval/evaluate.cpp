@@ -7,6 +7,7 @@
 
 #include "kvsweep/core/diagnostics.hpp"
 #include "kvsweep/bound/lagrangian.hpp"
+#include "kvsweep/core/huge_pages.hpp"
 #include "kvsweep/core/rng.hpp"
 #include "kvsweep/sim/simulate.hpp"
 #include "kvsweep/oracle/exact.hpp"
@@ -134,6 +135,7 @@ void run_oracle(const config::PointSpec& point, const config::PolicyParams& para
     auto judge_source = make_trace_source(point);
     totals = oracle::judge_schedule(inst, r.best, *judge_source);
   }
+  core::release_huge_blocks();  // the annealer's arrays, kept from window to window
   PolicyResult pr{"oracle", cost::summarise(totals, result.memory, result.shape.decode_tokens), 0.0};
   pr.metrics.speedup_vs_static = static_time / totals.total_time_s;
   const double bound = result.lower_bound().value_s;

@@ -1,17 +1,23 @@
 #pragma once
 // An allocator for the oracle's multi-gigabyte arrays (reads and schedules as bit-words): blocks of
 // 2 MiB or more are 2 MiB-aligned and advised to the kernel as transparent huge pages (madvise: the
-// setting Debian ships). Every window of the paper point allocates ~3 GB afresh; in 4 KiB pages the
-// page faults cost more than the annealing itself.
-#include <sys/mman.h>
-
+// setting Debian ships), and freed blocks are kept for the next allocation of the same size until
+// release_huge_blocks(). Every window of the paper point allocates the same ~3 GB again; fresh, in
+// 4 KiB pages, the page faults and the kernel's zeroing cost more than the annealing itself.
 #include <cstddef>
-#include <cstdlib>
 #include <memory>
-#include <new>
 #include <vector>
 
 namespace kvsweep::core {
+
+// Blocks of at least 2 MiB: a kept one of exactly this size if there is one; otherwise every kept block
+// is returned first and a new one allocated.
+void* allocate_huge_block(std::size_t bytes);
+void free_huge_block(void* p, std::size_t bytes);
+// Returns every kept block to the system (the oracle calls it when it is done).
+void release_huge_blocks();
+// Bytes in kept blocks (tests, diagnostics).
+std::size_t kept_huge_bytes();
 
 template <class T>
 struct HugePageAllocator {
@@ -23,19 +29,14 @@ struct HugePageAllocator {
   HugePageAllocator(const HugePageAllocator<U>&) {}  // NOLINT(google-explicit-constructor): rebinding
 
   T* allocate(std::size_t n) {
-    const std::size_t bytes = n * sizeof(T);
-    if (bytes < kHugePage) return std::allocator<T>().allocate(n);
-    const std::size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
-    void* p = std::aligned_alloc(kHugePage, rounded);
-    if (p == nullptr) throw std::bad_alloc();
-    madvise(p, rounded, MADV_HUGEPAGE);  // advice only: without it the pages are simply small
-    return static_cast<T*>(p);
+    if (n * sizeof(T) < kHugePage) return std::allocator<T>().allocate(n);
+    return static_cast<T*>(allocate_huge_block(n * sizeof(T)));
   }
   void deallocate(T* p, std::size_t n) {
     if (n * sizeof(T) < kHugePage) {
       std::allocator<T>().deallocate(p, n);
     } else {
-      std::free(p);
+      free_huge_block(p, n * sizeof(T));
     }
   }
   template <class U>
