@@ -54,6 +54,19 @@ void add_bench_command(CLI::App& app) {
       }
       std::printf("  %-14s %8.2f s\n", "trace", r.trace_s);
       std::printf("  %-14s %8.2f s cpu (sum of policies and judges)\n", "policies", policy_cpu);
+      std::printf("  %-14s %8.2f s wall (the pass of every simulated policy and both bounds)\n", "policies",
+                  r.policies_wall_s);
+      // The phases after (or, for the SA tuning, before) that pass, where the point asked for them.
+      if (r.oracle && r.oracle->sa_tuned) {
+        std::printf("  %-14s %8.2f s wall (%u (W, R) points in %u passes)\n", "sa_tuning", r.oracle->sa_wall_s,
+                    r.oracle->sa_evaluations, r.oracle->sa_passes);
+      }
+      if (r.lagrangian && r.lagrangian->computed) {
+        std::printf("  %-14s %8.2f s wall (%u passes, %s)\n", "lagrangian", r.lagrangian->wall_s, r.lagrangian->passes,
+                    r.lagrangian->stop_reason.c_str());
+      }
+      if (r.exact) std::printf("  %-14s %8.2f s wall\n", "exact", r.exact->wall_s);
+      if (r.oracle) std::printf("  %-14s %8.2f s wall\n", "oracle", r.oracle->wall_s);
       std::printf("  %-14s %8.2f s\n", "wall", r.wall_s);
       std::printf("  %-14s %8.3f GiB\n", "peak_rss", peak_rss_gib());
     }

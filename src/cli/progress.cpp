@@ -14,7 +14,15 @@ void Progress::update(std::uint64_t done, std::uint64_t total) {
   const auto now = std::chrono::steady_clock::now();
   const double elapsed = std::chrono::duration<double>(now - start_).count();
   const double frac = total > 0 ? static_cast<double>(done) / static_cast<double>(total) : 1.0;
-  const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0.0;
+  // The rate from the first report on: work before it (the SA tuning ahead of the decode steps, say)
+  // is not part of what is being counted.
+  if (!counting_) {
+    counting_ = true;
+    first_time_ = now;
+    first_done_ = done;
+  }
+  const double counted_s = std::chrono::duration<double>(now - first_time_).count();
+  const double rate = counted_s > 0 && done > first_done_ ? static_cast<double>(done - first_done_) / counted_s : 0.0;
   const double eta = rate > 0 ? static_cast<double>(total - done) / rate : 0.0;
   if (tty_) {
     if (done != total && now - last_draw_ < std::chrono::milliseconds(100)) return;

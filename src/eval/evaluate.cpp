@@ -317,6 +317,7 @@ PointResult evaluate_point(const config::PointSpec& point, const EvalOptions& op
   }
   result.bounds = run.bounds;
   result.trace_s = run.trace_s;
+  result.policies_wall_s = run.wall_s;
   // The MILP first: its bound is then part of the oracle's gap.
   if (std::find(point.policies.begin(), point.policies.end(), "exact") != point.policies.end()) {
     run_exact(point, static_time, result);

@@ -18,6 +18,9 @@ class Progress {
   bool tty_;
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point last_draw_;
+  bool counting_ = false;  // the first update() came: the rate counts from it
+  std::chrono::steady_clock::time_point first_time_;
+  std::uint64_t first_done_ = 0;
   int last_decile_ = -1;
   bool drawn_ = false;
 };

@@ -86,6 +86,7 @@ struct PointResult {
   std::optional<ExactReport> exact;    // when `exact` was among the policies
   std::optional<LagrangianReport> lagrangian;  // when the gap after every policy was above oracle.lagrangian_gap
   double trace_s = 0;
+  double policies_wall_s = 0;  // the one pass of every simulated policy and the bounds
   double wall_s = 0;
   // With EvalOptions::step_detail: per simulated policy (in `policies` order, the oracle excluded), the
   // time of each decode step summed over layers, s.
