@@ -1,6 +1,8 @@
 #include "kvsweep/config/point.hpp"
 
 #include <cmath>
+#include <cstdio>
+#include <optional>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -43,8 +45,117 @@ std::optional<HbmReads> parse_hbm_reads(std::string_view text) {
   return std::nullopt;
 }
 
+namespace {
+
+std::string num(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", x);
+  return buf;
+}
+
+std::string gb(double bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4g GB", bytes / core::kGB);
+  return buf;
+}
+
+// HBM a point needs: its resident weights and the KV capacity it asks for, bytes.
+double needed_bytes(const PointSpec& p, const ModelSpec& m, std::uint32_t prompt_tokens, std::uint32_t decode_tokens,
+                    std::uint32_t layers) {
+  const double e = m.kv_bytes_per_token_layer;
+  switch (p.capacity.kind) {
+    case CapacitySpec::Kind::kRatio:
+      return m.resident_weight_bytes +
+             std::floor(p.capacity.value * (static_cast<double>(prompt_tokens) + decode_tokens) * layers) * e;
+    case CapacitySpec::Kind::kGigabytes:
+      return core::gb_to_bytes(p.capacity.value);
+    case CapacitySpec::Kind::kEntries:
+      return m.resident_weight_bytes + p.capacity.value * e;
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::string infeasibility(const PointSpec& p, std::uint32_t prompt_tokens, std::uint32_t decode_tokens,
+                          std::uint32_t layers) {
+  // hbm_capacity_gb is the HBM size itself (its own check: the weights must leave room for KV).
+  if (!p.hardware.hbm_capacity_gb || p.capacity.kind == CapacitySpec::Kind::kGigabytes) return "";
+  const double hbm = core::gb_to_bytes(*p.hardware.hbm_capacity_gb);
+  const double need = needed_bytes(p, p.model, prompt_tokens, decode_tokens, layers);
+  if (need <= hbm * (1 + 1e-12)) return "";
+  const ModelSpec& m = p.model;
+  std::string what = m.name;
+  if (!m.weight_dtype.empty()) what += " (" + m.weight_dtype + " weights, " + m.kv_dtype + " KV)";
+  std::string msg = what + " on " + p.hardware.name + " does not fit: ";
+  msg += gb(m.resident_weight_bytes) + " of weights + " + gb(need - m.resident_weight_bytes) + " of KV (" +
+         std::string(capacity_key(p.capacity.kind)) + " " + num(p.capacity.value) + ") = " + gb(need) + " > its " +
+         gb(hbm) + " of HBM";
+  // The ways out, most specific first: smaller dtypes of this model that fit, ...
+  std::vector<std::string> ways;
+  const ModelPreset* preset = find_model_preset(m.name);
+  if (preset != nullptr && !preset->fixed_bytes()) {
+    const Dtype wd = parse_dtype(m.weight_dtype).value_or(preset->dtype);
+    const Dtype kd = parse_dtype(m.kv_dtype).value_or(preset->dtype);
+    // HBM needed with weights w and KV k, or nothing when either is not smaller than what the point has.
+    auto fits = [&](Dtype w, Dtype k) -> std::optional<double> {
+      const ModelSpec s = resolve_model(*preset, p.kv_accounting, w, k);
+      const double bytes = needed_bytes(p, s, prompt_tokens, decode_tokens, layers);
+      return bytes <= hbm ? std::optional(bytes) : std::nullopt;
+    };
+    auto smaller = [](const std::vector<std::string>& names, Dtype than) {
+      std::vector<Dtype> out;  // largest first
+      for (const auto& n : names) {
+        if (dtype_bytes(*parse_dtype(n)) < dtype_bytes(than)) out.push_back(*parse_dtype(n));
+      }
+      return out;
+    };
+    // The largest smaller weight format with this KV, the largest smaller KV format with these weights,
+    // and only if neither alone fits, the two together.
+    for (const Dtype w : smaller(weight_dtype_names(), wd)) {
+      if (const auto b = fits(w, kd)) {
+        ways.push_back("weight_dtype: " + std::string(to_string(w)) + " (" + gb(*b) + ")");
+        break;
+      }
+    }
+    for (const Dtype k : smaller(kv_dtype_names(), kd)) {
+      if (const auto b = fits(wd, k)) {
+        ways.push_back("kv_dtype: " + std::string(to_string(k)) + " (" + gb(*b) + ")");
+        break;
+      }
+    }
+    if (ways.empty()) {
+      for (const Dtype w : smaller(weight_dtype_names(), wd)) {
+        for (const Dtype k : smaller(kv_dtype_names(), kd)) {
+          if (const auto b = fits(w, k); b && ways.empty()) {
+            ways.push_back("weight_dtype: " + std::string(to_string(w)) + " with kv_dtype: " +
+                           std::string(to_string(k)) + " (" + gb(*b) + ")");
+          }
+        }
+      }
+    }
+  }
+  // ... a hardware preset with more HBM, ...
+  const HardwareSpec* larger = nullptr;
+  for (const auto& h : hardware_presets()) {
+    if (h.hbm_capacity_gb && core::gb_to_bytes(*h.hbm_capacity_gb) >= need &&
+        (larger == nullptr || *h.hbm_capacity_gb < *larger->hbm_capacity_gb)) {
+      larger = &h;
+    }
+  }
+  if (larger != nullptr) ways.push_back("hardware: " + larger->name + " (" + gb(core::gb_to_bytes(*larger->hbm_capacity_gb)) + ")");
+  // ... or an inline hardware: a larger size, or bandwidths without one.
+  ways.push_back("an inline hardware mapping with hbm_capacity_gb >= " + num(std::ceil(need / core::kGB)) + " or without it");
+  std::string joined;
+  for (std::size_t i = 0; i < ways.size(); ++i) joined += (i == 0 ? "" : i + 1 == ways.size() ? ", or " : ", ") + ways[i];
+  return msg + "; use " + joined;
+}
+
 std::uint64_t capacity_entries(const PointSpec& p, std::uint32_t prompt_tokens, std::uint32_t decode_tokens,
                                std::uint32_t layers) {
+  if (const std::string why = infeasibility(p, prompt_tokens, decode_tokens, layers); !why.empty()) {
+    throw std::invalid_argument(why);
+  }
   const double value = p.capacity.value;
   switch (p.capacity.kind) {
     case CapacitySpec::Kind::kRatio: {

@@ -1,6 +1,7 @@
 // The top-level keys of a design point and how each is parsed.
 #include "point_keys.hpp"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "named.hpp"
@@ -121,6 +122,21 @@ bool parse_hbm_reads_key(const Field& f, YamlContext& ctx, Draft& d) {
   if (!mode) ctx.error(f.mark(), unknown_value("hbm_reads", "value", *text, {"balanced", "resident"}));
   d.hbm_reads = mode.value_or(HbmReads::kBalanced);
   return mode.has_value();
+}
+
+ParseFn dtype_key(const char* key, std::optional<Dtype> Draft::*member, const std::vector<std::string>& allowed) {
+  return [key, member, &allowed](const Field& f, YamlContext& ctx, Draft& d) {
+    d.*member = std::nullopt;
+    const auto text = read_string(f, ctx);
+    if (!text) return false;
+    const auto dtype = parse_dtype(*text);
+    if (!dtype || std::find(allowed.begin(), allowed.end(), *text) == allowed.end()) {
+      ctx.error(f.mark(), unknown_value(key, "value", *text, allowed));
+      return false;
+    }
+    d.*member = dtype;
+    return true;
+  };
 }
 
 ParseFn link_override(std::optional<double> Draft::*member) {
@@ -276,6 +292,13 @@ std::vector<KeyDecl> make_point_decls() {
       {"kv_accounting", "string", "true", "true, mha",
        "true: real GQA/MLA KV sizes; mha: 2 * hidden * dtype bytes, as the paper's code (preset models only)",
        parse_kv_accounting_key},
+      {"weight_dtype", "string", "the preset's (bf16)", core::join(weight_dtype_names()),
+       "number format of the weights: scales W and the resident weights (preset models but "
+       "llama-3.1-8b-paper, which keeps the paper's bytes)",
+       dtype_key("weight_dtype", &Draft::weight_dtype, weight_dtype_names())},
+      {"kv_dtype", "string", "the preset's (bf16)", core::join(kv_dtype_names()),
+       "number format of the KV cache: scales e (preset models but llama-3.1-8b-paper)",
+       dtype_key("kv_dtype", &Draft::kv_dtype, kv_dtype_names())},
       {"hardware", "preset or mapping", "required",
        core::join(hardware_preset_names()) + ", or " + kHardwareInline,
        "HBM, off-package link and DRAM bandwidths (GB/s) and HBM size (GB)", parse_hardware},

@@ -29,6 +29,8 @@ struct Draft {
   const ModelPreset* model_preset = nullptr;  // exactly one of these two once `model` parsed
   std::optional<ModelSpec> inline_model;
   KvAccounting kv_accounting = KvAccounting::kTrue;
+  std::optional<Dtype> weight_dtype;  // unset: the preset's
+  std::optional<Dtype> kv_dtype;
   std::optional<HardwareSpec> hardware;
   std::optional<double> link_read_gbps;
   std::optional<double> link_write_gbps;

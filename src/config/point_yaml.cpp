@@ -71,9 +71,24 @@ PointSpec finalize(const Draft& d, const YAML::Mark& point_mark, std::string sou
   if (model_ok) {
     p.kv_accounting = d.kv_accounting;
     if (d.model_preset != nullptr) {
-      p.model = resolve_model(*d.model_preset, d.kv_accounting);
+      const ModelPreset& preset = *d.model_preset;
+      for (const auto& [key, dtype] : {std::pair{"weight_dtype", d.weight_dtype}, std::pair{"kv_dtype", d.kv_dtype}}) {
+        if (preset.fixed_bytes() && dtype && *dtype != preset.dtype) {
+          ctx.error(d.given.at(key), std::string(key) + ": model " + preset.name + " keeps the paper's byte counts (" +
+                                         std::string(to_string(preset.dtype)) + "); " + key +
+                                         " applies to the other presets");
+        }
+      }
+      p.model = resolve_model(preset, d.kv_accounting, preset.fixed_bytes() ? std::nullopt : d.weight_dtype,
+                              preset.fixed_bytes() ? std::nullopt : d.kv_dtype);
     } else {
       p.model = *d.inline_model;
+      for (const char* key : {"weight_dtype", "kv_dtype"}) {
+        if (d.given.count(key)) {
+          ctx.error(d.given.at(key), std::string(key) + " applies only to preset models; the inline model '" +
+                                         p.model.name + "' gives its bytes itself");
+        }
+      }
       if (d.kv_accounting == KvAccounting::kMha && d.given.count("kv_accounting")) {
         ctx.error(d.given.at("kv_accounting"),
                   "kv_accounting: mha applies only to preset models; the inline model '" + p.model.name +
@@ -108,12 +123,14 @@ PointSpec finalize(const Draft& d, const YAML::Mark& point_mark, std::string sou
       p.capacity.kind == CapacitySpec::Kind::kGigabytes &&
       core::gb_to_bytes(p.capacity.value) <= p.model.resident_weight_bytes) {
     const std::string hbm = detail::format_number(p.capacity.value) + " GB of HBM";
-    const std::string weights =
-        gb_text(p.model.resident_weight_bytes) + " GB of " + p.model.name + " weights";
+    const std::string weights = gb_text(p.model.resident_weight_bytes) + " GB of " + p.model.name +
+                                (p.model.weight_dtype.empty() ? "" : " (" + p.model.weight_dtype + ")") + " weights";
     if (from_hardware) {
+      // Not "give a capacity key": any KV at all is more than this hardware holds beside the weights.
       ctx.error(d.given.at("hardware"), "hardware: " + p.hardware.name + "'s " + hbm +
-                                            " leaves no room for KV after " + weights + "; give " +
-                                            "hbm_capacity_gb, hbm_capacity_ratio or hbm_kv_capacity_entries");
+                                            " leaves no room for KV after " + weights +
+                                            "; use a smaller weight_dtype, a hardware with more HBM, or an inline "
+                                            "hardware mapping without hbm_capacity_gb");
     } else {
       ctx.error(d.capacity_mark, "hbm_capacity_gb: " + hbm + " leaves no room for KV after " + weights);
     }
@@ -135,6 +152,13 @@ PointSpec finalize(const Draft& d, const YAML::Mark& point_mark, std::string sou
     }
     p.prompt_tokens = d.prompt_tokens.value_or(0);
     p.decode_tokens = d.decode_tokens.value_or(0);
+  }
+  // Points that cannot exist: the weights and the KV capacity asked for must fit the hardware's HBM.
+  // (A trace file's shape is known only when it is read: capacity_entries() checks those points.)
+  if (model_ok && hardware_ok && !capacity_failed && (d.capacity || from_hardware) && p.prompt_tokens > 0 &&
+      p.decode_tokens > 0) {
+    const std::string why = infeasibility(p, p.prompt_tokens, p.decode_tokens, p.model.layers);
+    if (!why.empty()) ctx.error(d.capacity ? d.capacity_mark : d.given.at("hardware"), why);
   }
 
   if (model_ok && usable(d, "synthetic.dense_layers") && d.synthetic.dense_layers > p.model.layers) {

@@ -99,9 +99,17 @@ std::string point_id(const PointSpec& point);
 //   kGigabytes floor((value * 1e9 - p.model.resident_weight_bytes) / p.model.kv_bytes_per_token_layer)
 //   kEntries   value
 // Not clamped to the footprint (P + D) * L. Throws std::invalid_argument when the capacity cannot be
-// resolved (weights fill the given HBM, e <= 0, a negative or non-finite value).
+// resolved (weights fill the given HBM, e <= 0, a negative or non-finite value) or the point does not
+// fit its hardware (infeasibility()).
 std::uint64_t capacity_entries(const PointSpec& p, std::uint32_t prompt_tokens,
                                std::uint32_t decode_tokens, std::uint32_t layers);
+
+// Why a point cannot exist, or "" when it can: when its hardware has an HBM size, the resident weights
+// plus the KV capacity the point asks for must fit in it. The one-line reason names the model and its
+// dtypes, the hardware, both sizes and the ways out (a smaller dtype that fits, a hardware preset with
+// more HBM, an inline hardware without a size).
+std::string infeasibility(const PointSpec& p, std::uint32_t prompt_tokens, std::uint32_t decode_tokens,
+                          std::uint32_t layers);
 
 // Names of every policy kvsweep knows, in a stable order: the baselines (policy::make_policy), then
 // `oracle` (the annealed schedule; with it, sa_guided's (W, R) are tuned first).

@@ -298,7 +298,7 @@ TEST(LoadPoint, UnknownKeyListsAllowedKeys) {
   const auto diags =
       errors_of("model: llama-3.1-8b\nhardware: paper-table1\nprompt_tokens: 1\ndecode_tokens: 1\nfoo: 1\n");
   ASSERT_EQ(diags.size(), 1u);
-  EXPECT_NE(diags[0].message.find("allowed keys: name, model, kv_accounting, hardware"), std::string::npos);
+  EXPECT_NE(diags[0].message.find("allowed keys: name, model, kv_accounting, weight_dtype, kv_dtype, hardware"), std::string::npos);
   EXPECT_EQ(diags[0].message.find("did you mean"), std::string::npos);  // nothing close to 'foo'
 }
 

@@ -79,7 +79,7 @@ TEST(ModelPresets, AllPresetsAreSaneAndUnique) {
   std::set<std::string> names;
   for (const auto& p : model_presets()) {
     EXPECT_TRUE(names.insert(p.name).second) << p.name;
-    EXPECT_EQ(p.dtype_bytes, 2u) << p.name;
+    EXPECT_EQ(dtype_bytes(p.dtype), 2.0) << p.name;
     EXPECT_GT(p.layers, 0u) << p.name;
     EXPECT_LE(p.active_params_billion, p.params_billion) << p.name;
     const ModelSpec s = resolve_model(p, KvAccounting::kTrue);
@@ -183,6 +183,31 @@ TEST(CapacityEntries, KeyNames) {
   EXPECT_EQ(capacity_key(CapacitySpec::Kind::kRatio), "hbm_capacity_ratio");
   EXPECT_EQ(capacity_key(CapacitySpec::Kind::kGigabytes), "hbm_capacity_gb");
   EXPECT_EQ(capacity_key(CapacitySpec::Kind::kEntries), "hbm_kv_capacity_entries");
+}
+
+// weight_dtype scales W and the resident weights, kv_dtype scales e (both accountings); the paper
+// preset's explicit byte counts are not derived from a dtype.
+TEST(ModelPresets, DtypesScaleWeightsAndKvBytes) {
+  const ModelPreset& p = *find_model_preset("llama-3.1-70b");
+  const ModelSpec bf16 = resolve_model(p, KvAccounting::kTrue);
+  EXPECT_EQ(bf16.weight_dtype, "bf16");
+  EXPECT_EQ(bf16.kv_dtype, "bf16");
+  const ModelSpec fp8 = resolve_model(p, KvAccounting::kTrue, Dtype::kFp8, std::nullopt);
+  EXPECT_DOUBLE_EQ(fp8.weight_bytes_per_layer, bf16.weight_bytes_per_layer / 2);
+  EXPECT_DOUBLE_EQ(fp8.resident_weight_bytes, 70.6e9);
+  EXPECT_DOUBLE_EQ(fp8.kv_bytes_per_token_layer, bf16.kv_bytes_per_token_layer);
+  EXPECT_EQ(fp8.weight_dtype, "fp8");
+  const ModelSpec int4 = resolve_model(p, KvAccounting::kTrue, Dtype::kInt4, Dtype::kFp8);
+  EXPECT_DOUBLE_EQ(int4.resident_weight_bytes, 70.6e9 / 2);
+  EXPECT_DOUBLE_EQ(int4.kv_bytes_per_token_layer, 2.0 * 8 * 128 * 1);
+  EXPECT_DOUBLE_EQ(resolve_model(p, KvAccounting::kMha, std::nullopt, Dtype::kFp32).kv_bytes_per_token_layer,
+                   2.0 * 8192 * 4);
+  const ModelPreset& paper = *find_model_preset("llama-3.1-8b-paper");
+  EXPECT_TRUE(paper.fixed_bytes());
+  EXPECT_FALSE(p.fixed_bytes());
+  EXPECT_EQ(parse_dtype("fp8"), Dtype::kFp8);
+  EXPECT_FALSE(parse_dtype("fp4").has_value());
+  for (const auto& name : weight_dtype_names()) EXPECT_EQ(to_string(*parse_dtype(name)), name);
 }
 
 }  // namespace

@@ -20,7 +20,7 @@ inline config::PointSpec tiny_point(std::uint64_t seed = 1) {
   config::PointSpec p;
   p.source = "tiny.yaml";
   p.name = "tiny";
-  p.model = {"tiny-model", 2, 4096.0, 1.0e6, 2.0e6};
+  p.model = {"tiny-model", 2, 4096.0, 1.0e6, 2.0e6, "", ""};
   p.model_name = "tiny-model";
   p.hardware = *config::find_hardware_preset("paper-table1");
   p.capacity = {config::CapacitySpec::Kind::kRatio, 0.3};

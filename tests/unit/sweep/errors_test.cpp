@@ -33,9 +33,13 @@ const std::vector<Case>& cases() {
        kBase + "sparsity: [0.5, 0.6, 1.5, 0.7]\nvariation: [low, high]\n", "6:22",
        "sparsity: 1.5 is out of range [0, 1)"},
       {"a problem of one combination names it (at the key, as in a point file)",
-       "model: [llama-3.1-70b, llama-3.1-8b]\nhardware: gh200-measured\nhbm_capacity_ratio: 0.25\n"
+       "model: [llama-3.1-70b, llama-3.1-8b]\nweight_dtype: fp8\nhardware: gh200-measured\nhbm_capacity_ratio: 0.25\n"
        "prompt_tokens: 1000\ndecode_tokens: 100\nsynthetic: {dense_layers: [2, 40]}\n",
-       "6:13", "40 exceeds the 32 layers of llama-3.1-8b"},
+       "7:13", "40 exceeds the 32 layers of llama-3.1-8b"},
+      {"a combination that does not fit its hardware is refused, naming model, dtypes and both sizes",
+       "model: [llama-3.1-8b, llama-3.1-70b]\nweight_dtype: [fp8, bf16]\nhardware: gh200-measured\n"
+       "hbm_capacity_ratio: 0.25\nprompt_tokens: 1000\ndecode_tokens: 100\n",
+       "4:1", "llama-3.1-70b (bf16 weights, bf16 KV) on gh200-measured does not fit: 141.2 GB of weights"},
       {"unknown key, with did-you-mean", kBase + "sparsty: [0.5, 0.6]\n", "6:1",
        "unknown key 'sparsty' (did you mean 'sparsity'?)"},
       {"the sweep keys are among the allowed keys", kBase + "sparsty: 1\n", "6:1", "points, zip, exclude"},
