@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <utility>
 
 namespace kvsweep::core {
 
@@ -39,16 +40,48 @@ void DiagnosticSink::throw_if_any() const {
 }
 
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates) {
-  std::string best;
-  std::size_t best_d = std::max<std::size_t>(2, word.size() / 3) + 1;
+  // What a user typed short comes first: the names it begins or is another form of,
+  // nearest spelling first ('gh200' -> gh200-spec, gh200-measured, though gb200 is one letter away;
+  // 'policy' -> policies, policy_params); then one typo away ('varation' -> variation); then the names
+  // it is part of ('lru' -> reactive_lru); then the nearest spelling, if near enough.
+  std::string nearest;
+  std::size_t nearest_d = std::max<std::size_t>(2, word.size() / 3) + 1;
+  std::vector<std::pair<std::size_t, std::string>> begun, stemmed, part_of;  // (distance, name)
+  // Another form of the same word: a common stem of 4+ letters with endings of letters only
+  // (policy / policies), not names that differ in a number (llama-3.1-7b / llama-3.1-70b).
+  const std::size_t stem_min = 4;
+  auto letters_only = [](const std::string& s, std::size_t from) {
+    return std::all_of(s.begin() + static_cast<std::ptrdiff_t>(from), s.end(),
+                       [](char ch) { return std::islower(static_cast<unsigned char>(ch)) != 0; });
+  };
   for (const auto& c : candidates) {
+    if (c == word) continue;
     const std::size_t d = edit_distance(word, c);
-    if (d < best_d) {
-      best_d = d;
-      best = c;
+    if (d < nearest_d) {
+      nearest_d = d;
+      nearest = c;
+    }
+    std::size_t stem = 0;
+    while (stem < c.size() && stem < word.size() && c[stem] == word[stem]) ++stem;
+    if (word.size() >= 2 && stem == word.size()) {
+      begun.emplace_back(d, c);
+    } else if (stem >= stem_min && stem + 2 >= word.size() && letters_only(word, stem) && letters_only(c, stem)) {
+      stemmed.emplace_back(d, c);
+    } else if (word.size() >= 2 && c.find(word) != std::string::npos) {
+      part_of.emplace_back(d, c);
     }
   }
-  return best;
+  auto listed = [](std::vector<std::pair<std::size_t, std::string>>& names) {
+    std::stable_sort(names.begin(), names.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::string s;
+    for (std::size_t i = 0; i < names.size() && i < 3; ++i) s += (i == 0 ? "" : "' or '") + names[i].second;
+    return s;
+  };
+  begun.insert(begun.end(), stemmed.begin(), stemmed.end());
+  if (!begun.empty()) return listed(begun);
+  if (!nearest.empty() && nearest_d <= 1) return nearest;
+  if (!part_of.empty()) return listed(part_of);
+  return nearest;
 }
 
 std::string join(const std::vector<std::string>& items, const std::string& sep) {

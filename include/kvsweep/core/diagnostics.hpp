@@ -39,7 +39,9 @@ class DiagnosticSink {
   std::vector<Diagnostic> diags_;
 };
 
-// The closest candidate by edit distance, or "" when none is close enough to suggest.
+// What the user probably meant, or "" when nothing is close: the names the word begins or is another
+// form of (policy: policies); else one typo away; else the names it is part of (up to three, joined by "' or '"
+// so that callers' quotes read 'a' or 'b'); else the nearest spelling within a third of its length.
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
 // "a, b, c" for messages listing allowed values.
 std::string join(const std::vector<std::string>& items, const std::string& sep = ", ");
