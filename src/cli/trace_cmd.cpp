@@ -9,6 +9,7 @@
 
 #include "kvsweep/cli/commands.hpp"
 #include "kvsweep/config/point_yaml.hpp"
+#include "kvsweep/sweep/sweep.hpp"
 #include "kvsweep/eval/evaluate.hpp"
 #include "kvsweep/core/diagnostics.hpp"
 #include "kvsweep/io/json.hpp"
@@ -34,21 +35,22 @@ bool is_point_file(const std::string& path) {
 
 void add_input_options(CLI::App& cmd, TraceInput& in, const std::string& positional) {
   cmd.add_option(positional, in.file,
-                 "Trace file (the paper's CSV format or kvsweep HDF5, told apart by content), or a point "
-                 "YAML file: the trace that point evaluates on (synthetic or its trace file)")
+                 "Trace file (the paper's CSV format or kvsweep HDF5, told apart by content), or a point or "
+                 "sweep YAML file: the trace that point evaluates on (synthetic or its trace file)")
       ->required();
-  cmd.add_option("--point", in.point, "With a YAML file: which point, counting from 0")->capture_default_str();
+  cmd.add_option("--point", in.point, "With a YAML file: which point, counting from 0 as `kvsweep expand` numbers them")
+      ->capture_default_str();
 }
 
-// The point an input names, when it is a point YAML file.
+// The point an input names, when it is a point or sweep YAML file (points numbered as `expand` does).
 std::optional<config::PointSpec> input_point(const TraceInput& in) {
   if (!is_point_file(in.file)) return std::nullopt;
-  auto points = config::load_point_file(in.file);
+  auto points = sweep::load_sweep_file(in.file).points;
   if (in.point >= points.size()) {
     throw core::InputError("--point", std::to_string(in.point) + " is out of range: " + in.file + " has " +
-                                          std::to_string(points.size()) + " point(s)");
+                                          std::to_string(points.size()) + " point(s), numbered from 0");
   }
-  return std::move(points[in.point]);
+  return std::move(points[in.point].spec);
 }
 
 std::unique_ptr<trace::TraceSource> open_input(const TraceInput& in,

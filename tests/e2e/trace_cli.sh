@@ -43,6 +43,20 @@ synthetic: {model: random_swap}
 YAML
 "$KVSWEEP" trace stats "$WORK/point.yaml" | grep -q '^first_token_share .* in tokens < 100 ' ||
   fail "stats on a point file lacks first_token_share at C / L = 100: $("$KVSWEEP" trace stats "$WORK/point.yaml" | head -12)"
+# A sweep file: --point counts its points as `kvsweep expand` numbers them (from 0); out of range: exit 2
+cat > "$WORK/sweep.yaml" <<'YAML'
+model: llama-3.1-8b
+hardware: paper-table1
+hbm_capacity_ratio: 0.5
+prompt_tokens: [200, 300]
+decode_tokens: 10
+YAML
+"$KVSWEEP" expand "$WORK/sweep.yaml" | grep -q '^1 .* 300 ' || fail "expand does not number the 300-token point 1"
+"$KVSWEEP" trace stats --json --point 1 "$WORK/sweep.yaml" | grep -q '"prompt_tokens": 300' ||
+  fail "trace stats --point 1 of a sweep is not its second point"
+run "$KVSWEEP" trace stats --point 2 "$WORK/sweep.yaml" 2> "$WORK/range.err"
+[[ $RC -eq 2 ]] || fail "--point out of range exited $RC, expected 2"
+grep -q -- "--point: 2 is out of range: .* has 2 point(s)" "$WORK/range.err" || fail "no range message: $(cat "$WORK/range.err")"
 
 # 3. converting onto an existing file without --force: exit 2, file byte-identical
 cp "$WORK/tiny.h5" "$WORK/before.h5"
