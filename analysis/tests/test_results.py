@@ -119,7 +119,7 @@ def test_load_meta(grid_h5):
     with open(os.path.join(DATA, "grid.yaml"), encoding="utf-8") as f:
         text = f.read()
     assert meta["format"] == "kvsweep-results"
-    assert meta["schema_version"] == 6 and type(meta["schema_version"]) is int
+    assert meta["schema_version"] == kr.SCHEMA_VERSION and type(meta["schema_version"]) is int
     assert meta["sweep_yaml"] == text
     assert meta["sweep_hash"] == sweep_hash(text)
     assert meta["axis_names"] == ["model", "sparsity", "variation", "hbm_capacity_ratio", "link_read_gbps",
