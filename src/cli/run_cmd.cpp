@@ -29,11 +29,12 @@ class SweepProgress {
     const double elapsed = std::chrono::duration<double>(now - start_).count();
     const double rate = elapsed > 0 ? static_cast<double>(written) / elapsed * 3600.0 : 0.0;
     const double share = p.work_total > 0 ? p.work_done / p.work_total : 1.0;
-    char eta[48] = "?";
+    char eta[96] = "?";
     if (share > 0) {
       std::snprintf(eta, sizeof eta, "%.0f s", elapsed * (1.0 - share) / share);
     } else if (p.estimated_s > 0) {  // nothing finished yet: the cost model's guess for this machine size
-      std::snprintf(eta, sizeof eta, "~%.0f s (estimate)", std::max(0.0, p.estimated_s - elapsed));
+      std::snprintf(eta, sizeof eta, "~%.0f s (estimate, %u x %u thread%s)", std::max(0.0, p.estimated_s - elapsed),
+                    p.workers, p.threads, p.threads == 1 ? "" : "s");
     }
     const auto u = [](std::uint64_t v) { return static_cast<unsigned long long>(v); };
     if (tty_) {

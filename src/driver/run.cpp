@@ -1,5 +1,6 @@
 // The run loop: in-process for one rank, master/worker over MPI otherwise. See driver/run.hpp.
 #include "kvsweep/driver/run.hpp"
+#include "kvsweep/sweep/cost.hpp"
 
 #include <mpi.h>
 #include <tbb/global_control.h>
@@ -92,14 +93,16 @@ std::map<std::string, std::string> provenance(bool with_mpi) {
 
 class Reporter {
  public:
-  Reporter(const Plan& plan, const std::function<void(const RunProgress&)>& on_progress)
+  // `workers` evaluate points at once, each with `threads` TBB threads.
+  Reporter(const Plan& plan, const std::function<void(const RunProgress&)>& on_progress, unsigned workers,
+           unsigned threads)
       : plan_(plan), on_progress_(on_progress) {
     p_.total = plan.tasks.size();
     p_.skipped = plan.finished + plan.out_of_attempts;
-    for (const Task& t : plan.tasks) {
-      p_.work_total += plan.sweep.points[t.point].cost_estimate;
-      p_.estimated_s += plan.sweep.points[t.point].estimated_s;
-    }
+    p_.workers = std::max(1U, workers);
+    p_.threads = std::max(1U, threads);
+    for (const Task& t : plan.tasks) p_.work_total += plan.sweep.points[t.point].cost_estimate;
+    p_.estimated_s = estimated_wall_s(p_.work_total, p_.workers, p_.threads);
   }
   void row(const Task& t, bool ok) {
     (ok ? p_.done : p_.failed) += 1;
@@ -140,7 +143,7 @@ int finish(Plan& plan, const Reporter& reporter, bool stopped, const RunOptions&
 // One rank: every point in this process, one after another (each with all the TBB threads).
 int run_in_process(Plan& plan, const RunOptions& options, const StopSignals& signals,
                    const std::function<void(const RunProgress&)>& on_progress) {
-  Reporter reporter(plan, on_progress);
+  Reporter reporter(plan, on_progress, 1, options.threads.value_or(1));
   reporter.tick();
   const std::string host = host_name();
   // A point cannot be interrupted: a watchdog ends the process when the grace period after a stop
@@ -213,7 +216,7 @@ void receive_detail(Plan& plan, const Task& t, int worker) {
 // Rank 0 of several: hands out tasks, writes rows; evaluates nothing itself.
 int run_master(Plan& plan, const RunOptions& options, const StopSignals& signals, int size,
                const std::function<void(const RunProgress&)>& on_progress) {
-  Reporter reporter(plan, on_progress);
+  Reporter reporter(plan, on_progress, static_cast<unsigned>(size - 1), options.threads.value_or(1));
   reporter.tick();
   std::deque<Task> queue(plan.tasks.begin(), plan.tasks.end());
   std::map<int, Task> in_flight;
@@ -343,6 +346,7 @@ int run_mpi(const RunOptions& options, const std::function<void(const RunProgres
   const unsigned threads = options.threads.value_or(default_threads(local_workers));
   tbb::global_control limit(tbb::global_control::max_allowed_parallelism, threads);
   RunOptions opts = options;
+  opts.threads = threads;
   opts.eval.parallel = threads > 1;
   opts.eval.step_detail = options.detail;
 
@@ -404,12 +408,18 @@ int run_mpi(const RunOptions& options, const std::function<void(const RunProgres
 
 }  // namespace
 
+double estimated_wall_s(double work, unsigned workers, unsigned threads) {
+  const double speedup = threads <= 1 ? 1.0 : sweep::kReferenceParallelism * threads / 2.0;
+  return work / speedup / std::max(1U, workers);
+}
+
 int run_sweep(const RunOptions& options, const std::function<void(const RunProgress&)>& on_progress) {
   if (launched_by_mpi()) return run_mpi(options, on_progress);
   // Alone: no MPI at all.
   const unsigned threads = options.threads.value_or(default_threads(1));
   tbb::global_control limit(tbb::global_control::max_allowed_parallelism, threads);
   RunOptions opts = options;
+  opts.threads = threads;
   opts.eval.parallel = threads > 1;
   opts.eval.step_detail = options.detail;
   StopSignals signals;

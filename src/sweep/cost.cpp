@@ -12,7 +12,7 @@
 namespace kvsweep::sweep {
 
 namespace {
-constexpr double kParallelism = 1.85;  // CPU seconds per wall second on 2 cores (paper point: 33 / 17.8)
+constexpr double kParallelism = kReferenceParallelism;
 constexpr double kTracePerRead = 1.2;  // s per 1e9 reads, generating a synthetic trace or streaming a file
 
 struct PolicyWeight {

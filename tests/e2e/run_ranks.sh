@@ -10,6 +10,8 @@ SWEEP=$RUNDATA/grid.yaml
 
 run_kv t1 run "$SWEEP" -o "$WORK/t1.h5" --threads 1
 expect_rc t1 0
+# The first ETA, before any point is done, is the cost model's for these workers and threads.
+grep -q "ETA ~[0-9]* s (estimate, 1 x 1 thread)" "$WORK/t1.err" || { show "$WORK/t1.err"; fail "no estimate for 1 x 1 thread"; }
 run_kv t2 run "$SWEEP" -o "$WORK/t2.h5" --threads 2 -v
 expect_rc t2 0
 grep -q "to run in-process x 2 thread(s)" "$WORK/t2.err" || { show "$WORK/t2.err"; fail "-v did not say in-process x 2 threads"; }
@@ -19,6 +21,7 @@ grep -q "on 1 worker rank(s)" "$WORK/n2.err" || { show "$WORK/n2.err"; fail "mpi
 run_mpi n3 3 run "$SWEEP" -o "$WORK/n3.h5" -v
 expect_rc n3 0
 grep -q "on 2 worker rank(s)" "$WORK/n3.err" || { show "$WORK/n3.err"; fail "mpirun -n 3: not 2 worker ranks"; }
+grep -q "(estimate, 2 x [0-9]* thread" "$WORK/n3.err" || { show "$WORK/n3.err"; fail "mpirun -n 3: estimate not for 2 workers"; }
 run_mpi n1 1 run "$SWEEP" -o "$WORK/n1.h5" -q
 expect_rc n1 0
 

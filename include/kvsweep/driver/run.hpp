@@ -44,8 +44,15 @@ struct RunProgress {
   std::uint64_t skipped = 0;  // finished before (resume) or out of attempts
   double work_done = 0;       // cost estimate of the points written, to weigh the ETA
   double work_total = 0;
-  double estimated_s = 0;     // the cost model's wall seconds for the points to run (2-core reference)
+  double estimated_s = 0;     // the cost model's wall seconds for the points to run, on these workers
+  unsigned workers = 1;       // points evaluated at once
+  unsigned threads = 1;       // TBB threads of each
 };
+
+// Wall seconds for `work` CPU seconds of points (sweep::CostEstimate::work) on `workers` evaluating at
+// once with `threads` threads each: one thread runs at 1x, and the reference machine's 2 threads at
+// 1.85x, scaled linearly beyond (optimistic for many threads); points spread evenly over the workers.
+double estimated_wall_s(double work, unsigned workers, unsigned threads);
 
 // Exit codes of `kvsweep run`.
 inline constexpr int kExitOk = 0;          // every point of the sweep has an ok row

@@ -30,6 +30,9 @@
 
 namespace kvsweep::sweep {
 
+// CPU seconds per wall second of one point on the reference machine's 2 cores (paper point: 33 / 17.8).
+inline constexpr double kReferenceParallelism = 1.85;
+
 struct CostEstimate {
   double work = 0;    // CPU seconds of one reference core: the number to rank points by
   double wall_s = 0;  // wall seconds on the reference machine (2 cores)
