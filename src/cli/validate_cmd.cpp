@@ -1,15 +1,66 @@
 // kvsweep validate SWEEP.yaml: expands and checks a sweep (or point) file without evaluating anything.
 // Success prints one line and exits 0; problems go through main's InputError handler (one
-// `file:line:col: message` per line, exit 2).
+// `file:line:col: message` per line, exit 2). Trace files are read in full and checked too.
+#include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "kvsweep/cli/commands.hpp"
+#include "kvsweep/config/point.hpp"
 #include "kvsweep/core/diagnostics.hpp"
+#include "kvsweep/core/token_bitset.hpp"
 #include "kvsweep/sweep/sweep.hpp"
+#include "kvsweep/trace/trace_file.hpp"
 
 namespace kvsweep::cli {
+
+namespace {
+
+// Reads every trace file the sweep's points name, in full (a CSV is checked line by line when opened;
+// an HDF5 trace's steps are checked as they are read), then checks each point against its file's shape:
+// the model's layers and whether the point fits its hardware. Files over 50 MB say so on stderr.
+void check_trace_files(const sweep::Sweep& s) {
+  std::map<std::string, trace::TraceShape> shapes;
+  for (const auto& point : s.points) {
+    const std::string& path = point.spec.trace.file;
+    if (path.empty() || shapes.count(path)) continue;
+    std::error_code ec;
+    const auto bytes = std::filesystem::file_size(path, ec);
+    const bool loud = !ec && bytes > 50'000'000;
+    const auto t0 = std::chrono::steady_clock::now();
+    if (loud) std::fprintf(stderr, "kvsweep: checking trace file %s (%.0f MB) ...\n", path.c_str(), static_cast<double>(bytes) / 1e6);
+    auto source = trace::open_trace_file(path);
+    const trace::TraceShape shape = source->shape();
+    std::vector<core::TokenBitset> rows(shape.layers, core::TokenBitset(shape.total_tokens()));
+    for (std::uint32_t n = shape.prompt_tokens; n < shape.total_tokens(); ++n) source->read_step(n, rows);
+    if (loud) {
+      std::fprintf(stderr, "kvsweep: %s: OK (%.1f s)\n", path.c_str(),
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+    shapes.emplace(path, shape);
+  }
+  core::DiagnosticSink diags;
+  for (const auto& point : s.points) {
+    const auto it = shapes.find(point.spec.trace.file);
+    if (it == shapes.end()) continue;
+    const trace::TraceShape& shape = it->second;
+    if (shape.layers != point.spec.model.layers) {
+      diags.add(point.spec.source, "trace file " + it->first + " has " + std::to_string(shape.layers) +
+                                       " layers but model " + point.spec.model_name + " has " +
+                                       std::to_string(point.spec.model.layers));
+      continue;
+    }
+    const std::string why = config::infeasibility(point.spec, shape.prompt_tokens, shape.decode_tokens, shape.layers);
+    if (!why.empty()) diags.add(point.spec.source, why);
+  }
+  diags.throw_if_any();
+}
+
+}  // namespace
 
 void add_validate_command(CLI::App& app) {
   auto file = std::make_shared<std::string>();
@@ -20,6 +71,7 @@ void add_validate_command(CLI::App& app) {
       ->check(CLI::ExistingFile);
   cmd->callback([file] {
     const sweep::Sweep s = sweep::load_sweep_file(*file);
+    check_trace_files(s);
     std::printf("OK: %zu point%s (axes: %s)\n", s.points.size(), s.points.size() == 1 ? "" : "s",
                 s.axes.empty() ? "none" : core::join(s.axes).c_str());
   });

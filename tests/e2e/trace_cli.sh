@@ -51,12 +51,34 @@ hbm_capacity_ratio: 0.5
 prompt_tokens: [200, 300]
 decode_tokens: 10
 YAML
-"$KVSWEEP" expand "$WORK/sweep.yaml" | grep -q '^1 .* 300 ' || fail "expand does not number the 300-token point 1"
-"$KVSWEEP" trace stats --json --point 1 "$WORK/sweep.yaml" | grep -q '"prompt_tokens": 300' ||
-  fail "trace stats --point 1 of a sweep is not its second point"
+"$KVSWEEP" expand "$WORK/sweep.yaml" > "$WORK/expand.out"
+grep -q '^1 .* 300 ' "$WORK/expand.out" || fail "expand does not number the 300-token point 1"
+"$KVSWEEP" trace stats --json --point 1 "$WORK/sweep.yaml" > "$WORK/point1.json"
+grep -q '"prompt_tokens": 300' "$WORK/point1.json" || fail "trace stats --point 1 of a sweep is not its second point"
 run "$KVSWEEP" trace stats --point 2 "$WORK/sweep.yaml" 2> "$WORK/range.err"
 [[ $RC -eq 2 ]] || fail "--point out of range exited $RC, expected 2"
 grep -q -- "--point: 2 is out of range: .* has 2 point(s)" "$WORK/range.err" || fail "no range message: $(cat "$WORK/range.err")"
+
+# validate reads the trace files of a sweep in full: a bad one is refused at its line (exit 2), a good
+# one passes, and a point too large for its hardware at the file's shape is refused
+cat > "$WORK/bad_trace_point.yaml" <<YAML
+model: {name: t, layers: 2, kv_bytes_per_token_layer: 64, weight_bytes_per_layer: 1000}
+hardware: paper-table1
+hbm_kv_capacity_entries: 4
+trace: {file: $DATA/bad_traces/token_not_past.csv}
+YAML
+run "$KVSWEEP" validate "$WORK/bad_trace_point.yaml" 2> "$WORK/validate.err"
+[[ $RC -eq 2 ]] || fail "validate of a point with a bad trace exited $RC, expected 2"
+grep -qF "token_not_past.csv:4: token 5 at step 5 is not a past token" "$WORK/validate.err" ||
+  fail "validate did not name the bad line: $(cat "$WORK/validate.err")"
+sed "s|bad_traces/token_not_past.csv|tiny_trace.csv|" "$WORK/bad_trace_point.yaml" > "$WORK/good_trace_point.yaml"
+"$KVSWEEP" validate "$WORK/good_trace_point.yaml" > "$WORK/validate.out"
+grep -q '^OK: 1 point' "$WORK/validate.out" || fail "validate refused a good trace"
+sed "s|hardware: paper-table1|hardware: {name: box, hbm_bw_gbps: 1000, link_read_gbps: 100, link_write_gbps: 100, dram_bw_gbps: 200, hbm_capacity_gb: 1.0e-7}|" \
+  "$WORK/good_trace_point.yaml" > "$WORK/too_big_point.yaml"
+run "$KVSWEEP" validate "$WORK/too_big_point.yaml" 2> "$WORK/too_big.err"
+[[ $RC -eq 2 ]] || fail "validate of a point too large for its hardware exited $RC, expected 2"
+grep -q "t on box does not fit" "$WORK/too_big.err" || fail "no feasibility message: $(cat "$WORK/too_big.err")"
 
 # 3. converting onto an existing file without --force: exit 2, file byte-identical
 cp "$WORK/tiny.h5" "$WORK/before.h5"
