@@ -417,6 +417,60 @@ def gap_by_point(ok, ctx):
                  "schedule (named) and that bound; the optimum lies inside the red part. Dotted: 1 %.")
 
 
+def _values(ok, column):
+    """The distinct non-empty values of a column, in order of appearance ([] when it is missing)."""
+    if column not in ok:
+        return []
+    return [v for v in pd.unique(ok[column]) if not (isinstance(v, float) and np.isnan(v)) and v != ""]
+
+
+def _span(ok, column, fmt="{:,.0f}"):
+    vals = sorted(_values(ok, column))
+    if not vals:
+        return None
+    return fmt.format(vals[0]) if len(vals) == 1 else f"{fmt.format(vals[0])}-{fmt.format(vals[-1])}"
+
+
+def setting(ok):
+    """What was simulated, in one line, so that a figure forwarded alone can be read: the model(s) with
+    their number formats, the hardware, the HBM given to KV, P and D, and the trace (sparsity and
+    variation of a synthetic one). A parameter that varies shows its range or its values."""
+    parts = []
+    models = _values(ok, "model")
+    if models:
+        def with_dtypes(m):
+            rows = ok[ok["model"] == m]
+            w, kv = _values(rows, "weight_dtype"), _values(rows, "kv_dtype")
+            return f"{m} ({'/'.join(w)} weights, {'/'.join(kv)} KV)" if w and kv else m
+        parts.append(("model " if len(models) == 1 else "models ") + ", ".join(with_dtypes(m) for m in models))
+    hardware = _values(ok, "hardware")
+    if hardware:
+        hw = ", ".join(hardware)
+        link = _span(ok, "link_read_gbps")
+        parts.append(f"on {hw}" + (f" (link read {link} GB/s)" if link else ""))
+    for column, text, fmt in (("hbm_capacity_ratio", "HBM for KV {} of the final KV footprint", "{:g}"),
+                              ("hbm_capacity_gb", "HBM {} GB", "{:g}"),
+                              ("hbm_kv_capacity_entries", "HBM for KV {} entries", "{:,.0f}")):
+        span = _span(ok, column, fmt)
+        if span:
+            parts.append(text.format(span))
+    p, d = _span(ok, "prompt_tokens"), _span(ok, "decode_tokens")
+    if p and d:
+        parts.append(f"P = {p}, D = {d} tokens")
+    if "synthetic" in _values(ok, "trace"):
+        sparsity, variation = _span(ok, "sparsity", "{:g}"), _values(ok, "variation")
+        parts.append(f"synthetic trace, sparsity {sparsity}, variation {', '.join(map(str, variation))}")
+    files = [t for t in _values(ok, "trace") if t != "synthetic"]
+    if files:
+        parts.append("trace " + ", ".join(files))
+    return "Simulated: " + "; ".join(parts) + f" ({len(ok)} point{'s' if len(ok) != 1 else ''})."
+
+
+def stamp(fig, text):
+    """Writes `text` under the figure, small, wrapped to its width (kept by bbox_inches='tight')."""
+    fig.text(0.0, -0.01, text, ha="left", va="top", fontsize=7, wrap=True, color="0.25")
+
+
 # File name, heading, drawing function: the order of report.md.
 FIGURES = [
     ("fig3_speedup_vs_sparsity.png", "Throughput vs sparsity (Fig. 3)", speedup_vs_sparsity),

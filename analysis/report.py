@@ -64,7 +64,8 @@ def points_table(df, ctx):
 
 def certificate_table(df, ctx):
     """Per point: every bound, the gap of the constructive schedules and the oracle, the dual's progress."""
-    if "lower_bound_s" not in df:
+    # Files from before the certificate columns (schema < 6) have no table.
+    if any(c not in df for c in ("lower_bound_s", "lower_bound_kind", "best_schedule", "best_gap")):
         return []
     gaps = [p for p in ("fm_tracking", "fm_dual", "oracle") if p in ctx.policies]
     lag = "lagrangian_s" in df
@@ -145,7 +146,9 @@ def write_report(path, out_dir, quiet, published=None):
                           published=published)
 
     md = [f"# kvsweep report: {os.path.basename(path)}", ""] + provenance(path, meta, rows, latest)
-    md += [f"- parameters that vary between the ok points: {', '.join(ctx.varying) or 'none'}", ""]
+    md += [f"- parameters that vary between the ok points: {', '.join(ctx.varying) or 'none'}"]
+    simulated = figures.setting(ok) if len(ok) else "Simulated: no point is ok yet."
+    md += [f"- {simulated}", ""]
     made, skipped = [], []
     md += ["## Figures", ""]
     for name, heading, draw in figures.FIGURES:
@@ -156,6 +159,7 @@ def write_report(path, out_dir, quiet, published=None):
         except figures.Skip as why:
             skipped.append((name, heading, str(why)))
             continue
+        figures.stamp(fig, simulated)  # a PNG forwarded alone still says what was simulated
         fig.savefig(os.path.join(out_dir, name), dpi=DPI, bbox_inches="tight")
         plt.close(fig)
         made.append(name)

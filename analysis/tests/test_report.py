@@ -51,6 +51,23 @@ def test_every_figure_from_a_full_grid(grid_h5, tmp_path):
     assert ("geometric mean over model, variation, HBM share, link read, link write: 24 points per sparsity"
             in md)
     assert sorted(os.listdir(out)) == sorted(ALL + ["report.md"])
+    # What was simulated, in the report and (the same line) under every figure
+    assert ("- Simulated: models tiny-kv4, tiny-kv2; on gh200-measured (link read 375-900 GB/s); HBM for KV "
+            "0.1-0.25 of the final KV footprint; P = 512, D = 32 tokens; synthetic trace, sparsity 0.5-0.8, "
+            "variation low, actual, high (72 points)." in md)
+
+
+def test_setting_names_model_dtypes_hardware_and_sizes():
+    import pandas as pd
+    ok = pd.DataFrame({"model": ["llama-3.1-70b"] * 2, "weight_dtype": ["fp8"] * 2, "kv_dtype": ["bf16"] * 2,
+                       "hardware": ["gh200-measured"] * 2, "link_read_gbps": [375.0, 375.0],
+                       "hbm_capacity_ratio": [0.25, 0.25], "hbm_capacity_gb": [np.nan, np.nan],
+                       "prompt_tokens": [16384, 16384], "decode_tokens": [1024, 1024],
+                       "trace": ["synthetic"] * 2, "sparsity": [0.6, 0.9], "variation": ["actual"] * 2})
+    assert kvsweep_figures.setting(ok) == (
+        "Simulated: model llama-3.1-70b (fp8 weights, bf16 KV); on gh200-measured (link read 375 GB/s); "
+        "HBM for KV 0.25 of the final KV footprint; P = 16,384, D = 1,024 tokens; synthetic trace, "
+        "sparsity 0.6-0.9, variation actual (2 points).")
 
 
 def test_figures_skipped_when_axes_or_policies_are_missing(points_h5, tmp_path):
