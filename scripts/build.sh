@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Configures and builds kvsweep (Release) into ./build, then installs the binary so that `kvsweep` is on
 # PATH: into $KVSWEEP_PREFIX/bin (default /usr/local/bin) when that is writable; otherwise it says how.
+#   bash scripts/build.sh           # kvsweep, the tests and the benchmarks
+#   bash scripts/build.sh --no-tests  # kvsweep alone (what scripts/run-default.sh builds)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+tests=ON
+[ "${1:-}" = "--no-tests" ] && tests=OFF
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DKVSWEEP_BUILD_TESTS=$tests -DKVSWEEP_BUILD_BENCHMARKS=$tests >/dev/null
 cmake --build build -j"$(nproc)"
 prefix=${KVSWEEP_PREFIX:-/usr/local}
 if mkdir -p "$prefix/bin" 2>/dev/null && [[ -w "$prefix/bin" ]]; then

@@ -9,8 +9,8 @@
 # finished sweep is done at once) and redraws the report. Pass --force to evaluate everything again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh
-bash scripts/build.sh
+bash scripts/install-deps.sh run   # what the demo needs; scripts/test.sh installs the rest
+bash scripts/build.sh --no-tests
 
 sweep=sweeps/quick.yaml
 out=results/quick.h5
