@@ -35,8 +35,10 @@ void check_trace_files(const sweep::Sweep& s) {
     if (loud) std::fprintf(stderr, "kvsweep: checking trace file %s (%.0f MB) ...\n", path.c_str(), static_cast<double>(bytes) / 1e6);
     auto source = trace::open_trace_file(path);
     const trace::TraceShape shape = source->shape();
-    std::vector<core::TokenBitset> rows(shape.layers, core::TokenBitset(shape.total_tokens()));
-    for (std::uint32_t n = shape.prompt_tokens; n < shape.total_tokens(); ++n) source->read_step(n, rows);
+    if (trace::detect_trace_format(path) == trace::TraceFileFormat::kHdf5) {  // a CSV was checked in full above
+      std::vector<core::TokenBitset> rows(shape.layers, core::TokenBitset(shape.total_tokens()));
+      for (std::uint32_t n = shape.prompt_tokens; n < shape.total_tokens(); ++n) source->read_step(n, rows);
+    }
     if (loud) {
       std::fprintf(stderr, "kvsweep: %s: OK (%.1f s)\n", path.c_str(),
                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());

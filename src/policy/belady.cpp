@@ -78,16 +78,14 @@ class Belady final : public Policy {
   // holds u_k and prev_[l] u_{k-1} (for k = 0: cur_[l] = u_{k_max}); `beyond` is the count after n+k.
   std::uint32_t widen_to_cut(const StepWindow& w, const cost::Residency& r, std::uint32_t k_max, std::size_t nw,
                              std::uint64_t excess, std::uint64_t& beyond) {
-    std::uint64_t resident = 0;
     for (std::uint32_t l = 0; l < shape_.layers; ++l) {
       if (cur_[l].size() < nw) {
         cur_[l].resize(union_words_);
         prev_[l].resize(union_words_);
       }
       std::fill_n(cur_[l].begin(), nw, Word{0});
-      const Word* h = r.layer(l).data();
-      for (std::size_t i = 0; i < nw; ++i) resident += static_cast<std::uint64_t>(std::popcount(h[i]));
     }
+    const std::uint64_t resident = resident_;  // kept exact by step() and evict()
     beyond = resident;
     for (std::uint32_t k = 1; k <= k_max; ++k) {
       std::uint64_t read_by_k = 0;
