@@ -20,12 +20,12 @@ import numpy as np
 import pandas as pd
 
 FORMAT = "kvsweep-results"
-SCHEMA_VERSION = 7  # the schema_version this module was written against; others load as they are
+SCHEMA_VERSION = 8  # the schema_version this module was written against; others load as they are
 # A file a run is creating or appending to can be caught mid-write (h5py then raises KeyError or OSError):
 # reads are retried this many times, this many seconds apart.
 READ_TRIES, READ_PAUSE_S = 8, 0.05
 
-# The point parameters of a row (README "Results (HDF5)"), in table order: a sweep's axes are among them.
+# The point parameters of a row (docs/results.md "Results (HDF5)"), in table order: a sweep's axes are among them.
 # Derived quantities (layers, e, W, capacity_entries, target_jaccard, ...) are not: they follow from these.
 PARAMETER_COLUMNS = (
     "model", "kv_accounting", "hardware", "hbm_bw_gbps", "link_read_gbps", "link_write_gbps",
@@ -111,22 +111,39 @@ def _frame(records):
     return pd.DataFrame(columns, columns=list(records.dtype.names))
 
 
-def load(path, all_attempts=False):
+def load(path, all_attempts=False, in_sweep_only=False):
     """The /points table of a results file as a DataFrame.
 
     One row per design point: its latest row (a retried point's last attempt, ok or failed), in the
     order those rows were written; all_attempts=True keeps every row (column `attempt` tells them apart).
     Strings are str (object dtype), numbers float64 or int64 as in the file; NaN where a value does not
-    apply (README "Results (HDF5)"). A row whose point_id is still empty (being appended right now by a
-    running sweep) is left out.
+    apply (docs/results.md "Results (HDF5)"). A row whose point_id is still empty (being appended right
+    now by a running sweep) is left out.
+
+    Column `in_sweep` (added here, not stored) is True for the points of the sweep that wrote the file
+    last and False for points that have left it since (a resume after values or points were removed
+    from the sweep keeps their rows); in_sweep_only=True drops the latter.
     """
-    df = _frame(_read(path, lambda f: f["points"][()]))
+    def read(f):
+        ids = f.get("sweep_points")
+        listed = None
+        if isinstance(ids, h5py.Dataset):
+            listed = {_text(v) for v in ids[()]}
+        return f["points"][()], listed
+
+    records, listed = _read(path, read)
+    df = _frame(records)
     df = df[df["point_id"] != ""] if "point_id" in df else df
-    return df.reset_index(drop=True) if all_attempts else latest_attempts(df)
+    if "point_id" in df:
+        df["in_sweep"] = df["point_id"].isin(listed) if listed is not None else True
+    df = df.reset_index(drop=True) if all_attempts else latest_attempts(df)
+    if in_sweep_only and "in_sweep" in df:
+        df = df[df["in_sweep"]].reset_index(drop=True)
+    return df
 
 
 def latest_attempts(rows):
-    """The latest row of each point_id, in the order those rows were written (README: the latest row wins)."""
+    """The latest row of each point_id, in the order those rows were written (docs/results.md: the latest row wins)."""
     return rows.drop_duplicates("point_id", keep="last").reset_index(drop=True)
 
 

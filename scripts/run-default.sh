@@ -27,7 +27,8 @@ if command -v mpirun >/dev/null 2>&1; then
     export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
   fi
   # --bind-to none: OpenMPI would pin each rank to one core, idling the workers' TBB threads.
-  run=(mpirun --oversubscribe --bind-to none -n 3 "${run[@]}")
+  # scripts/kvsweep-mpirun: mpirun whose Ctrl-C lets the points in flight finish (exit 3, then rerun).
+  run=(scripts/kvsweep-mpirun --oversubscribe --bind-to none -n 3 "${run[@]}")
 fi
 echo "run-default: ${run[*]}"
 status=0

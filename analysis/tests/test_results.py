@@ -61,6 +61,8 @@ def test_best_schedule_and_certified_gap(grid_h5):
 
 def test_dtypes_and_decoded_strings(grid_h5):
     df = kr.load(grid_h5)
+    assert df.in_sweep.dtype == bool and df.in_sweep.all()  # added by load(): every point is in the sweep
+    df = df.drop(columns="in_sweep")
     assert set(df.dtypes.astype(str)) == {"float64", "int64", "object"}
     for c in df.columns[df.dtypes == object]:
         assert all(type(v) is str for v in df[c]), c  # decoded, never bytes
@@ -88,8 +90,10 @@ def test_utf8_text_is_decoded(kvsweep, tmp_path):
 
 
 def test_pandas_read_hdf_reads_the_same_table(grid_h5):
-    # The one-call path of the README: PyTables reads the fixed-length strings as str.
-    pd.testing.assert_frame_equal(pd.read_hdf(grid_h5, "points"), kr.load(grid_h5, all_attempts=True))
+    # The one-call path of README.md "Loading results" and docs/results.md "One call": PyTables reads
+    # the fixed-length strings as str.
+    pd.testing.assert_frame_equal(pd.read_hdf(grid_h5, "points"),
+                                  kr.load(grid_h5, all_attempts=True).drop(columns="in_sweep"))
 
 
 def test_load_while_this_process_has_the_file_open(grid_h5):

@@ -68,8 +68,9 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("sweep", opts->sweep_path, "Sweep YAML file")->required()->check(CLI::ExistingFile);
   cmd->add_option("-o,--output", opts->out_path, "HDF5 results file to write")->required();
   auto* resume = cmd->add_flag("--resume", opts->resume,
-                               "Continue OUT.h5 of the same sweep: skip finished points, retry failed ones "
-                               "(a missing file starts afresh)");
+                               "Continue OUT.h5: skip its finished points, retry failed ones, run points new to it; "
+                               "refused if the sweep changes results it holds (docs/running.md \"Which edits "
+                               "resume\"; a missing file starts afresh)");
   cmd->add_flag("--force", opts->force, "Overwrite an existing OUT.h5")->excludes(resume);
   cmd->add_option("--threads", opts->threads,
                   "TBB threads per worker rank (default: $SLURM_CPUS_PER_TASK, else the cores shared by the "

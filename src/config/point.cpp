@@ -1,5 +1,6 @@
 #include "kvsweep/config/point.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <optional>
@@ -194,6 +195,25 @@ const std::vector<std::string>& default_policy_names() {
   // All but `exact`, which only small points can afford.
   static const std::vector<std::string> kNames(known_policy_names().begin(), known_policy_names().end() - 1);
   return kNames;
+}
+
+std::vector<std::string> result_settings(const PointSpec& point) {
+  auto lists = [&](std::string_view name) {
+    return std::find(point.policies.begin(), point.policies.end(), name) != point.policies.end();
+  };
+  std::vector<std::string> keys = {"policies", "oracle.max_memory_gb", "oracle.lagrangian_gap",
+                                   "oracle.lagrangian_passes", "oracle.lagrangian_wall_s"};
+  if (lists("oracle")) {
+    for (const char* k : {"replicas", "moves", "moves_per_round", "patience_rounds", "max_wall_s", "sa_replicas",
+                          "sa_rounds", "sa_w_max"}) {
+      keys.push_back(std::string("oracle.") + k);
+    }
+  }
+  if (lists("exact")) {
+    keys.emplace_back("oracle.exact_max_binaries");
+    keys.emplace_back("oracle.exact_max_nodes");
+  }
+  return keys;
 }
 
 }  // namespace kvsweep::config

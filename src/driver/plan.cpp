@@ -3,28 +3,32 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "resume.hpp"
+
 namespace kvsweep::driver {
 
 Plan make_plan(const RunOptions& options, const std::map<std::string, std::string>& provenance) {
   Plan plan;
   plan.sweep = sweep::load_sweep_file(options.sweep_path);
-  plan.schema = std::make_unique<result::Schema>(plan.sweep.policies, plan.sweep.axes);
   const bool reopen = options.resume && std::filesystem::exists(options.out_path);
   if (!reopen) result::ResultFile::check_can_create(options.out_path, options.force || options.resume);
 
+  result::FileInfo info{plan.sweep.text, plan.sweep.hash, {}, provenance};
+  for (const auto& p : plan.sweep.points) info.point_ids.push_back(p.id);
   std::vector<std::uint32_t> earlier_failures(plan.sweep.points.size(), 0);
   std::vector<bool> done(plan.sweep.points.size(), false);
   if (reopen) {
-    plan.file.emplace(result::ResultFile::open_for_resume(options.out_path, *plan.schema, plan.sweep.hash));
-    const auto finished = plan.file->finished_ids();
-    const auto failed = plan.file->failed_attempts();
-    for (std::size_t i = 0; i < plan.sweep.points.size(); ++i) {
-      const std::string& id = plan.sweep.points[i].id;
-      done[i] = finished.contains(id);
-      if (auto it = failed.find(id); it != failed.end()) earlier_failures[i] = it->second;
-    }
+    plan.file.emplace(result::ResultFile::open_for_resume(options.out_path, plan.sweep.policies, plan.sweep.axes));
+    plan.schema = std::make_unique<result::Schema>(plan.file->schema());
+    const ResumeState state = reconcile(plan.sweep, *plan.file, options.eval);  // may refuse: nothing written yet
+    done = state.done;
+    earlier_failures = state.failures;
+    plan.resumed = true;
+    plan.in_file = state.in_file;
+    plan.left_sweep = state.left;
+    plan.file->record_sweep(info, plan.sweep.axes);
   } else {
-    result::FileInfo info{plan.sweep.text, plan.sweep.hash, provenance};
+    plan.schema = std::make_unique<result::Schema>(plan.sweep.policies, plan.sweep.axes);
     plan.file.emplace(result::ResultFile::create(options.out_path, *plan.schema, info, true));
   }
   for (std::uint32_t i = 0; i < plan.sweep.points.size(); ++i) {

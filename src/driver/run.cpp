@@ -120,23 +120,76 @@ class Reporter {
   RunProgress p_;
 };
 
+// What --resume found in the file, one line.
+void report_resume(const Plan& plan, const RunOptions& options) {
+  if (!plan.resumed) return;
+  const std::uint64_t points = plan.sweep.points.size();
+  std::string left;
+  if (plan.left_sweep > 0) {
+    left = "; " + std::to_string(plan.left_sweep) + " point(s) in the file are no longer in the sweep (rows kept; "
+           "kvsweep_results.load() marks them in_sweep=False)";
+  }
+  std::fprintf(stderr, "kvsweep: resuming %s: %llu of %llu points finished before, %llu new to the file%s\n",
+               options.out_path.c_str(), static_cast<unsigned long long>(plan.finished),
+               static_cast<unsigned long long>(points), static_cast<unsigned long long>(points - plan.in_file),
+               left.c_str());
+}
+
 void report_failure(const Plan& plan, const Task& t, const std::string& error) {
   std::fprintf(stderr, "kvsweep: point %s (%s) failed: %s\n", plan.sweep.points[t.point].id.c_str(),
                plan.sweep.points[t.point].spec.source.c_str(), error.c_str());
 }
 
-int finish(Plan& plan, const Reporter& reporter, bool stopped, const RunOptions& options) {
+// How a stopped run ends, for its last line.
+struct StopTally {
+  std::uint64_t done = 0, failed = 0;  // rows written this run
+  std::uint64_t abandoned = 0;         // points in flight that will not be written
+  std::uint64_t not_started = 0;
+  std::uint64_t rows = 0;              // rows in the file
+};
+
+// The last line of a stopped run: what was saved, what was lost, what to do. `why` follows the tally
+// (e.g. advice after mpirun killed the job).
+void print_stopped(const StopTally& t, const RunOptions& options, const char* why = "") {
+  std::fprintf(stderr,
+               "kvsweep: stopped by a signal: rerun with --resume to finish; this run wrote %llu ok and %llu failed "
+               "row(s); %llu point(s) in flight abandoned, %llu not started; %s has %llu rows%s\n",
+               static_cast<unsigned long long>(t.done), static_cast<unsigned long long>(t.failed),
+               static_cast<unsigned long long>(t.abandoned), static_cast<unsigned long long>(t.not_started),
+               options.out_path.c_str(), static_cast<unsigned long long>(t.rows), why);
+}
+
+// After the first stop signal, how long points in flight may still run. Under Open MPI a SIGTERM from
+// the parent is mpirun ending the job (after a Ctrl-C, or a SIGTERM to mpirun): it SIGKILLs every rank
+// odls_base_sigkill_timeout seconds later (1 by default), whatever --grace says. Then the grace shrinks
+// to that window less half a second, in which rank 0 writes its last line; `killed` is set.
+double stop_grace(const StopSignals& signals, double grace_s, bool& killed) {
+  killed = std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr && signals.first_was_term_from_parent();
+  if (!killed) return grace_s;
+  double window = 1;
+  if (const char* s = std::getenv("OMPI_MCA_odls_base_sigkill_timeout")) window = std::max(0.0, std::atof(s));
+  return std::clamp(window - 0.5, 0.0, grace_s);
+}
+
+constexpr const char* kKilledAdvice =
+    " (mpirun ends every rank a second after Ctrl-C; start the run with kvsweep-mpirun and Ctrl-C lets points in "
+    "flight finish)";
+
+// The run's last line and exit code; a run that did not get through its points was stopped.
+int finish(Plan& plan, const Reporter& reporter, const RunOptions& options) {
   const RunProgress& p = reporter.progress();
   const bool complete = p.done + p.failed == p.total;
   if (complete) plan.file->set_end_time();  // a stopped run leaves end_time as it was
   const std::uint64_t rows = plan.file->rows();
   plan.file->close();
-  std::fprintf(stderr, "kvsweep: %llu ok, %llu failed, %llu skipped (finished before or out of attempts)%s; %s has %llu rows\n",
+  if (!complete) {
+    print_stopped({p.done, p.failed, 0, p.total - p.done - p.failed, rows}, options);
+    return kExitStopped;
+  }
+  std::fprintf(stderr, "kvsweep: %llu ok, %llu failed, %llu skipped (finished before or out of attempts); %s has %llu rows\n",
                static_cast<unsigned long long>(p.done), static_cast<unsigned long long>(p.failed),
-               static_cast<unsigned long long>(p.skipped),
-               stopped ? ", stopped by a signal: rerun with --resume to finish" : "", options.out_path.c_str(),
+               static_cast<unsigned long long>(p.skipped), options.out_path.c_str(),
                static_cast<unsigned long long>(rows));
-  if (!complete) return kExitStopped;
   return p.failed > 0 || plan.out_of_attempts > 0 ? kExitFailures : kExitOk;
 }
 
@@ -148,33 +201,41 @@ int run_in_process(Plan& plan, const RunOptions& options, const StopSignals& sig
   const std::string host = host_name();
   // A point cannot be interrupted: a watchdog ends the process when the grace period after a stop
   // signal runs out, or at a second signal. Every finished row is already flushed to the file.
+  // The main thread counts what it wrote; the watchdog reads the counts (never the file) for its last line.
   std::atomic<bool> running{true};
+  std::atomic<std::uint64_t> ok_rows{0}, failed_rows{0};
+  const std::uint64_t rows_before = plan.file->rows();
+  const std::uint64_t total = plan.tasks.size();
+  auto abandon = [&](const char* why) {
+    const std::uint64_t ok = ok_rows, failed = failed_rows;
+    const std::uint64_t left = total - ok - failed;
+    print_stopped({ok, failed, left > 0 ? 1U : 0U, left > 0 ? left - 1 : 0, rows_before + ok + failed}, options, why);
+    std::_Exit(kExitStopped);
+  };
   std::thread watchdog([&] {
     std::optional<Clock::time_point> deadline;
+    bool killed = false;
     while (running) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       const int n = signals.count();
       if (n >= 2) {
-        std::fprintf(stderr, "kvsweep: second signal: stopping now; rerun with --resume to finish\n");
-        std::_Exit(kExitStopped);
+        std::fprintf(stderr, "kvsweep: second signal: stopping now\n");
+        abandon("");
       }
       if (n == 1 && !deadline) {
-        deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options.grace_s));
-        std::fprintf(stderr, "kvsweep: signal %d: finishing the point in progress (up to %g s), then stopping\n",
-                     signals.last(), options.grace_s);
+        const double grace = stop_grace(signals, options.grace_s, killed);
+        deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(grace));
+        std::fprintf(stderr, "kvsweep: signal %d%s: finishing the point in progress (up to %g s), then stopping\n",
+                     signals.last(), killed ? " from mpirun, which kills the job soon" : "", grace);
       }
       if (deadline && Clock::now() > *deadline) {
-        std::fprintf(stderr, "kvsweep: grace period over: abandoning the point in progress; rerun with --resume\n");
-        std::_Exit(kExitStopped);
+        std::fprintf(stderr, "kvsweep: grace period over: abandoning the point in progress\n");
+        abandon(killed ? kKilledAdvice : "");
       }
     }
   });
-  bool stopped = false;
   for (const Task& t : plan.tasks) {
-    if (signals.count() > 0) {
-      stopped = true;
-      break;
-    }
+    if (signals.count() > 0) break;
     if (options.verbose) {
       std::fprintf(stderr, "kvsweep: point %s (%s), attempt %u\n", plan.sweep.points[t.point].id.c_str(),
                    plan.sweep.points[t.point].spec.source.c_str(), t.attempt);
@@ -186,12 +247,12 @@ int run_in_process(Plan& plan, const RunOptions& options, const StopSignals& sig
                               a.step_time_s);
     }
     if (!a.ok) report_failure(plan, t, a.error);
+    ++(a.ok ? ok_rows : failed_rows);
     reporter.row(t, a.ok);
   }
-  stopped = stopped || signals.count() > 0;
   running = false;
   watchdog.join();
-  return finish(plan, reporter, stopped, options);
+  return finish(plan, reporter, options);
 }
 
 // The per-step times a worker sends right after a row (empty for a failed point).
@@ -221,7 +282,7 @@ int run_master(Plan& plan, const RunOptions& options, const StopSignals& signals
   std::deque<Task> queue(plan.tasks.begin(), plan.tasks.end());
   std::map<int, Task> in_flight;
   int active = size - 1;  // workers not yet told to stop
-  bool stopping = false;
+  bool stopping = false, killed = false;  // killed: mpirun is ending the job (stop_grace)
   Clock::time_point deadline{};
   auto last_tick = Clock::now();
   std::vector<std::byte> buffer;
@@ -268,23 +329,30 @@ int run_master(Plan& plan, const RunOptions& options, const StopSignals& signals
       hand_out(status.MPI_SOURCE);
       continue;
     }
+    // Ends the run now: the last line, the file closed, the workers ended (unless mpirun is at it).
+    auto abandon = [&](const char* why, bool by_mpirun) {
+      const RunProgress& p = reporter.progress();
+      const std::uint64_t rows = plan.file->rows();
+      plan.file->close();
+      print_stopped({p.done, p.failed, in_flight.size(), queue.size(), rows}, options, why);
+      if (by_mpirun) std::_Exit(kExitStopped);  // mpirun kills the workers and exits 1 whatever we do
+      MPI_Abort(MPI_COMM_WORLD, kExitStopped);
+    };
     const int n = signals.count();
     if (n >= 2) {
-      std::fprintf(stderr, "kvsweep: second signal: stopping now; rerun with --resume to finish\n");
-      plan.file->close();
-      MPI_Abort(MPI_COMM_WORLD, kExitStopped);
+      std::fprintf(stderr, "kvsweep: second signal: stopping now\n");
+      abandon("", killed);
     }
     if (n == 1 && !stopping) {
       stopping = true;
-      deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options.grace_s));
-      std::fprintf(stderr, "kvsweep: signal %d: no new points; %zu in flight get up to %g s\n", signals.last(),
-                   in_flight.size(), options.grace_s);
+      const double grace = stop_grace(signals, options.grace_s, killed);
+      deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(grace));
+      std::fprintf(stderr, "kvsweep: signal %d%s: no new points; %zu in flight get up to %g s\n", signals.last(),
+                   killed ? " from mpirun, which kills the job soon" : "", in_flight.size(), grace);
     }
     if (stopping && !in_flight.empty() && Clock::now() > deadline) {
-      std::fprintf(stderr, "kvsweep: grace period over: abandoning %zu point(s) in flight; rerun with --resume\n",
-                   in_flight.size());
-      plan.file->close();
-      MPI_Abort(MPI_COMM_WORLD, kExitStopped);
+      std::fprintf(stderr, "kvsweep: grace period over: abandoning %zu point(s) in flight\n", in_flight.size());
+      abandon(killed ? kKilledAdvice : "", killed);
     }
     if (Clock::now() - last_tick > std::chrono::seconds(1)) {
       reporter.tick();
@@ -293,7 +361,7 @@ int run_master(Plan& plan, const RunOptions& options, const StopSignals& signals
     std::this_thread::sleep_for(nap);
     nap = std::min(nap * 2, std::chrono::microseconds(1000));
   }
-  return finish(plan, reporter, stopping, options);
+  return finish(plan, reporter, options);
 }
 
 // Ranks 1..: ask for work, evaluate, send the row back, until told to stop.
@@ -353,12 +421,14 @@ int run_mpi(const RunOptions& options, const std::function<void(const RunProgres
   int exit_code = kExitOk;
   // Rank 0 plans; the others learn whether to go on, and the sweep's text.
   std::optional<Plan> plan;
-  std::string text;
+  std::string text, columns;  // the sweep's text; the file's policy list (its columns), comma-separated
   int go = 1;
   if (rank == 0) {
     try {
       plan.emplace(make_plan(opts, provenance(true)));
       text = plan->sweep.text;
+      columns = core::join(plan->schema->policies(), ",");
+      report_resume(*plan, options);
       if (options.verbose) {
         if (size == 1) {
           std::fprintf(stderr, "kvsweep: %zu points, %zu to run in-process (one MPI rank) x %u thread(s)\n",
@@ -381,6 +451,7 @@ int run_mpi(const RunOptions& options, const std::function<void(const RunProgres
   MPI_Bcast(&go, 1, MPI_INT, 0, MPI_COMM_WORLD);
   if (go) {
     broadcast_string(text, rank);
+    broadcast_string(columns, rank);
     if (rank == 0) {
       try {
         exit_code = size == 1 ? run_in_process(*plan, opts, signals, on_progress)
@@ -392,7 +463,7 @@ int run_mpi(const RunOptions& options, const std::function<void(const RunProgres
       }
     } else {
       const sweep::Sweep sweep = sweep_from_text(text, options.sweep_path);
-      const result::Schema schema(sweep.policies, sweep.axes);
+      const result::Schema schema(core::split(columns, ','), sweep.axes);
       run_worker(sweep, schema, opts, rank);
     }
   } else if (rank != 0) {
@@ -433,6 +504,7 @@ int run_sweep(const RunOptions& options, const std::function<void(const RunProgr
     std::fprintf(stderr, "kvsweep: error: %s: %s\n", options.out_path.c_str(), e.what());
     return kExitBadInput;
   }
+  report_resume(*plan, options);
   if (options.verbose) {
     std::fprintf(stderr, "kvsweep: %zu points, %zu to run in-process x %u thread(s)\n", plan->sweep.points.size(),
                  plan->tasks.size(), threads);

@@ -17,6 +17,9 @@ class StopSignals {
   // How many stop signals arrived so far, and the last one's number.
   int count() const;
   int last() const;
+  // Whether the first stop signal was SIGTERM sent by this process's parent: under mpirun, mpirun (or
+  // its daemon) ending the job, which it does after a Ctrl-C and follows by SIGKILL a moment later.
+  bool first_was_term_from_parent() const;
 };
 
 }  // namespace kvsweep::driver

@@ -1,8 +1,9 @@
 // The identity columns and one column per point parameter. A parameter's column is its YAML key with
-// '.' -> '_' (README "YAML reference"), so a sweep axis over any key is a column of the same name.
+// '.' -> '_' (docs/yaml-reference.md), so a sweep axis over any key is a column of the same name.
 #include <string>
 
 #include "columns.hpp"
+#include "kvsweep/core/diagnostics.hpp"
 
 namespace kvsweep::result::detail {
 
@@ -209,6 +210,8 @@ std::vector<ColumnDef> identity_columns() {
           [](const RowContext& c) { return c.error; }),
       str("name", 64, "the point's `name`", [](const RowContext& c) { return c.point.name; }),
       str("source", 128, "where the point was defined", [](const RowContext& c) { return c.point.source; }),
+      str("policies", 192, "the point's policies, in evaluation order, comma-separated",
+          [](const RowContext& c) { return core::join(c.point.policies, ","); }),
       str("axis_values", 256, "the sweep's axis values for this point, name=value;... as written in the sweep",
           [](const RowContext& c) { return c.axes; }),
   };

@@ -39,18 +39,38 @@ std::string host_name() {
   return buf;
 }
 
+void delete_link(hid_t loc, const std::string& name) {
+  if (io::has_link(loc, name)) io::check(H5Ldelete(loc, name.c_str(), H5P_DEFAULT), "H5Ldelete", name);
+}
+
+// A scalar fixed-length string dataset `name` holding `text` (replacing one of that name).
+void write_text_dataset(hid_t loc, const std::string& name, const std::string& text) {
+  delete_link(loc, name);
+  io::Datatype type = io::Datatype::fixed_string(text.size() + 1);
+  io::Dataspace space = io::Dataspace::scalar();
+  io::Dataset ds(io::check_id(
+      H5Dcreate2(loc, name.c_str(), type.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+      "H5Dcreate2", name));
+  io::check(H5Dwrite(ds.id(), type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, text.c_str()), "H5Dwrite", name);
+}
+
+std::string read_text_dataset(hid_t loc, const std::string& name) {
+  io::Dataset ds = io::Dataset::open(loc, name);
+  const io::Datatype type(io::check_id(H5Dget_type(ds.id()), "H5Dget_type", name));
+  std::string text(H5Tget_size(type.id()), '\0');
+  io::check(H5Dread(ds.id(), type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, text.data()), "H5Dread", name);
+  text.resize(strnlen(text.data(), text.size()));
+  return text;
+}
+
 void write_long_text(hid_t root, const std::string& name, const std::string& text) {
   if (text.size() <= kMaxTextAttribute) {
+    delete_link(root, std::string(kYamlDataset));
     io::write_attribute(root, name, text);
     return;
   }
-  io::Datatype type = io::Datatype::fixed_string(text.size() + 1);
-  io::Dataspace space = io::Dataspace::scalar();
   const std::string ds_name(kYamlDataset);
-  io::Dataset ds(io::check_id(
-      H5Dcreate2(root, ds_name.c_str(), type.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-      "H5Dcreate2", ds_name));
-  io::check(H5Dwrite(ds.id(), type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, text.c_str()), "H5Dwrite", ds_name);
+  write_text_dataset(root, ds_name, text);
   // Appended piece by piece: GCC 12 warns (-Wrestrict, falsely) on "literal" + std::string chains.
   std::string note = std::to_string(text.size());
   note.append(" bytes, in dataset /").append(ds_name);
@@ -59,6 +79,30 @@ void write_long_text(hid_t root, const std::string& name, const std::string& tex
 
 std::string read_text_attribute(hid_t root, const std::string& name) {
   return io::has_attribute(root, name) ? io::read_attribute<std::string>(root, name) : std::string();
+}
+
+// The sweep text a file holds: the attribute, or the dataset a long text went to.
+std::string read_sweep_text(hid_t root) {
+  const std::string ds(kYamlDataset);
+  return io::has_link(root, ds) ? read_text_dataset(root, ds) : read_text_attribute(root, "sweep_yaml");
+}
+
+// /sweep_points: the ids of the sweep's points, written beside and then moved over the old list so that
+// a crash leaves one list or the other.
+void write_point_ids(hid_t root, const std::vector<std::string>& ids) {
+  constexpr std::size_t kId = 16;
+  const std::string name = "sweep_points", fresh = "sweep_points.new";
+  delete_link(root, fresh);
+  io::Datatype type = io::Datatype::fixed_string(kId, io::Datatype::Pad::kNullPad);
+  io::AppendableOptions layout;
+  layout.chunk_rows = 4096;
+  io::Dataset ds = io::Dataset::create_appendable(root, fresh, type.id(), layout);
+  std::vector<char> raw(ids.size() * kId, '\0');
+  for (std::size_t i = 0; i < ids.size(); ++i) ids[i].copy(raw.data() + i * kId, kId);
+  if (!ids.empty()) ds.append(type.id(), raw.data(), ids.size());
+  ds.close();
+  delete_link(root, name);
+  io::check(H5Lmove(root, fresh.c_str(), root, name.c_str(), H5P_DEFAULT, H5P_DEFAULT), "H5Lmove", name);
 }
 
 void write_provenance(hid_t root, const Schema& schema, const FileInfo& info) {
@@ -73,6 +117,7 @@ void write_provenance(hid_t root, const Schema& schema, const FileInfo& info) {
   io::write_attribute(root, "schema_version", Schema::kVersion);
   io::write_attribute(root, "sweep_hash", info.sweep_hash);
   write_long_text(root, "sweep_yaml", info.sweep_yaml);
+  write_point_ids(root, info.point_ids);
   // Comma-separated: names are YAML keys and policy identifiers, which never hold a comma, and a plain
   // string reads the same in h5py, PyTables and h5dump (an empty list included).
   io::write_attribute(root, "axis_names", core::join(schema.axis_names(), ","));
@@ -164,8 +209,8 @@ ResultFile ResultFile::create(const std::string& path, const Schema& schema, con
   return ResultFile(path, schema, std::move(file), std::move(table), std::move(type));
 }
 
-ResultFile ResultFile::open_for_resume(const std::string& path, const Schema& schema,
-                                       std::string_view expected_sweep_hash) {
+ResultFile ResultFile::open_for_resume(const std::string& path, const std::vector<std::string>& policies,
+                                       const std::vector<std::string>& axis_names) {
   if (!io::is_hdf5_file(path)) {
     throw ResultFileError(Kind::kNotResults, path,
                           "not an HDF5 file (missing, unreadable or another format)");
@@ -187,17 +232,24 @@ ResultFile ResultFile::open_for_resume(const std::string& path, const Schema& sc
                               "; this kvsweep writes version " + std::to_string(Schema::kVersion) +
                               ": start a new file");
   }
-  const std::string hash = read_text_attribute(root, "sweep_hash");
-  if (hash != expected_sweep_hash) {
-    throw ResultFileError(Kind::kSweepMismatch, path,
-                          "written for sweep " + hash + ", but this sweep is " +
-                              std::string(expected_sweep_hash) +
-                              ": the sweep file changed; use a new output file, or --force to start over");
+  const std::vector<std::string> file_policies = core::split(read_text_attribute(root, "policies"), ',');
+  std::vector<std::string> added;
+  for (const auto& p : policies) {
+    if (std::find(file_policies.begin(), file_policies.end(), p) == file_policies.end()) added.push_back(p);
+  }
+  if (!added.empty()) {
+    throw ResultFileError(Kind::kSettingsChanged, path,
+                          "the sweep now lists polic" + std::string(added.size() == 1 ? "y " : "ies ") +
+                              core::join(added, ", ") + ", which this file has no columns for (it has " +
+                              core::join(file_policies, ", ") +
+                              "): write the extended sweep to a new file (-o), or drop " +
+                              (added.size() == 1 ? "it" : "them") + " to resume");
   }
   const std::string table_name(kTable);
   if (!io::has_link(root, table_name)) {
     throw ResultFileError(Kind::kNotResults, path, "no table /" + table_name);
   }
+  Schema schema(file_policies, axis_names);
   io::Dataset table = io::Dataset::open(root, table_name);
   io::Datatype type = schema.h5_type();
   const io::Datatype file_type = table.type();
@@ -205,7 +257,31 @@ ResultFile ResultFile::open_for_resume(const std::string& path, const Schema& sc
     throw ResultFileError(Kind::kSchemaMismatch, path,
                           "its columns differ from this sweep's: " + describe_difference(file_type, schema));
   }
-  return ResultFile(path, schema, std::move(file), std::move(table), std::move(type));
+  ResultFile out(path, std::move(schema), std::move(file), std::move(table), std::move(type));
+  out.sweep_hash_ = read_text_attribute(root, "sweep_hash");
+  return out;
+}
+
+void ResultFile::record_sweep(const FileInfo& info, const std::vector<std::string>& axis_names) {
+  const hid_t root = file_.id();
+  if (info.sweep_hash != sweep_hash_) {
+    const std::string history = "sweep_history";
+    if (!io::has_link(root, history)) io::Group::create(root, history);
+    const io::Group group = io::Group::open(root, history);
+    H5G_info_t group_info{};
+    io::check(H5Gget_info(group.id(), &group_info), "H5Gget_info", history);
+    write_text_dataset(group.id(), std::to_string(group_info.nlinks), read_sweep_text(root));
+    io::write_attribute(root, "sweep_hash", info.sweep_hash);
+    write_long_text(root, "sweep_yaml", info.sweep_yaml);
+    sweep_hash_ = info.sweep_hash;
+  }
+  std::vector<std::string> axes = core::split(read_text_attribute(root, "axis_names"), ',');
+  for (const auto& a : axis_names) {
+    if (std::find(axes.begin(), axes.end(), a) == axes.end()) axes.push_back(a);
+  }
+  io::write_attribute(root, "axis_names", core::join(axes, ","));
+  write_point_ids(root, info.point_ids);
+  file_.flush();
 }
 
 void ResultFile::append(std::span<const std::byte> records) {
@@ -224,6 +300,12 @@ std::vector<std::byte> ResultFile::read_row(std::uint64_t index) const {
   std::vector<std::byte> record(schema_.record_size());
   table_.read(type_.id(), record.data(), index, 1);
   return record;
+}
+
+std::vector<std::byte> ResultFile::read_rows(std::uint64_t first, std::uint64_t count) const {
+  std::vector<std::byte> records(static_cast<std::size_t>(count) * schema_.record_size());
+  if (count > 0) table_.read(type_.id(), records.data(), first, count);
+  return records;
 }
 
 std::vector<ResultFile::Status> ResultFile::statuses() const {

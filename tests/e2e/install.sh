@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `cmake --install` puts a working kvsweep into <prefix>/bin (what scripts/build.sh does for PATH).
+# `cmake --install` puts a working kvsweep and kvsweep-mpirun into <prefix>/bin (what scripts/build.sh does
+# for PATH).
 # Usage: bash install.sh <path-to-kvsweep> <tests-dir>
 set -euo pipefail
 KVSWEEP=$1
@@ -14,4 +15,7 @@ cmake --install "$BUILD" --prefix "$WORK/prefix" > "$WORK/install.out"
 grep -q '^kvsweep [0-9]' "$WORK/version.out" || fail "the installed kvsweep does not run: $(cat "$WORK/version.out")"
 cmp -s "$KVSWEEP" "$WORK/prefix/bin/kvsweep" || "$WORK/prefix/bin/kvsweep" --help > /dev/null ||
   fail "the installed kvsweep differs and does not run"
+[[ -x "$WORK/prefix/bin/kvsweep-mpirun" ]] || fail "no bin/kvsweep-mpirun under the prefix"
+"$WORK/prefix/bin/kvsweep-mpirun" --help > "$WORK/launcher.out"
+grep -q 'Ctrl-C' "$WORK/launcher.out" || fail "kvsweep-mpirun --help says nothing about Ctrl-C"
 echo "install: all checks passed"

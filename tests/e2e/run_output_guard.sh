@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # kvsweep run never clobbers or mixes up results by accident, and bad input exits 2 touching nothing:
 # an existing output needs --resume or --force (exit 2, the file byte for byte unchanged, the message names
-# it); --force overwrites; --resume refuses another sweep's file and files that are not results; a bad
+# it); --force overwrites; --resume refuses a sweep that changes the file's results and files that are not results; a bad
 # sweep or a bad flag exits 2 without creating the output; the same under mpirun.
 # Usage: bash run_output_guard.sh <path-to-kvsweep> <tests-dir>
 # shellcheck source=lib/run_common.sh
@@ -29,11 +29,12 @@ run_mpi again-mpi 2 run "$SWEEP" -o "$OUT" -q
 refused again-mpi "$OUT: the output file exists"
 unchanged again-mpi
 
-# 2. --resume with another sweep (one axis value changed): exit 2, untouched.
-sed 's/^sparsity: \[0.5, 0.8\]$/sparsity: [0.5, 0.7]/' "$SWEEP" >"$WORK/other.yaml"
+# 2. --resume with a sweep that would change the results already in the file (an oracle budget): exit 2,
+# untouched (run_resume_edits.sh tries every kind of edit).
+sed 's/^oracle: {moves: 2.0e5, sa_rounds: 2}$/oracle: {moves: 3.0e5, sa_rounds: 2}/' "$SWEEP" >"$WORK/other.yaml"
 cmp -s "$SWEEP" "$WORK/other.yaml" && fail "could not derive another sweep from grid.yaml"
 run_kv other run "$WORK/other.yaml" -o "$OUT" --resume -q
-refused other "$OUT: written for sweep"
+refused other "$OUT: the sweep changes the results of points this file holds: oracle.moves 200000 in the file, 300000 in the sweep (12 points)"
 unchanged other
 # ... and --resume of files that are not kvsweep results: a text file, a kvsweep trace (HDF5).
 echo "not hdf5" >"$WORK/text.h5"

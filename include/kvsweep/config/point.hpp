@@ -111,6 +111,12 @@ std::uint64_t capacity_entries(const PointSpec& p, std::uint32_t prompt_tokens,
 std::string infeasibility(const PointSpec& p, std::uint32_t prompt_tokens, std::uint32_t decode_tokens,
                           std::uint32_t layers);
 
+// The settings besides its parameters (which point_id covers) that change a point's results, as YAML
+// keys: "policies" (the list, in order), then the `oracle.<knob>` budgets that apply to its policies
+// (the Lagrangian's and max_memory_gb always; the annealers' with `oracle`; the MILP's with `exact`).
+// Resuming a results file compares these between a point's stored row and the sweep (driver/plan).
+std::vector<std::string> result_settings(const PointSpec& point);
+
 // Names of every policy kvsweep knows, in a stable order: the baselines (policy::make_policy), then
 // `oracle` (the annealed schedule; with it, sa_guided's (W, R) are tuned first).
 const std::vector<std::string>& known_policy_names();

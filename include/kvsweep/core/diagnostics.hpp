@@ -45,5 +45,7 @@ class DiagnosticSink {
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
 // "a, b, c" for messages listing allowed values.
 std::string join(const std::vector<std::string>& items, const std::string& sep = ", ");
+// The non-empty pieces of `text` between `sep`s: split("a,,b", ',') is {"a", "b"}.
+std::vector<std::string> split(const std::string& text, char sep);
 
 }  // namespace kvsweep::core

@@ -26,7 +26,7 @@ namespace kvsweep::driver {
 struct RunOptions {
   std::string sweep_path;
   std::string out_path;
-  bool resume = false;  // continue an existing file of the same sweep (a missing file starts afresh)
+  bool resume = false;  // continue an existing file (driver/resume.hpp; a missing file starts afresh)
   bool force = false;   // overwrite an existing file
   std::optional<unsigned> threads;  // TBB threads per worker rank (default: see default_threads())
   std::uint32_t max_attempts = 3;   // a point that failed this many times is not retried by --resume

@@ -1,7 +1,7 @@
 #pragma once
 // The results file of a sweep: one HDF5 file holding the table /points (one compound row per attempt at
-// a point, Schema's layout) and the sweep's provenance as attributes of the root group. README
-// "Results (HDF5)" documents the layout; pandas.read_hdf(path, "points") reads the table.
+// a point, Schema's layout) and the sweep's provenance as attributes of the root group.
+// docs/results.md "Results (HDF5)" documents the layout; pandas.read_hdf(path, "points") reads the table.
 //
 // Crash safety: every append() ends with H5Fflush, and the file uses HDF5's default (oldest compatible)
 // format without SWMR, so a process killed at any moment leaves a file that opens with every flushed row
@@ -9,7 +9,11 @@
 // open need HDF5_USE_FILE_LOCKING=FALSE.
 //
 // Resume: a retried point gets a new row; when the table is read, the latest row of a point id wins
-// (finished_ids(), failed_attempts(); in pandas drop_duplicates("point_id", keep="last")).
+// (finished_ids(), failed_attempts(); in pandas drop_duplicates("point_id", keep="last")). A file is
+// tied to what it computes, not to a sweep's text (driver/plan.cpp decides what may resume): the
+// dataset /sweep_points holds the ids of the points of the sweep that wrote it last, so that a reader
+// tells rows of points that have since left the sweep apart; the root attributes sweep_yaml/sweep_hash
+// are that sweep's, and each text they held before is kept in /sweep_history/<n>.
 //
 // Per-point detail (`kvsweep run --detail`): the group /detail/<point_id> holds one float64 dataset per
 // simulated policy, <policy>_step_time_s, the time of each decode step (summed over layers); /points is
@@ -39,10 +43,10 @@ class ResultFileError : public core::InputError {
   enum class Kind {
     kExists,          // create() without force on an existing path
     kNotResults,      // not an HDF5 file, or not one written by kvsweep as results
-    kSweepMismatch,   // written for another sweep (sweep_hash differs)
     kSchemaMismatch,  // another schema version or another column layout
     kNoDirectory,     // create() in a directory that does not exist
     kBusy,            // cannot be opened for writing: another process (a run still going?) holds it
+    kSettingsChanged, // the sweep would change results already in the file (policies, budgets, seed)
   };
   ResultFileError(Kind kind, const std::string& path, const std::string& message)
       : core::InputError(path, message), kind_(kind) {}
@@ -58,6 +62,8 @@ class ResultFileError : public core::InputError {
 struct FileInfo {
   std::string sweep_yaml;  // the sweep file's text, as read
   std::string sweep_hash;  // 16 hex digits identifying the sweep; resume checks it
+  // The ids of the sweep's points, written as /sweep_points.
+  std::vector<std::string> point_ids;
   // More string attributes, e.g. {"yaml_cpp_version", "0.7.0"}, {"tbb_version", ...}, {"mpi_version", ...}.
   // A name kvsweep writes itself is refused (std::invalid_argument).
   std::map<std::string, std::string> extra;
@@ -78,11 +84,20 @@ class ResultFile {
   // ResultFileError(kExists, kBusy), io::H5Error.
   static ResultFile create(const std::string& path, const Schema& schema, const FileInfo& info,
                            bool force = false);
-  // Opens an existing results file to append to it. Throws ResultFileError: kNotResults (not HDF5, no
-  // `format` = kvsweep-results or no /points table), kBusy (another process holds it open), kSweepMismatch (sweep_hash differs from
-  // `expected_sweep_hash`), kSchemaMismatch (schema_version or columns differ from `schema`).
-  static ResultFile open_for_resume(const std::string& path, const Schema& schema,
-                                    std::string_view expected_sweep_hash);
+  // Opens an existing results file to append rows of a sweep with `policies` and `axis_names`. The file
+  // keeps its columns: schema() has the file's policy list (in its order), which must hold every one of
+  // `policies`, and `axis_names`. Throws ResultFileError: kNotResults (not HDF5, no `format` =
+  // kvsweep-results or no /points table), kBusy (another process holds it open), kSchemaMismatch
+  // (another schema_version, or columns that the policy list does not explain), kSettingsChanged (a
+  // policy the file has no columns for).
+  static ResultFile open_for_resume(const std::string& path, const std::vector<std::string>& policies,
+                                    const std::vector<std::string>& axis_names);
+  // What the file says about the sweeps that wrote it (read when opened for resume).
+  const std::string& sweep_hash() const { return sweep_hash_; }
+  // Makes the file the results of this sweep from now on: sweep_yaml and sweep_hash become its text
+  // and hash (a different text before is kept in /sweep_history/<n>), /sweep_points its point ids, and
+  // axis_names the union of the file's axes and `axis_names`. Flushes. Used when resuming.
+  void record_sweep(const FileInfo& info, const std::vector<std::string>& axis_names);
 
   // Appends whole records (a multiple of schema().record_size() bytes, as Schema::encode made them,
   // possibly on another rank) and flushes. Throws std::invalid_argument for a partial record.
@@ -90,6 +105,8 @@ class ResultFile {
   std::uint64_t rows() const;
   // The record of row `index` (< rows()), decodable with schema().
   std::vector<std::byte> read_row(std::uint64_t index) const;
+  // Rows [first, first + count) as consecutive records.
+  std::vector<std::byte> read_rows(std::uint64_t first, std::uint64_t count) const;
 
   // Ids whose latest row has status "ok". Reads two columns of every row: O(rows).
   std::set<std::string> finished_ids() const;
@@ -121,6 +138,7 @@ class ResultFile {
   io::File file_;
   io::Dataset table_;
   io::Datatype type_;  // schema_.h5_type(), built once
+  std::string sweep_hash_;
 };
 
 // "2025-01-31T12:34:56Z" for now (UTC), as the start_time / end_time attributes hold it.

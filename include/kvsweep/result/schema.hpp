@@ -1,8 +1,8 @@
 #pragma once
 // The results table's row: one row per evaluated design point (or per failed attempt at one). Its
-// columns are fixed per sweep by the sweep's policy list, in this order (README "Results (HDF5)" lists
+// columns are fixed per sweep by the sweep's policy list, in this order (docs/results.md "Results (HDF5)" lists
 // every column; columns_markdown() prints that table and a test keeps the two equal):
-//   identity    point_id, status, error, name, source, axes
+//   identity    point_id, status, error, name, source, policies, axis_values
 //   parameters  every parameter of the point, one column each, named after its YAML key with '.' -> '_'
 //               (so whatever axes a sweep has, each is a column), then the derived sizes
 //   per policy  <policy>_total_time_s ... <policy>_cpu_s, for each policy of the sweep in its order
@@ -73,7 +73,7 @@ using Getter = std::function<Value(const RowContext&)>;
 
 class Schema {
  public:
-  static constexpr std::int64_t kVersion = 7;  // bump when columns change; resume refuses other versions
+  static constexpr std::int64_t kVersion = 8;  // bump when columns change; resume refuses other versions
   static constexpr std::size_t kErrorBytes = 256;
 
   // `policies`: the sweep's policy list (identifiers, unique, non-empty list); `axis_names`: the sweep's
@@ -122,7 +122,7 @@ std::string column_for_key(std::string_view yaml_key);
 // '?', and a longer text is cut at a character boundary and ends in "..." (bytes >= 3).
 std::string fit_text(std::string_view text, std::size_t bytes);
 
-// The README's table of columns: `| column | type | unit | meaning |`, per-policy columns once as
+// docs/results.md's table of columns: `| column | type | unit | meaning |`, per-policy columns once as
 // `<policy>_...`.
 std::string columns_markdown();
 

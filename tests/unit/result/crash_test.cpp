@@ -24,7 +24,7 @@ class ResultCrashTest : public test::TempDirTest {};
 [[noreturn]] void append_until_killed(const std::string& p, const Schema& s,
                                       const std::vector<std::byte>& record, int fd) {
   try {
-    ResultFile f = ResultFile::open_for_resume(p, s, kHash);
+    ResultFile f = ResultFile::open_for_resume(p, s.policies(), s.axis_names());
     for (std::uint64_t n = 1;; ++n) {
       f.append(record);  // flushed on return
       if (::write(fd, &n, sizeof n) != static_cast<ssize_t>(sizeof n)) ::_exit(3);
@@ -41,7 +41,7 @@ TEST_F(ResultCrashTest, KilledWriterLeavesEveryFlushedRow) {
 
   for (const std::uint64_t kill_after : {1u, 37u, 150u}) {
     const std::string p = path("r" + std::to_string(kill_after) + ".h5");
-    ResultFile::create(p, s, {"points: []\n", kHash, {}}).close();
+    ResultFile::create(p, s, {"points: []\n", kHash, {}, {}}).close();
     int fds[2];
     ASSERT_EQ(::pipe(fds), 0);
     const pid_t child = ::fork();
@@ -63,7 +63,7 @@ TEST_F(ResultCrashTest, KilledWriterLeavesEveryFlushedRow) {
 
     // Readable, with at least every row reported flushed (the child may have flushed one more before the
     // kill landed), each decodable; and appendable again.
-    ResultFile f = ResultFile::open_for_resume(p, s, kHash);
+    ResultFile f = ResultFile::open_for_resume(p, s.policies(), s.axis_names());
     const std::uint64_t rows = f.rows();
     EXPECT_GE(rows, flushed);
     EXPECT_EQ(s.point_id(f.read_row(rows - 1)), "aaaaaaaaaaaaaaaa");

@@ -57,7 +57,7 @@ TEST_F(ResultPandasTest, H5pyAndReadHdfLoadTheTable) {
   const Schema s(all_policies(), {"sparsity", "model"});
   const std::string p = path("r.h5");
   {
-    ResultFile f = ResultFile::create(p, s, {"points: []\n", "0011223344556677", {}});
+    ResultFile f = ResultFile::create(p, s, {"points: []\n", "0011223344556677", {}, {}});
     RowInput a = row_for("aaaaaaaaaaaaaaaa", true);
     a.axis_values = {"0.6", "tiny-model"};
     f.append(s.encode(a));

@@ -17,7 +17,7 @@ using test::row_for;
 constexpr const char* kHash = "0011223344556677";
 
 FileInfo info(const std::string& yaml = "points: []\n") {
-  return {yaml, kHash, {{"yaml_cpp_version", "0.7.0"}}};
+  return {yaml, kHash, {"aaaaaaaaaaaaaaaa"}, {{"yaml_cpp_version", "0.7.0"}}};
 }
 
 std::string slurp(const std::string& path) {
@@ -41,7 +41,7 @@ TEST_F(ResultFileTest, CreateAppendReopenAndLatestRowWins) {
     EXPECT_EQ(f.rows(), 5u);
     f.set_end_time();
   }
-  ResultFile f = ResultFile::open_for_resume(p, s, kHash);
+  ResultFile f = ResultFile::open_for_resume(p, s.policies(), s.axis_names());
   EXPECT_EQ(f.rows(), 5u);
   EXPECT_EQ(f.finished_ids(), (std::set<std::string>{"aaaaaaaaaaaaaaaa"}));
   EXPECT_EQ(f.failed_attempts(),
@@ -148,9 +148,9 @@ TEST_F(ResultFileTest, ExistingFileWithoutForceIsLeftByteIdentical) {
   EXPECT_EQ(f.rows(), 0u);
 }
 
-ResultFileError::Kind resume_error(const std::string& p, const Schema& s, std::string_view hash) {
+ResultFileError::Kind resume_error(const std::string& p, const std::vector<std::string>& policies) {
   try {
-    ResultFile::open_for_resume(p, s, hash);
+    ResultFile::open_for_resume(p, policies, {});
   } catch (const ResultFileError& e) {
     return e.kind();
   }
@@ -158,24 +158,59 @@ ResultFileError::Kind resume_error(const std::string& p, const Schema& s, std::s
   return ResultFileError::Kind::kExists;
 }
 
-TEST_F(ResultFileTest, ResumeRefusesAnotherSweepSchemaOrFile) {
-  const Schema s(all_policies());
+TEST_F(ResultFileTest, ResumeRefusesAPolicyWithoutColumnsOrAnotherFile) {
+  const Schema s({"static", "belady"});
   const std::string p = path("r.h5");
   ResultFile::create(p, s, info()).close();
-  EXPECT_EQ(resume_error(p, s, "ffffffffffffffff"), ResultFileError::Kind::kSweepMismatch);
-  EXPECT_EQ(resume_error(p, Schema({"static"}), kHash), ResultFileError::Kind::kSchemaMismatch);
-  EXPECT_EQ(resume_error(path("missing.h5"), s, kHash), ResultFileError::Kind::kNotResults);
+  const std::string before = slurp(p);
+  EXPECT_EQ(resume_error(p, {"static", "oracle"}), ResultFileError::Kind::kSettingsChanged);
+  try {
+    ResultFile::open_for_resume(p, {"static", "oracle"}, {});
+  } catch (const ResultFileError& e) {
+    EXPECT_NE(std::string(e.what()).find("policy oracle, which this file has no columns for"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(slurp(p), before);
+  EXPECT_EQ(resume_error(path("missing.h5"), s.policies()), ResultFileError::Kind::kNotResults);
   const std::string text = path("notes.txt");
   std::ofstream(text) << "not hdf5\n";
-  EXPECT_EQ(resume_error(text, s, kHash), ResultFileError::Kind::kNotResults);
+  EXPECT_EQ(resume_error(text, s.policies()), ResultFileError::Kind::kNotResults);
   const std::string other = path("other.h5");
   io::File::create(other).close();  // HDF5, but not ours
-  EXPECT_EQ(resume_error(other, s, kHash), ResultFileError::Kind::kNotResults);
-  try {
-    ResultFile::open_for_resume(p, s, "ffffffffffffffff");
-  } catch (const ResultFileError& e) {
-    EXPECT_NE(std::string(e.what()).find(kHash), std::string::npos) << e.what();
+  EXPECT_EQ(resume_error(other, s.policies()), ResultFileError::Kind::kNotResults);
+}
+
+// A sweep with fewer policies keeps the file's columns, in the file's order.
+TEST_F(ResultFileTest, ResumeKeepsTheFilesColumns) {
+  const Schema s({"static", "belady", "page"}, {"sparsity"});
+  const std::string p = path("r.h5");
+  ResultFile::create(p, s, info()).close();
+  ResultFile f = ResultFile::open_for_resume(p, {"page", "static"}, {"hbm_capacity_ratio"});
+  EXPECT_EQ(f.schema().policies(), s.policies());
+  EXPECT_EQ(f.schema().axis_names(), (std::vector<std::string>{"hbm_capacity_ratio"}));
+}
+
+// record_sweep: the new text and ids replace the old, the old text is kept in /sweep_history, the axes
+// become the union.
+TEST_F(ResultFileTest, RecordSweepKeepsHistoryAndListsThePoints) {
+  const Schema s(all_policies(), {"sparsity"});
+  const std::string p = path("r.h5");
+  ResultFile::create(p, s, info("first: 1\n")).close();
+  {
+    ResultFile f = ResultFile::open_for_resume(p, s.policies(), {"seed_axis"});
+    EXPECT_EQ(f.sweep_hash(), kHash);
+    f.record_sweep({"second: 2\n", "1111111111111111", {"bbbbbbbbbbbbbbbb", "cccccccccccccccc"}, {}},
+                   {"hbm_capacity_ratio"});
+    f.record_sweep({"second: 2\n", "1111111111111111", {"cccccccccccccccc"}, {}}, {"hbm_capacity_ratio"});
   }
+  const io::File file = io::File::open(p);
+  EXPECT_EQ(io::read_attribute<std::string>(file.id(), "sweep_yaml"), "second: 2\n");
+  EXPECT_EQ(io::read_attribute<std::string>(file.id(), "sweep_hash"), "1111111111111111");
+  EXPECT_EQ(io::read_attribute<std::string>(file.id(), "axis_names"), "sparsity,hbm_capacity_ratio");
+  const io::Dataset ids = io::Dataset::open(file.id(), "sweep_points");
+  EXPECT_EQ(ids.length(), 1u);
+  EXPECT_TRUE(io::has_link(file.id(), "sweep_history/0"));
+  EXPECT_FALSE(io::has_link(file.id(), "sweep_history/1"));  // the same text twice is kept once
 }
 
 }  // namespace
