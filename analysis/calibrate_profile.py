@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The position profile's calibration (README "Synthetic traces"), as run once to set the defaults of
+"""The position profile's calibration (docs/traces.md "Synthetic traces"), as run once to set the defaults of
 `synthetic.recency_slope` and `synthetic.uniform_share`.
 
     /usr/bin/python3 analysis/calibrate_profile.py [--kvsweep build/src/kvsweep] [--top 8]

@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from kvsweep_results import geomean  # noqa: E402
 
@@ -140,38 +141,78 @@ def sparsity_groups(ok):
     return groups
 
 
+def facets(ok):
+    """(label, rows) per model x hardware when the points vary them: the user's axes get panels of their
+    own rather than a mean over them. One ("", ok) when neither varies."""
+    keys = [c for c in ("model", "hardware") if c in ok and ok[c].nunique() > 1]
+    if not keys:
+        return [("", ok)]
+    out = []
+    for values, rows in ok.groupby(keys if len(keys) > 1 else keys[0], sort=False):
+        values = values if isinstance(values, tuple) else (values,)
+        out.append((", ".join(str(v) for v in values), rows))
+    return out
+
+
+def with_facet(facet, label):
+    return f"{facet}, {label}" if facet else label
+
+
+def offsets(n, spread):
+    """x offsets of n series around 0, `spread` apart: equal values stay visible side by side."""
+    return [(i - (n - 1) / 2) * spread for i in range(n)]
+
+
 def speedup_vs_sparsity(ok, ctx):
-    """The paper's Fig. 3: throughput vs sparsity per policy, normalised to static."""
+    """The paper's Fig. 3: throughput vs sparsity per policy, normalised to static; one panel per model x
+    hardware when they vary."""
     need_policies(ctx, "static")
     need_varying(ok, "sparsity", "sparsity")
-    ok, fixed, follows = balance(ok[ok.sparsity.notna()], ctx, ["sparsity"])
-    xs = need_varying(ok, "sparsity", "sparsity")
-    fig, ax = plt.subplots(figsize=(7.5, 4.6), layout="constrained")
-    for p in ctx.policies:
-        y = [geomean(ok.loc[ok.sparsity == x, f"{p}_speedup_vs_static"]) for x in xs]
-        color, marker = style(p)
-        ax.plot([100 * x for x in xs], y, marker=marker, color=color, label=p,
-                linestyle="--" if p in ("unlimited_hbm", "static") else "-")
-    drew_published = False
-    for method, p in PUBLISHED_POLICIES.items():
-        rows = [published_row(ctx.published, x, "actual") for x in xs]
-        pts = [(100 * x, r["static"] / r[method]) for x, r in zip(xs, rows) if r is not None]
-        if not pts or p not in ctx.policies or method == "static":
+    groups = []
+    for facet, rows in facets(ok[ok.sparsity.notna()]):
+        if rows.sparsity.nunique() < 2:
             continue
-        color, marker = style(p)
-        ax.plot(*zip(*pts), marker=marker, markersize=9, markerfacecolor="none", markeredgecolor=color,
-                linestyle="none", label=f"paper: {method}")
-        drew_published = True
-    counts = [int((ok.sparsity == x).sum()) for x in xs]
-    note = pooled_note(ok, ctx, {"sparsity", *follows}, "sparsity", counts, fixed)
+        rows, fixed, follows = balance(rows, ctx, ["sparsity"])
+        if rows.sparsity.nunique() >= 2:
+            groups.append((facet, rows, fixed, follows))
+    if not groups:
+        raise Skip("no model/hardware has points at two sparsities")
+    fig, axes = panels(len(groups), width=6.0, height=4.4, ncols_max=2)
+    drew_published = False
+    notes = []
+    for ax, (facet, rows, fixed, follows) in zip(axes, groups):
+        xs = sorted(rows.sparsity.unique())
+        span = 100 * (xs[-1] - xs[0])
+        dx = offsets(len(ctx.policies), 0.004 * span)
+        for p, d in zip(ctx.policies, dx):
+            y = [geomean(rows.loc[rows.sparsity == x, f"{p}_speedup_vs_static"]) for x in xs]
+            color, marker = style(p)
+            ax.plot([100 * x + d for x in xs], y, marker=marker, color=color, label=p, alpha=0.9,
+                    linestyle="--" if p in ("unlimited_hbm", "static") else "-")
+        for method, p in PUBLISHED_POLICIES.items():
+            pub = [published_row(ctx.published, x, "actual") for x in xs]
+            pts = [(100 * x, r["static"] / r[method]) for x, r in zip(xs, pub) if r is not None]
+            if not pts or p not in ctx.policies or method == "static":
+                continue
+            color, marker = style(p)
+            ax.plot(*zip(*pts), marker=marker, markersize=9, markerfacecolor="none", markeredgecolor=color,
+                    linestyle="none", label=f"paper: {method}")
+            drew_published = True
+        counts = [int((rows.sparsity == x).sum()) for x in xs]
+        note = pooled_note(rows, ctx, {"sparsity", "model", "hardware", *follows}, "sparsity", counts, fixed)
+        notes.append(with_facet(facet, note) if facet else note)
+        ax.set_xlabel("sparsity (% of past tokens not read per step)")
+        ax.set_ylabel("throughput / static's throughput (x)")
+        ax.set_title(facet or "all points", fontsize=10)
+        ax.grid(alpha=0.3)
+    axes[-1].legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
+    note = "; ".join(dict.fromkeys(notes))
     if drew_published:
         note += "; hollow markers: the paper's published latencies (static / method)"
-    ax.set_xlabel("sparsity (% of past tokens not read per step)")
-    ax.set_ylabel("throughput / static's throughput (x)")
-    ax.set_title(f"Throughput vs sparsity, normalised to static\n({note})", fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
-    return fig, f"Throughput of each policy over static's at each sparsity (the paper's Fig. 3); {note}."
+    per = ", one panel per model x hardware" if groups[0][0] else ""
+    fig.suptitle(f"Throughput vs sparsity, normalised to static{per}\n({note})", fontsize=10, wrap=True)
+    return fig, (f"Throughput of each policy over static's at each sparsity (the paper's Fig. 3){per}; {note}. "
+                 "Policies are offset slightly along x so that equal values stay visible.")
 
 
 def variation_levels(ok):
@@ -190,12 +231,13 @@ def variation_bars(ok, ctx):
     shown_keys = ["sparsity", "variation"] + (["synthetic_model"] if by_model else [])
     ok, fixed, follows = balance(ok[ok.variation != ""], ctx, shown_keys)
     groups = []
-    for label, rows in sparsity_groups(ok):
-        models = sorted(rows.synthetic_model.unique()) if by_model else [None]
-        for m in models:
-            sub = rows if m is None else rows[rows.synthetic_model == m]
-            if sub.variation.nunique() > 1:
-                groups.append((label if m is None else f"{label}, {m} trace", sub))
+    for facet, frows in facets(ok):
+        for label, rows in sparsity_groups(frows):
+            models = sorted(rows.synthetic_model.unique()) if by_model else [None]
+            for m in models:
+                sub = rows if m is None else rows[rows.synthetic_model == m]
+                if sub.variation.nunique() > 1:
+                    groups.append((with_facet(facet, label if m is None else f"{label}, {m} trace"), sub))
     if not groups:
         raise Skip("no sparsity has points at two variation levels")
     ok = pd.concat([rows for _, rows in groups])
@@ -226,7 +268,7 @@ def variation_bars(ok, ctx):
         ax.set_ylabel("throughput / unlimited_hbm's (x)")
         ax.grid(axis="y", alpha=0.3)
     axes[-1].legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
-    note = pooled_note(ok, ctx, {*shown_keys, *follows}, "bar", [c for c in counts if c], fixed)
+    note = pooled_note(ok, ctx, {*shown_keys, "model", "hardware", *follows}, "bar", [c for c in counts if c], fixed)
     if drew_published:
         note += "; hollow markers: the paper's published latencies (unlimited / method)"
     fig.suptitle("Throughput at each trace variation, normalised to unlimited_hbm, one panel per sparsity\n"
@@ -258,10 +300,12 @@ def hbm_breakdown(ok, ctx):
         worst = float((derived - ok[f"{p}_hbm_hit_rate"]).abs().max())
         if not worst <= 1e-9:
             raise Skip(f"weights + KV hits do not add up to {p}_hbm_hit_rate (off by {worst:.3g})")
-    ok, fixed, follows = balance(ok, ctx, ["sparsity"])
-    groups = sparsity_groups(ok)
-    fig, axes = panels(len(groups), width=max(4.2, 0.5 * len(pols)))
-    for ax, (label, rows) in zip(axes, groups):
+    ok, fixed, follows = balance(ok, ctx, ["sparsity", "model", "hardware"])
+    groups = [(with_facet(facet, label), rows) for facet, frows in facets(ok) for label, rows in sparsity_groups(frows)]
+    # Two panels per group: all bytes (weights included: they can dwarf the KV), and the KV reads alone.
+    fig, axes = panels(2 * len(groups), width=max(4.2, 0.5 * len(pols)), ncols_max=2)
+    for k, (label, rows) in enumerate(groups):
+        ax, kv_ax = axes[2 * k], axes[2 * k + 1]
         w = (rows.weight_bytes_per_layer * rows.layers * rows.decode_tokens).sum()
         e = rows.kv_bytes_per_token_layer
         for i, p in enumerate(pols):
@@ -271,22 +315,32 @@ def hbm_breakdown(ok, ctx):
             ax.bar(i, hs, bottom=ws, color="tab:blue")
             ax.bar(i, 100 - ws - hs, bottom=ws + hs, color="white", edgecolor="lightgray", hatch="///")
             ax.text(i, 101, f"{ws + hs:.1f}", ha="center", va="bottom", fontsize=7)
-        ax.set_xticks(range(len(pols)), pols, rotation=45, ha="right", fontsize=8)
-        ax.set_ylim(0, 108)
+            kv_read = (e * rows[f"{p}_reads"]).sum()
+            if kv_read > 0:
+                kv = 100 * (e * rows[served[p]]).sum() / kv_read
+                kv_ax.bar(i, kv, color="tab:blue")
+                kv_ax.text(i, kv + 1, f"{kv:.1f}", ha="center", va="bottom", fontsize=7)
+        n = f"{len(rows)} point{'s' if len(rows) != 1 else ''}"
+        for a in (ax, kv_ax):
+            a.set_xticks(range(len(pols)), pols, rotation=45, ha="right", fontsize=8)
+            a.set_ylim(0, 108)
         ax.set_ylabel("share of all bytes read (%)")
-        ax.set_title(f"{label} ({len(rows)} point{'s' if len(rows) != 1 else ''})", fontsize=10)
+        kv_ax.set_ylabel("share of KV bytes read (%)")
+        ax.set_title(f"{label} ({n}): all bytes", fontsize=10)
+        kv_ax.set_title(f"{label}: KV reads HBM served", fontsize=10)
     handles = [Patch(color="tab:gray", label="weights (HBM)"),
                Patch(color="tab:blue", label="KV hits served by HBM"),
                Patch(facecolor="white", edgecolor="lightgray", hatch="///", label="KV over the link")]
     axes[-1].legend(handles=handles, loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
-    pooled = pooled_note(ok, ctx, {"sparsity", *follows}, "panel", [len(rows) for _, rows in groups], fixed,
-                         how="bytes summed")
-    fig.suptitle("HBM hit rate (number over each bar, %): bytes read from HBM, weights vs KV, one panel "
-                 f"per sparsity\n({pooled})", fontsize=10)
-    return fig, ("Bytes read from HBM as a share of all bytes read (the paper's Fig. 5), split into weights "
-                 "(W x L x D, always in HBM) and KV hits HBM served (e x hbm_hits); the rest is KV read over the link "
-                 "(misses, and with balanced reads the hits read from DRAM's copy). "
-                 f"One panel per sparsity; {pooled}.")
+    pooled = pooled_note(ok, ctx, {"sparsity", "model", "hardware", *follows}, "panel",
+                         [len(rows) for _, rows in groups], fixed, how="bytes summed")
+    fig.suptitle("HBM hit rate (number over each bar, %): left, all bytes read (weights vs KV); right, the KV "
+                 f"reads alone\n({pooled})", fontsize=10)
+    return fig, ("Bytes read from HBM as a share of all bytes read (the paper's Fig. 5; left of each pair), split "
+                 "into weights (W x L x D, always in HBM) and KV hits HBM served (e x hbm_hits); the rest is KV "
+                 "read over the link (misses, and with balanced reads the hits read from DRAM's copy). Right of "
+                 "each pair: the share of the KV bytes alone that HBM served, which the weights can hide on the "
+                 f"left. One pair per sparsity (and model x hardware when they vary); {pooled}.")
 
 
 def capacity_axis(ok):
@@ -304,17 +358,17 @@ def oracle_heatmap(ok, ctx):
     cap, cap_label = capacity_axis(ok)
     need_varying(ok, cap, "HBM capacity")
     need_varying(ok, "link_read_gbps", "link bandwidth")
-    ok, fixed, follows = balance(ok, ctx, ["model", cap, "link_read_gbps"])
+    ok, fixed, follows = balance(ok, ctx, ["model", "hardware", cap, "link_read_gbps"])
     ys = need_varying(ok, cap, "HBM capacity")
     xs = need_varying(ok, "link_read_gbps", "link bandwidth")
     write_follows = ok.groupby("link_read_gbps").link_write_gbps.nunique().max() == 1
     xlabels = [f"{x:g}/{ok.loc[ok.link_read_gbps == x, 'link_write_gbps'].iloc[0]:g}" if write_follows
                else f"{x:g}" for x in xs]
     xtitle = "link bandwidth read/write (GB/s)" if write_follows else "link read bandwidth (GB/s)"
-    models = list(dict.fromkeys(ok.model))
+    groups = facets(ok) if ok.model.nunique() > 1 or ok.hardware.nunique() > 1 else [(f"model {ok.model.iloc[0]}", ok)]
+    models = [label for label, _ in groups]
     grids, counts = [], []
-    for m in models:
-        rows = ok[ok.model == m]
+    for _, rows in groups:
         grid = np.full((len(ys), len(xs)), np.nan)
         for i, y in enumerate(ys):
             for j, x in enumerate(xs):
@@ -339,12 +393,12 @@ def oracle_heatmap(ok, ctx):
         ax.set_xlabel(xtitle)
         if ax.get_subplotspec().is_first_col():
             ax.set_ylabel(cap_label)
-        ax.set_title(f"model {m}", fontsize=10)
+        ax.set_title(m, fontsize=10)
     fig.colorbar(im, ax=axes, label="oracle throughput / static's (x)", shrink=0.9)
-    shown = {"model", cap, "link_read_gbps", "link_write_gbps", "hbm_capacity_ratio", "hbm_capacity_gb",
+    shown = {"model", "hardware", cap, "link_read_gbps", "link_write_gbps", "hbm_capacity_ratio", "hbm_capacity_gb",
              "hbm_kv_capacity_entries"}
     note = pooled_note(ok, ctx, shown | set(follows), "cell", [c for c in counts if c], fixed)
-    fig.suptitle("Oracle speedup over static by HBM capacity and link bandwidth, one panel per model\n"
+    fig.suptitle("Oracle speedup over static by HBM capacity and link bandwidth, one panel per model (x hardware)\n"
                  f"({note})", fontsize=10)
     return fig, (f"The token-level oracle's throughput over static's, by {cap_label} and link "
                  f"bandwidth, one panel per model; {note}.")
@@ -365,6 +419,7 @@ def gap_distribution(ok, ctx):
                label=f"median {gaps.median():.2f} %")
     ax.set_xlabel("gap to the lower bound (%): oracle time / max(lower bounds) - 1")
     ax.set_ylabel("points")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title(f"Oracle's gap to the lower bound over {len(rows)} points (max {gaps.max():.2f} %)",
                  fontsize=10)
     ax.legend(fontsize=8)

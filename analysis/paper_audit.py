@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The seed paper's published latencies against kvsweep's certified lower bounds (README "The paper, audited").
+"""The seed paper's published latencies against kvsweep's certified lower bounds (docs/paper.md "The paper, audited").
 
     /usr/bin/python3 analysis/paper_audit.py [--kvsweep build/src/kvsweep] [-o audit.md]
     /usr/bin/python3 analysis/paper_audit.py --results results/paper-scaled.h5   # kvsweep beside Figs. 3, 4

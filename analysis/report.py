@@ -15,6 +15,7 @@ Exit codes: 0 done, 2 bad input (one line on stderr naming the file).
 import argparse
 import os
 import sys
+import textwrap
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -134,6 +135,70 @@ def load_published(path):
     return df
 
 
+def _range(values, fmt="{:.0f}"):
+    lo, hi = fmt.format(min(values)), fmt.format(max(values))
+    return lo if lo == hi else f"{lo}-{hi}"
+
+
+def _points(n):
+    return f"{n} point{'s' if n != 1 else ''}"
+
+
+def surprises(ok, ctx):
+    """Sentences that explain the results most likely to puzzle a reader, each with its numbers: HBM left
+    idle for KV although it could hold everything, a schedule faster than unlimited HBM, no gain at all."""
+    notes = []
+    if not len(ok):
+        return notes
+    pols = [p for p in ctx.policies if f"{p}_speedup_vs_static" in ok]
+    modes = ok["hbm_reads"] if "hbm_reads" in ok else pd.Series("", index=ok.index)  # older files: none
+    if "unlimited_hbm" in pols and {"unlimited_hbm_hbm_hits", "unlimited_hbm_reads"} <= set(ok.columns):
+        kv = ok.unlimited_hbm_hbm_hits / ok.unlimited_hbm_reads
+        low = ok[(kv < 0.2) & (modes == "balanced")]
+        if len(low):
+            w = low.weight_bytes_per_layer * low.layers * low.decode_tokens
+            share = w / (w + low.kv_bytes_per_token_layer * low.unlimited_hbm_reads)
+            notes.append(
+                f"At {_points(len(low))} even `unlimited_hbm` (all KV fits in HBM) reads only "
+                f"{_range(100 * kv[low.index], '{:.1f}')} % of its KV bytes from HBM. "
+                "That is the balanced read mode (`hbm_reads: balanced`): DRAM keeps a copy of every entry and "
+                "HBM serves only the share of reads that minimises the step time. The weights, "
+                f"{_range(100 * share)} % of the bytes read there, already keep HBM "
+                "busy, so KV is read faster over the link in parallel, and where it sits hardly matters "
+                "(docs/cost-model.md).")
+    faster = []
+    for p in pols:
+        if p in ("unlimited_hbm", "oracle") or "unlimited_hbm_speedup_vs_static" not in ok:
+            continue
+        resident = ok[modes == "resident"]
+        gain = resident[f"{p}_speedup_vs_static"] / resident.unlimited_hbm_speedup_vs_static - 1
+        if (gain > 1e-3).any():
+            faster.append(f"`{p}` (up to {100 * gain.max():.1f} %, {_points(int((gain > 1e-3).sum()))})")
+    if faster:
+        notes.append(
+            "Faster than `unlimited_hbm`: " + ", ".join(faster) + ". With every resident read served by HBM "
+            "(`hbm_reads: resident`) unlimited HBM reads all KV from HBM alone, while a schedule that leaves some "
+            "KV in DRAM reads it over the link at the same time: two tiers in parallel beat one "
+            "(docs/cost-model.md).")
+    best = [f"{p}_speedup_vs_static" for p in pols if p != "unlimited_hbm"]
+    if best:
+        top = ok[best].max(axis=1)
+        flat = ok[top < 1.01]
+        if len(flat):
+            where = ""
+            if "sparsity" in flat and flat.sparsity.notna().any():
+                where = f" (sparsity {', '.join(f'{v:g}' for v in sorted(flat.sparsity.dropna().unique()))})"
+            weights = ""
+            if "static_reads" in flat:
+                w = flat.weight_bytes_per_layer * flat.layers * flat.decode_tokens
+                share = 100 * w / (w + flat.kv_bytes_per_token_layer * flat.static_reads)
+                weights = (f": there the weights are {_range(share)} % of the bytes a step "
+                           "reads, so the KV reads that placement can move decide little of the time")
+            notes.append(f"At {_points(len(flat))}{where} no schedule is even 1 % faster than `static`{weights}. "
+                         "That is a finding, not a failure: dynamic placement has nothing to win there.")
+    return notes
+
+
 def write_report(path, out_dir, quiet, published=None):
     import matplotlib.pyplot as plt  # here, so that bad input is reported without loading matplotlib
 
@@ -149,6 +214,9 @@ def write_report(path, out_dir, quiet, published=None):
     md += [f"- parameters that vary between the ok points: {', '.join(ctx.varying) or 'none'}"]
     simulated = figures.setting(ok) if len(ok) else "Simulated: no point is ok yet."
     md += [f"- {simulated}", ""]
+    notes = surprises(ok, ctx)
+    if notes:
+        md += ["## What may surprise you", ""] + [f"- {n}" for n in notes] + [""]
     made, skipped = [], []
     md += ["## Figures", ""]
     for name, heading, draw in figures.FIGURES:
@@ -193,6 +261,8 @@ def write_report(path, out_dir, quiet, published=None):
     with open(os.path.join(out_dir, "report.md"), "w", encoding="utf-8") as f:
         f.write("\n".join(md))
     if not quiet:
+        for n in notes:
+            print(textwrap.fill(f"report.py: note: {n}", width=110, subsequent_indent="  "))
         print(f"report.py: {len(made)} figures, {len(skipped)} skipped "
               f"({', '.join(n for n, _, _ in skipped) or 'none'}) -> {os.path.join(out_dir, 'report.md')}")
 

@@ -12,8 +12,8 @@
 # them, e.g. `sbatch -n 9 -c 8 -t 12:00:00 -p long -A myproject slurm/sweep.sh sweeps/paper.yaml`.
 #   -n / --ntasks           MPI ranks, all nodes together: one master (it hands out points and writes the
 #                           file; it evaluates nothing) + the workers. The default 3 = master + 2 workers:
-#                           on 2 cores two one-thread workers beat one two-thread worker (README, "Sweep
-#                           engine"), and the master's CPU mostly idles. Several nodes: `-N 4 -n 33 -c 8`
+#                           on 2 cores two one-thread workers beat one two-thread worker (docs/performance.md,
+#                           "Sweep engine"), and the master's CPU mostly idles. Several nodes: `-N 4 -n 33 -c 8`
 #                           (give -n: it is a total, and the default 3 would stay).
 #   -c / --cpus-per-task    TBB threads per worker (kvsweep reads SLURM_CPUS_PER_TASK).
 #   -t / --time             the time limit. --signal=B:USR1@300 warns this script 300 s before it (Slurm

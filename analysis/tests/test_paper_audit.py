@@ -1,6 +1,6 @@
 """analysis/paper_audit.py: verdicts from the published latencies and kvsweep's bounds, run as a user runs
 it, with a stand-in for `kvsweep eval --json` whose bounds the test chooses (the real evaluation takes a
-minute at the paper's scale; README "The paper, audited" shows its output)."""
+minute at the paper's scale; docs/paper.md "The paper, audited" shows its output)."""
 
 import json
 import os

@@ -7,6 +7,7 @@ import subprocess
 
 import h5py
 import numpy as np
+import pandas as pd
 import pytest
 
 import kvsweep_figures
@@ -35,7 +36,7 @@ def test_every_figure_from_a_full_grid(grid_h5, tmp_path):
     out = tmp_path / "report"
     r = report(grid_h5, str(out))
     assert r.returncode == 0, r.stderr
-    assert r.stdout.startswith(f"report.py: {len(ALL)} figures, 0 skipped")
+    assert r.stdout.splitlines()[-1].startswith(f"report.py: {len(ALL)} figures, 0 skipped")
     md = (out / "report.md").read_text()
     for name in ALL:
         width, height = png_size(out / name)
@@ -48,8 +49,10 @@ def test_every_figure_from_a_full_grid(grid_h5, tmp_path):
                    "best schedule", "certified gap", "bound",
                    "sa_guided", "unlimited_hbm"]:
         assert f"| {column} |" in header, column
-    assert ("geometric mean over model, variation, HBM share, link read, link write: 24 points per sparsity"
-            in md)
+    # The user's model axis gets panels of its own, never a mean over it.
+    assert ("tiny-kv4, geometric mean over variation, HBM share, link read, link write: 12 points per sparsity; "
+            "tiny-kv2, geometric mean over variation, HBM share, link read, link write: 12 points per sparsity"
+            in md), md
     assert sorted(os.listdir(out)) == sorted(ALL + ["report.md"])
     # What was simulated, in the report and (the same line) under every figure
     assert ("- Simulated: models tiny-kv4, tiny-kv2; on gh200-measured (link read 375-900 GB/s); HBM for KV "
@@ -131,7 +134,7 @@ def test_an_incomplete_grid_is_sliced_not_pooled(grid_h5, tmp_path):
     assert r.returncode == 0, r.stderr
     md = (out / "report.md").read_text()
     assert "at each sparsity (the paper's Fig. 3); at variation = actual; 1 point per sparsity." in md
-    assert "One panel per sparsity; at variation = actual; 1 point per panel." in md  # Fig. 5
+    assert "One pair per sparsity (and model x hardware when they vary); at variation = actual; 1 point per panel." in md  # Fig. 5
     assert "one panel per sparsity; other parameters fixed; 1 point per bar." in md  # Fig. 4: 0.6 only
     assert sorted(os.listdir(out)) == sorted(["fig3_speedup_vs_sparsity.png", "fig4_variation.png",
                                               "fig5_hbm_hit_breakdown.png", "gap_to_bound.png", "gap_by_point.png",
@@ -236,3 +239,23 @@ def test_bad_published_file_exits_2_before_writing(case, paper_h5, tmp_path):
     lines = r.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"report.py: {bad}"), r.stderr
     assert not out.exists()
+
+
+def test_surprises_explain_idle_hbm_a_schedule_beating_unlimited_and_no_gain():
+    import report as rp
+    df = pd.DataFrame({
+        "hbm_reads": ["balanced", "resident"], "sparsity": [0.9, 0.5],
+        "weight_bytes_per_layer": [1e6, 1e6], "layers": [2, 2], "decode_tokens": [10, 10],
+        "kv_bytes_per_token_layer": [1e3, 1e3], "static_reads": [1000, 1000],
+        "unlimited_hbm_hbm_hits": [0, 1000], "unlimited_hbm_reads": [1000, 1000],
+        "unlimited_hbm_speedup_vs_static": [1.0, 1.1], "static_speedup_vs_static": [1.0, 1.0],
+        "sa_guided_speedup_vs_static": [1.004, 1.2],
+    })
+    ctx = kvsweep_figures.Context(policies=["unlimited_hbm", "static", "sa_guided"], varying=["sparsity"])
+    notes = rp.surprises(df, ctx)
+    assert len(notes) == 3, notes
+    assert notes[0].startswith("At 1 point even `unlimited_hbm` (all KV fits in HBM) reads only 0.0 % of its KV")
+    assert "The weights, 95 % of the bytes read there" in notes[0]  # 2e7 / (2e7 + 1e6)
+    assert notes[1].startswith("Faster than `unlimited_hbm`: `sa_guided` (up to 9.1 %, 1 point)")
+    assert notes[2].startswith("At 1 point (sparsity 0.9) no schedule is even 1 % faster than `static`: there "
+                               "the weights are 95 % of the bytes a step reads")

@@ -29,7 +29,8 @@ struct EvalArgs {
   std::optional<std::uint32_t> oracle_replicas;
 };
 
-// The point YAML reference as a markdown table (README "YAML reference" is generated from it).
+// The point YAML reference as a markdown table (docs/yaml-reference.md "YAML reference (point files)" is
+// generated from it by scripts/update-readme-tables.sh).
 void print_key_reference() {
   std::printf("| key | type | default | allowed | description |\n|---|---|---|---|---|\n");
   for (const auto& k : config::point_key_docs()) {

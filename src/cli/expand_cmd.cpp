@@ -215,7 +215,7 @@ void add_expand_command(CLI::App& app) {
   auto args = std::make_shared<ExpandArgs>();
   CLI::App* cmd = app.add_subcommand(
       "expand", "List every point of a sweep file with its id, parameters and estimated cost (a dry run)");
-  cmd->add_option("sweep", args->file, "Sweep YAML file (any point key may be a list; see README \"Sweeps\")")
+  cmd->add_option("sweep", args->file, "Sweep YAML file (any point key may be a list; see docs/yaml-reference.md \"Sweeps\")")
       ->required()
       ->check(CLI::ExistingFile);
   cmd->add_option("--format", args->format, "Output format")

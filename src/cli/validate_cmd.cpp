@@ -68,7 +68,7 @@ void add_validate_command(CLI::App& app) {
   auto file = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand(
       "validate", "Check a sweep file: every point of its grid, every error with file:line:col");
-  cmd->add_option("sweep", *file, "Sweep YAML file (any point key may be a list; see README \"Sweeps\")")
+  cmd->add_option("sweep", *file, "Sweep YAML file (any point key may be a list; see docs/yaml-reference.md \"Sweeps\")")
       ->required()
       ->check(CLI::ExistingFile);
   cmd->callback([file] {

@@ -1,6 +1,6 @@
 // The cost model of include/kvsweep/sweep/cost.hpp. The constants are fitted to the per-policy CPU
-// seconds of README "Performance" (the paper-scale point) and to `kvsweep eval sweeps/quick.yaml --json`
-// at three sparsities; the header lists how close they come.
+// seconds of docs/performance.md "Policies at the paper-scale point" and to
+// `kvsweep eval sweeps/quick.yaml --json` at three sparsities; the header lists how close they come.
 #include "kvsweep/sweep/cost.hpp"
 
 #include <algorithm>

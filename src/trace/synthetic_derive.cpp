@@ -1,6 +1,6 @@
 // The budget layout of a step and the parameters derived from SyntheticParams (burst lifetime that
-// hits the Jaccard target, per-layer churn). Kept apart from the generator so `trace stats` and the
-// README can show the same numbers the generator uses.
+// hits the Jaccard target, per-layer churn). Kept apart from the generator so `trace stats` and
+// docs/traces.md "Synthetic traces" can show the same numbers the generator uses.
 
 #include <algorithm>
 #include <cmath>

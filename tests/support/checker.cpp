@@ -15,7 +15,7 @@ namespace kvsweep::testing {
 
 namespace {
 
-// T(n, l) from the README's formulas, written out again. With balanced reads, x of the hits are read
+// T(n, l) from docs/cost-model.md's formulas, written out again. With balanced reads, x of the hits are read
 // from DRAM's copy: T(x) is the maximum of four lines in x, so its minimum over [0, hits] lies at an
 // end or where two lines cross; every candidate is tried (no closed form, unlike cost_model.hpp).
 double independent_step_time(const cost::MemorySystem& m, double reads, double hits, double a1, double a2,

@@ -25,7 +25,7 @@ struct CheckResult {
   std::uint64_t hits = 0, reads = 0, piggyback = 0, prefetch = 0, kept_new = 0;
 };
 
-// Replays the schedule on the trace with the README's formulas, one token at a time.
+// Replays the schedule on the trace with docs/cost-model.md's formulas, one token at a time.
 CheckResult check_schedule(const trace::ExplicitTrace& trace, const cost::MemorySystem& m,
                            const Schedule& schedule, bool enforce_capacity);
 

@@ -1,6 +1,7 @@
 #pragma once
-// Certified lower bounds on the total decode time of any capacity-respecting schedule (README
-// "Bounds"). Both relax the cost model per step; both need only |S(n, l)|, so they cost O(L) per step.
+// Certified lower bounds on the total decode time of any capacity-respecting schedule
+// (docs/policies-and-oracle.md "Bounds"). Both relax the cost model per step; both need only |S(n, l)|,
+// so they cost O(L) per step.
 //
 // For one (n, l) with s = |S(n, l)| reads, any schedule that serves x of them from HBM spends at least
 //   f(x) = max((W + e x) / B_hbm, e (s - x) / B_lr, e / B_lw, e (s - x + 1) / B_dram),

@@ -1,6 +1,6 @@
 #pragma once
-// The Lagrangian bound (README "Bounds"): the LP relaxation of the exact problem (the MILP of
-// oracle/exact.hpp), approached from below through its Lagrangian dual, at any scale.
+// The Lagrangian bound (docs/policies-and-oracle.md "Bounds"): the LP relaxation of the exact problem
+// (the MILP of oracle/exact.hpp), approached from below through its Lagrangian dual, at any scale.
 //
 // In units of e / B_hbm, step (j, l) with s reads costs T = max(H, LR, LW, DR) with
 //   H = w + (h - x) + a1 + a2 + beta,  LR = r_lr (s - h + x + a2),  LW = r_lw,  DR = r_d (s - h + x + a2 + 1)

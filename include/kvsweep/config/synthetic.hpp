@@ -1,6 +1,6 @@
 #pragma once
 // Parameters of the synthetic token-importance generator (see trace/synthetic.hpp for the model and
-// README "Synthetic traces" for what the literature says each should be).
+// docs/traces.md "Synthetic traces" for what the literature says each should be).
 
 #include <cstdint>
 #include <optional>
@@ -31,7 +31,7 @@ struct SyntheticParams {
   double cross_layer_share = 0.3;  // probability that a new burst copies the step's shared proposal
   std::uint32_t dense_layers = 0;  // the first `dense_layers` layers read every past token
   // Where fresh spans start (trace/synthetic.hpp "Position profile"); calibrated once to the share of
-  // the real trace's reads that land in its first 16,586 tokens (README "Synthetic traces").
+  // the real trace's reads that land in its first 16,586 tokens (docs/traces.md "Synthetic traces").
   double recency_slope = 7;      // a: read probability of token t is Phi(a t / n - theta); 0: uniform
   double uniform_share = 0.2;    // share of span starts drawn uniformly over the span region
   // random_swap only (the authors' trace_generation scripts): each step a share of S(n,l), oldest

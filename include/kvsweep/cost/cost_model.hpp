@@ -1,6 +1,6 @@
 #pragma once
 // The one judge. Every schedule — baseline policy, tuned oracle, exhaustive search — is scored by
-// these formulas and nothing else (README "Cost model").
+// these formulas and nothing else (docs/cost-model.md "Cost model").
 //
 // Per step (n, l), with H = R(n-1, l), S = S(n, l) and R = R(n, l):
 //   hits = |S ∩ H|, misses = |S| - hits, promoted = R \ H \ {n},

@@ -1,6 +1,7 @@
 #pragma once
 // Exact optima of small instances: the scheduling problem as a mixed-integer linear program, solved by
-// COIN-OR Cbc (README "Exact optima"). The model is the cost model of cost_model.hpp, term by term:
+// COIN-OR Cbc (docs/policies-and-oracle.md "Exact optima"). The model is the cost model of
+// cost_model.hpp, term by term:
 //
 //   y(e, i) in {0, 1}   entry e resident in state i (R(P-1+i)); only where e exists and is read at a
 //                       step >= i (holding an entry that is never read again only costs capacity)

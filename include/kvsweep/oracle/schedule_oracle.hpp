@@ -7,7 +7,7 @@
 // formulas are the only cost used (cost::step_time_s, looked up in a cost::StepTimeTable).
 //
 // Memory: two bits per entry and state plus O(D * L) counts: fine for small and medium points; the
-// paper-scale point needs a compressed form (see README "Oracle").
+// paper-scale point needs a compressed form (see docs/policies-and-oracle.md "Large points").
 
 #include <cstdint>
 #include <span>

@@ -1,6 +1,6 @@
 #pragma once
 // Factories of the baseline policies, one source file each under src/policy/. The precise definition
-// of each policy is the comment at the top of its file (and README "Policies").
+// of each policy is the comment at the top of its file (and docs/policies-and-oracle.md "Policies").
 
 #include <memory>
 

@@ -3,7 +3,7 @@
 // points first, and `kvsweep expand` totals a sweep. Only the ranking must be right; the seconds are a
 // rough guide (within about 2x of the measurements below).
 //
-// The model, in CPU seconds of one core of the reference machine (README "Performance"), with
+// The model, in CPU seconds of one core of the reference machine (docs/performance.md), with
 //   S = D * L * (P + (D - 1) / 2) / 1e9   (token, layer) entries of past KV over all decode steps
 //   R = (1 - sparsity) * S                 token reads (a trace file: its size / 6 bytes per read for
 //                                          CSV, / 0.75 for HDF5; then S = R / 0.4)

@@ -56,7 +56,7 @@
 //   question sits at the end of the prompt), and the lean sharpens as the budget shrinks: the authors'
 //   static latencies say 27 % (40 % sparsity) .. 9 % (90 %) of the real trace's reads land in its first
 //   16,586 tokens (~45 % of the context). u is the uniform floor (tokens read for their content
-//   wherever they are). a = 7, u = 0.2 are calibrated once to those six shares (README "Synthetic
+//   wherever they are). a = 7, u = 0.2 are calibrated once to those six shares (docs/traces.md "Synthetic
 //   traces": static within 3 % of the published latencies); a = 0 is the uniform placement. Relative to
 //   n, so the share does not depend on the scale of P and D.
 //
@@ -92,7 +92,7 @@ struct ReadLayout {
 };
 ReadLayout read_layout(const config::SyntheticParams& p, std::uint32_t n);
 
-// Quantities derived from the parameters, for `trace stats` and the README. Lifetimes are mean decode
+// Quantities derived from the parameters, for `trace stats` and docs/traces.md. Lifetimes are mean decode
 // steps; 1e12 stands for "never expires within any trace".
 struct SyntheticDerived {
   double replaced_fraction = 0;     // q: mean share of |S| replaced per step, over sparse layers

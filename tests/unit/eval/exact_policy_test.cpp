@@ -46,8 +46,8 @@ TEST(ExactPolicy, NeverSlowerThanAnyPolicyAndItsBoundJoinsTheBounds) {
       }
     }
     EXPECT_GE(r.lower_bound().value_s, r.exact->bound_s);
-    // Resident reads are much harder for Cbc (README "Exact optima"): 500 nodes prove only the
-    // balanced point.
+    // Resident reads are much harder for Cbc (docs/policies-and-oracle.md "Exact optima"): 500 nodes
+    // prove only the balanced point.
     if (point.spec.hbm_reads == config::HbmReads::kResident) continue;
     ASSERT_TRUE(r.exact->proven_optimal);
     for (const auto& p : r.policies) {

@@ -1,4 +1,4 @@
-// The paper under its own accounting (README "The paper, audited"), at 1/16 scale so that it runs in a
+// The paper under its own accounting (docs/paper.md "The paper, audited"), at 1/16 scale so that it runs in a
 // second: P, D, the KV capacity and the weights per layer-step all / 16, the KV entry and bandwidths
 // unchanged. Every step then moves 1/16 of the bytes and there are 1/16 of the steps, so times are
 // 1/256 of the full scale's; the position profile is relative to n, so the share of reads in the first
@@ -51,7 +51,7 @@ points:
     const PointResult r = evaluate_point(points[i].spec);
     const double unlimited = r.find("unlimited_hbm")->metrics.total_time_s * 256;
     const double stat = r.find("static")->metrics.total_time_s * 256;
-    // 1/16 scale rounds k(n) at 1/16 of the steps: within 0.2 % (full scale: 0.011 %, README).
+    // 1/16 scale rounds k(n) at 1/16 of the steps: within 0.2 % (full scale: 0.011 %, docs/paper.md).
     EXPECT_NEAR(unlimited / pub.formula, 1, 2e-3) << unlimited;
     EXPECT_NEAR(stat / pub.static_s, 1, 0.05) << stat;
     RecordProperty("static_" + std::to_string(pub.sparsity), std::to_string(stat));

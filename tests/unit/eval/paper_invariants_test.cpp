@@ -1,9 +1,9 @@
 // The seed paper's experiments at 1/32 scale (tests/data/sweeps/paper-tiny.yaml: the earlier sweeps/paper.yaml's
 // eight points, small annealing budgets), evaluated end to end. Pins what must hold at every point — the
-// oracle is never beaten and never below a lower bound — and the trends README "The paper, reproduced"
-// reports, including the one where we differ from the paper's expectation: above ~85 % sparsity the
-// paper's sa_guided falls behind static (weights make the step HBM-bound, and static's fuller use of the
-// link wins; the bound confirms little is left to gain there).
+// oracle is never beaten and never below a lower bound — and the trends docs/paper.md "Past the paper:
+// true-size weights and resident reads" reports, including the one where we differ from the paper's
+// expectation: above ~85 % sparsity the paper's sa_guided falls behind static (weights make the step
+// HBM-bound, and static's fuller use of the link wins; the bound confirms little is left to gain there).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -73,7 +73,7 @@ TEST(PaperInvariants, SaGuidedBeatsStaticUpTo80PercentSparsityButNotAt90) {
       EXPECT_GT(speedup, 1.3) << e.label;
     }
   }
-  // The finding README reports: at 90 % sparsity sa_guided is slower than static, and so is even
+  // The finding docs/paper.md reports: at 90 % sparsity sa_guided is slower than static, and so is even
   // unlimited_hbm (every KV read on HBM, the link idle); the oracle barely beats static.
   const Evaluated& dense = at(0.9, "actual");
   EXPECT_LT(dense.time("static"), dense.time("sa_guided"));
@@ -93,7 +93,8 @@ TEST(PaperInvariants, AtSixtyPercentDynamicPlacementMatchesUnlimitedHbmAtEveryVa
   // Normalised to unlimited_hbm (the paper's Fig. 4). Where the paper sees high variation pull page and
   // sa_guided away from the ideal, here sa_guided stays at or above it at every variation: both tiers
   // are read in parallel, so leaving some reads on the link beats holding everything in HBM, and more
-  // churn sends more reads there (README "The paper, reproduced"). Page does degrade as the paper says.
+  // churn sends more reads there (docs/paper.md "Past the paper: true-size weights and resident
+  // reads"). Page does degrade as the paper says.
   auto page_vs_ideal = [](const Evaluated& e) { return e.time("unlimited_hbm") / e.time("page"); };
   EXPECT_GT(page_vs_ideal(at(0.6, "low")), page_vs_ideal(at(0.6, "actual")));
   EXPECT_GT(page_vs_ideal(at(0.6, "actual")), page_vs_ideal(at(0.6, "high")));

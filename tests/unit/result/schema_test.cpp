@@ -179,20 +179,22 @@ TEST(ResultSchema, FitTextKeepsUtf8Whole) {
   EXPECT_EQ(fit_text("abcdef", 2), "ab");
 }
 
+// docs/results.md's table of columns (between its result-columns markers) is columns_markdown().
 TEST(ResultSchema, ReadmeDocumentsEveryColumn) {
-  const std::filesystem::path readme =
-      std::filesystem::path(KVSWEEP_TEST_DATA).parent_path().parent_path() / "README.md";
-  std::ifstream in(readme);
-  ASSERT_TRUE(in) << readme;
+  const std::filesystem::path doc =
+      std::filesystem::path(KVSWEEP_TEST_DATA).parent_path().parent_path() / "docs" / "results.md";
+  std::ifstream in(doc);
+  ASSERT_TRUE(in) << doc;
   std::stringstream text;
   text << in.rdbuf();
   const std::string s = text.str();
   const std::string begin = "<!-- result-columns:begin -->\n", end = "<!-- result-columns:end -->";
   const auto b = s.find(begin), e = s.find(end);
-  ASSERT_NE(b, std::string::npos);
-  ASSERT_NE(e, std::string::npos);
+  ASSERT_NE(b, std::string::npos) << doc;
+  ASSERT_NE(e, std::string::npos) << doc;
+  ASSERT_LT(b, e) << doc;
   EXPECT_EQ(s.substr(b + begin.size(), e - b - begin.size()), columns_markdown())
-      << "regenerate the README table from result::columns_markdown()";
+      << "regenerate the table of " << doc << " with scripts/update-readme-tables.sh";
 }
 
 }  // namespace

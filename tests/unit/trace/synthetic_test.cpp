@@ -355,7 +355,7 @@ double first_token_share(const SyntheticParams& p, const TraceShape& s, std::uin
   return below / total;
 }
 
-// The position profile's calibration (README "Synthetic traces"): the share of reads in the tokens
+// The position profile's calibration (docs/traces.md "Synthetic traces"): the share of reads in the tokens
 // static holds (16,586 of the paper's context) derived from the authors' static latencies, reproduced
 // at 1/16 of the paper's P, D and capacity (the profile is defined relative to n, so the share is
 // scale-free: measured 1/16 and full scale agree within 0.006). Calibrated within 10 % at every
