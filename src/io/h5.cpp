@@ -340,10 +340,15 @@ std::string read_attribute<std::string>(hid_t obj, const std::string& name) {
   if (file_type.type_class() != H5T_STRING) {
     throw H5Error("attribute '" + name + "' is not a string", "");
   }
+  // The memory type takes the file's character set: HDF5 converts neither way between ASCII and UTF-8,
+  // and h5py writes a Python str as a variable-length UTF-8 string.
+  const H5T_cset_t cset = H5Tget_cset(file_type.id());
+  if (cset < 0) throw H5Error("H5Tget_cset '" + name + "' failed", "");
   const htri_t variable = H5Tis_variable_str(file_type.id());
   if (check_bool(variable, "H5Tis_variable_str", name)) {
     Datatype mem = Datatype::copy(H5T_C_S1);
     check(H5Tset_size(mem.id(), H5T_VARIABLE), "H5Tset_size", name);
+    check(H5Tset_cset(mem.id(), cset), "H5Tset_cset", name);
     char* raw = nullptr;
     check(H5Aread(attr.id(), mem.id(), &raw), "H5Aread", name);
     std::string value = raw != nullptr ? raw : "";
@@ -352,6 +357,7 @@ std::string read_attribute<std::string>(hid_t obj, const std::string& name) {
   }
   const std::size_t size = file_type.size();
   Datatype mem = Datatype::fixed_string(size + 1);
+  check(H5Tset_cset(mem.id(), cset), "H5Tset_cset", name);
   std::string buf(size + 1, '\0');
   check(H5Aread(attr.id(), mem.id(), buf.data()), "H5Aread", name);
   buf.resize(buf.find('\0') == std::string::npos ? buf.size() : buf.find('\0'));

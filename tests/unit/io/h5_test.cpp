@@ -1,6 +1,8 @@
 #include "kvsweep/io/h5.hpp"
 
 #include <gtest/gtest.h>
+
+#include <cstring>
 #include <unistd.h>
 
 #include <filesystem>
@@ -102,6 +104,34 @@ TEST_F(H5Test, Attributes) {
   EXPECT_FALSE(has_attribute(f.id(), "nope"));
   EXPECT_THROW(read_attribute<double>(f.id(), "nope"), H5Error);
   EXPECT_THROW(read_attribute<std::string>(f.id(), "d"), H5Error);
+}
+
+// String attributes as other writers store them: h5py writes a Python str as a variable-length UTF-8
+// string, numpy bytes as fixed-length ASCII; both character sets, fixed and variable, read back.
+TEST_F(H5Test, StringAttributesOfEveryKindRead) {
+  const std::string p = path("strings.h5");
+  auto put = [](hid_t obj, const char* name, bool variable, H5T_cset_t cset, const char* text) {
+    Datatype type = Datatype::copy(H5T_C_S1);
+    check(H5Tset_size(type.id(), variable ? H5T_VARIABLE : std::strlen(text)), "H5Tset_size");
+    check(H5Tset_cset(type.id(), cset), "H5Tset_cset");
+    Dataspace space = Dataspace::scalar();
+    const hid_t attr = check_id(H5Acreate2(obj, name, type.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT), "H5Acreate2");
+    const void* data = variable ? static_cast<const void*>(&text) : static_cast<const void*>(text);
+    check(H5Awrite(attr, type.id(), data), "H5Awrite");
+    H5Aclose(attr);
+  };
+  {
+    File f = File::create(p);
+    put(f.id(), "vlen_utf8", true, H5T_CSET_UTF8, "kvsweep-trace");
+    put(f.id(), "vlen_ascii", true, H5T_CSET_ASCII, "kvsweep-trace");
+    put(f.id(), "fixed_utf8", false, H5T_CSET_UTF8, "tiny-\xce\xa9");
+    put(f.id(), "fixed_ascii", false, H5T_CSET_ASCII, "kvsweep-trace");
+  }
+  File f = File::open(p);
+  EXPECT_EQ(read_attribute<std::string>(f.id(), "vlen_utf8"), "kvsweep-trace");
+  EXPECT_EQ(read_attribute<std::string>(f.id(), "vlen_ascii"), "kvsweep-trace");
+  EXPECT_EQ(read_attribute<std::string>(f.id(), "fixed_utf8"), "tiny-\xce\xa9");
+  EXPECT_EQ(read_attribute<std::string>(f.id(), "fixed_ascii"), "kvsweep-trace");
 }
 
 TEST_F(H5Test, MissingFileErrorCarriesHdf5Message) {
