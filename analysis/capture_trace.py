@@ -72,8 +72,15 @@ def read_text_ids(path, checkpoint):
     return tokenizers.Tokenizer.from_file(tok_path).encode(text).ids
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage block): `capture_trace.py: error: ... (see --help)`, exit 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def parse(argv):
-    p = argparse.ArgumentParser(prog="capture_trace.py", description=__doc__.split("\n\n")[0])
+    p = Parser(prog="capture_trace.py", description=__doc__.split("\n\n")[0])
     p.add_argument("checkpoint", help="Hugging Face checkpoint directory (config.json + safetensors)")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--text", metavar="FILE", help="prompt text (needs the tokenizers package)")
