@@ -174,6 +174,14 @@ def test_bad_inputs_exit_2_and_write_nothing(checkpoints, tmp_path):
     refused(checkpoints["gpt2"], "--ids", str(bad), *base, says="bad.txt:3: 'three' is not a token id")
     refused(checkpoints["gpt2"], "--ids", ids_file(tmp_path, [5, 500], "oov.json"), *base,
             says=f"token id 500 is outside the vocabulary (0..{spec.vocab - 1})")
+    prompt_text = tmp_path / "prompt.txt"
+    prompt_text.write_text("Once upon a time")
+    try:
+        import tokenizers  # noqa: F401
+        says = "tokenizer.json: missing"  # the tiny checkpoints have no tokenizer
+    except ImportError:
+        says = "--text needs the Python package `tokenizers`, which is not installed"
+    refused(checkpoints["gpt2"], "--text", str(prompt_text), *base, says=says)
     no_weights = tmp_path / "no_weights"
     no_weights.mkdir()
     (no_weights / "config.json").write_text((tmp_path / "bert" / "config.json").read_text().replace("bert", "llama"))
