@@ -13,7 +13,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
+#include <fstream>
 #include <map>
+#include <string>
 #include <thread>
 
 #include "kvsweep/core/diagnostics.hpp"
@@ -163,8 +165,19 @@ void print_stopped(const StopTally& t, const RunOptions& options, const char* wh
 // the parent is mpirun ending the job (after a Ctrl-C, or a SIGTERM to mpirun): it SIGKILLs every rank
 // odls_base_sigkill_timeout seconds later (1 by default), whatever --grace says. Then the grace shrinks
 // to that window less half a second, in which rank 0 writes its last line; `killed` is set.
+// Whether this process's parent is Open MPI's launcher or daemon (not, say, slurmstepd under srun, whose
+// SIGTERM comes with Slurm's KillWait, 30 s by default).
+bool parent_is_open_mpi_launcher() {
+  std::ifstream comm("/proc/" + std::to_string(getppid()) + "/comm");
+  std::string name;
+  std::getline(comm, name);
+  return name == "mpirun" || name == "mpiexec" || name == "orterun" || name == "orted" || name == "prte" ||
+         name == "prted" || name == "prterun";
+}
+
 double stop_grace(const StopSignals& signals, double grace_s, bool& killed) {
-  killed = std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr && signals.first_was_term_from_parent();
+  killed = std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr && signals.first_was_term_from_parent() &&
+           parent_is_open_mpi_launcher();
   if (!killed) return grace_s;
   double window = 1;
   if (const char* s = std::getenv("OMPI_MCA_odls_base_sigkill_timeout")) window = std::max(0.0, std::atof(s));
