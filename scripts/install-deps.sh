@@ -6,12 +6,13 @@
 #   bash scripts/install-deps.sh       # (or `all`) the above plus what the tests need: GoogleTest, Google
 #                                      # Benchmark, hdf5-tools, pytest, Slurm (slurm-wlm, munge: the
 #                                      # Slurm test starts a one-node Slurm of its own, then stops it) and
-#                                      # PyTorch (python3-torch, for analysis/capture_trace.py)
+#                                      # PyTorch (python3-torch, for analysis/capture_trace.py, with
+#                                      # libopenblas0-pthread: else torch uses the reference BLAS)
 set -euo pipefail
 profile=${1:-all}
 run=(g++ cmake make git pkg-config libopenmpi-dev openmpi-bin libhdf5-dev libtbb-dev libyaml-cpp-dev
      libcli11-dev coinor-libcbc-dev python3-pandas python3-h5py python3-tables python3-matplotlib)
-tests=(libgtest-dev libbenchmark-dev hdf5-tools python3-pytest slurm-wlm munge python3-torch)
+tests=(libgtest-dev libbenchmark-dev hdf5-tools python3-pytest slurm-wlm munge python3-torch libopenblas0-pthread)
 case "$profile" in
   run) packages=("${run[@]}") ;;
   all) packages=("${run[@]}" "${tests[@]}") ;;
