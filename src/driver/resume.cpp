@@ -65,6 +65,7 @@ ResumeState reconcile(const sweep::Sweep& sweep, const result::ResultFile& file,
   std::unordered_map<std::string, std::size_t> index;  // id -> sweep point
   for (std::size_t i = 0; i < sweep.points.size(); ++i) index.emplace(sweep.points[i].id, i);
 
+  // The latest row of an id wins; its failed rows are all counted (as ResultFile::failed_attempts()).
   struct Latest {
     bool ok = false;
     std::uint32_t failures = 0;
@@ -74,7 +75,6 @@ ResumeState reconcile(const sweep::Sweep& sweep, const result::ResultFile& file,
   std::set<std::int64_t> file_seeds;
   const std::uint64_t rows = file.rows();
   constexpr std::uint64_t kBlock = 2048;
-  std::vector<std::pair<std::string, std::uint64_t>> ok_rows;  // (id, row) of ok rows of sweep points
   for (std::uint64_t first = 0; first < rows; first += kBlock) {
     const std::uint64_t n = std::min(kBlock, rows - first);
     const std::vector<std::byte> block = file.read_rows(first, n);
@@ -85,7 +85,6 @@ ResumeState reconcile(const sweep::Sweep& sweep, const result::ResultFile& file,
       Latest& l = latest[id];
       l.ok = schema.status(record) == "ok";
       if (l.ok) {
-        l.failures = 0;
         l.row = first + r;
       } else {
         ++l.failures;

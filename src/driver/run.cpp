@@ -317,6 +317,16 @@ int run_master(Plan& plan, const RunOptions& options, const StopSignals& signals
     }
   };
 
+  // Ends the run now: the last line, the file closed, the workers ended (unless mpirun is at it).
+  auto abandon = [&](const char* why, bool by_mpirun) {
+    const RunProgress& p = reporter.progress();
+    const std::uint64_t rows = plan.file->rows();
+    plan.file->close();
+    print_stopped({p.done, p.failed, in_flight.size(), queue.size(), rows}, options, why);
+    if (by_mpirun) std::_Exit(kExitStopped);  // mpirun kills the workers and exits 1 whatever we do
+    MPI_Abort(MPI_COMM_WORLD, kExitStopped);
+  };
+
   // Between probes rank 0 naps 20 us, doubling to 1 ms while nothing arrives: a quick answer to a worker
   // that just finished, without a core spinning for hours of long points.
   auto nap = std::chrono::microseconds(20);
@@ -342,15 +352,6 @@ int run_master(Plan& plan, const RunOptions& options, const StopSignals& signals
       hand_out(status.MPI_SOURCE);
       continue;
     }
-    // Ends the run now: the last line, the file closed, the workers ended (unless mpirun is at it).
-    auto abandon = [&](const char* why, bool by_mpirun) {
-      const RunProgress& p = reporter.progress();
-      const std::uint64_t rows = plan.file->rows();
-      plan.file->close();
-      print_stopped({p.done, p.failed, in_flight.size(), queue.size(), rows}, options, why);
-      if (by_mpirun) std::_Exit(kExitStopped);  // mpirun kills the workers and exits 1 whatever we do
-      MPI_Abort(MPI_COMM_WORLD, kExitStopped);
-    };
     const int n = signals.count();
     if (n >= 2) {
       std::fprintf(stderr, "kvsweep: second signal: stopping now\n");
