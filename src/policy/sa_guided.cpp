@@ -13,6 +13,7 @@
 #include <bit>
 #include <cmath>
 
+#include "kvsweep/core/bit_patterns.hpp"
 #include "kvsweep/policy/policies.hpp"
 #include "kvsweep/policy/window_union.hpp"
 
@@ -70,53 +71,80 @@ class SaGuided final : public Policy {
   }
 
  private:
+  // For a window of k_max steps: the score class of every pattern, classes numbered best first,
+  // patterns with equal scores in one class.
+  struct PatternTable {
+    std::vector<std::uint32_t> class_of;
+    std::uint32_t classes = 0;
+  };
+
   void promote_best(const StepWindow& w, std::uint32_t l, std::size_t nw, std::uint32_t k_max,
                     std::uint64_t take, Word* h) {
-    // A candidate's score depends only on its pattern of future reads (bit k-1: read at n+k). Scores are
-    // summed in k order so that equal patterns give bit-identical doubles.
-    gather_patterns(w, l, nw, k_max);
-    if (k_max <= kCountingBits) {
-      select_by_pattern(k_max, take, h);
-    } else if (k_max <= kClassBits) {
-      select_by_class(k_max, take, h);
-    } else {
-      select_by_sort(take, h);
+    if (k_max > kClassBits) {
+      ranked_.clear();
+      gather_scores(w, l, nw, k_max);
+      return select_by_sort(take, h);
     }
+    // A candidate's score depends only on its pattern of future reads (bit k-1: read at n+k), so it is
+    // ranked by the score class of that pattern (summed in k order: equal patterns, equal doubles).
+    const Word* rows[core::kMaxPatternRows];
+    for (std::uint32_t k = 1; k <= k_max; ++k) rows[k - 1] = w.reads(k, l).data();
+    const PatternTable& table = pattern_tables(k_max);
+    select_by_class(rows, k_max, nw, table, take, h);
   }
 
-  void gather_patterns(const StepWindow& w, std::uint32_t l, std::size_t nw, std::uint32_t k_max) {
-    ranked_.clear();
-    if (k_max > kClassBits) return gather_scores(w, l, nw, k_max);
-    // The candidates' future reads, row by row (streaming through each S(n+k, l) in order rather than
-    // hopping between k_max rows per word), laid out word-major for the transposes.
-    masked_.resize(nw * k_max);
-    for (std::uint32_t k = 1; k <= k_max; ++k) {
-      const Word* row = w.reads(k, l).data();
-      for (std::size_t i = 0; i < nw; ++i) masked_[i * k_max + (k - 1)] = cand_[i] & row[i];
-    }
-    for (std::size_t i = 0; i < nw; ++i) {
-      const Word c = cand_[i];
-      if (c == 0) continue;
-      const Word* reads = masked_.data() + i * k_max;
-      // Patterns eight tokens at a time: rows k of the byte are gathered into one word and transposed,
-      // so that byte b holds the pattern of token 8j + b (branch-free; no loop over read bits).
-      for (std::uint32_t j = 0; j < kWordBits / 8; ++j) {
-        const Word tokens = (c >> (8 * j)) & 0xFF;
-        if (tokens == 0) continue;
-        Word columns[(kClassBits + 7) / 8];
-        for (std::uint32_t g = 0; 8 * g < k_max; ++g) {
-          Word rows = 0;
-          for (std::uint32_t r = 0; r < 8 && 8 * g + r < k_max; ++r) rows |= ((reads[8 * g + r] >> (8 * j)) & 0xFF) << (8 * r);
-          columns[g] = transpose8x8(rows);
-        }
-        for (Word x = tokens; x != 0; x &= x - 1) {
-          const auto b = static_cast<std::uint32_t>(std::countr_zero(x));
-          std::uint64_t pattern = 0;
-          for (std::uint32_t g = 0; 8 * g < k_max; ++g) pattern |= ((columns[g] >> (8 * b)) & 0xFF) << (8 * g);
-          ranked_.push_back({pattern, static_cast<std::uint32_t>(i * kWordBits + 8 * j + b), 0.0});
-        }
+  static void set_bit(Word* h, std::uint32_t t) { h[t / kWordBits] |= Word{1} << (t % kWordBits); }
+
+  // Radix selection over score classes: candidates are counted in buckets of classes (one class per
+  // bucket up to kCoarseBuckets classes), buckets before the cut are taken whole. In a one-class cut
+  // bucket the lowest tokens win; a coarser one is ordered by (class, token).
+  void select_by_class(const Word* const* rows, std::uint32_t k_max, std::size_t nw, const PatternTable& table,
+                       std::uint64_t take, Word* h) {
+    dense_.resize(nw * kWordBits);
+    const std::size_t count = core::classify_patterns(rows, k_max, cand_.data(), nw, table.class_of.data(), dense_.data());
+    std::uint32_t shift = 0;
+    while ((table.classes >> shift) > kCoarseBuckets) ++shift;
+    class_count_.assign((table.classes >> shift) + 1, 0);
+    for (std::size_t j = 0; j < count; ++j) ++class_count_[dense_[j] >> shift];
+    std::uint32_t cut = 0;
+    std::uint64_t before = 0;
+    while (before + class_count_[cut] < take) before += class_count_[cut++];
+    below_.resize(nw);
+    at_.resize(nw);
+    core::split_at_class(dense_.data(), cand_.data(), nw, shift, cut, below_.data(), at_.data());
+    for (std::size_t i = 0; i < nw; ++i) h[i] |= below_[i];
+    std::uint64_t rest = take - before;
+    if (shift == 0) {  // the cut bucket is one class: its lowest tokens
+      for (std::size_t i = 0; i < nw && rest > 0; ++i) {
+        Word eq = at_[i];
+        const auto n = static_cast<std::uint64_t>(std::popcount(eq));
+        for (std::uint64_t drop = n > rest ? n - rest : 0; drop > 0; --drop) eq &= ~(Word{1} << (63 - std::countl_zero(eq)));
+        h[i] |= eq;
+        rest -= std::min(n, rest);
       }
+      return;
     }
+    cut_bucket_.clear();
+    std::size_t j = 0;  // index in dense_ of word i's first candidate
+    for (std::size_t i = 0; i < nw; ++i) {
+      for (Word x = at_[i]; x != 0; x &= x - 1) {
+        const int b = std::countr_zero(x);
+        const std::size_t k = j + static_cast<std::size_t>(std::popcount(cand_[i] & ((Word{1} << b) - 1)));
+        cut_bucket_.push_back({dense_[k], static_cast<std::uint32_t>(i * kWordBits + static_cast<std::size_t>(b)), 0.0});
+      }
+      j += static_cast<std::size_t>(std::popcount(cand_[i]));
+    }
+    take_best(rest, h, [](const Ranked& x, const Ranked& y) {
+      return x.pattern != y.pattern ? x.pattern < y.pattern : x.token < y.token;
+    });
+  }
+
+  // The `rest` best of cut_bucket_ by `better`.
+  template <class Better>
+  void take_best(std::uint64_t rest, Word* h, Better better) {
+    std::nth_element(cut_bucket_.begin(), cut_bucket_.begin() + static_cast<std::ptrdiff_t>(rest - 1),
+                     cut_bucket_.end(), better);
+    for (std::uint64_t i = 0; i < rest; ++i) set_bit(h, cut_bucket_[i].token);
   }
 
   // Windows too long for a pattern table: the scores summed directly, in k order (bit-identical run to
@@ -138,49 +166,12 @@ class SaGuided final : public Policy {
     }
   }
 
-  // The 8x8 bit matrix with row r in byte r, transposed (Hacker's Delight, 7-3).
-  static Word transpose8x8(Word x) {
-    x = (x & 0xAA55AA55AA55AA55ULL) | ((x & 0x00AA00AA00AA00AAULL) << 7) | ((x >> 7) & 0x00AA00AA00AA00AAULL);
-    x = (x & 0xCCCC3333CCCC3333ULL) | ((x & 0x0000CCCC0000CCCCULL) << 14) | ((x >> 14) & 0x0000CCCC0000CCCCULL);
-    x = (x & 0xF0F0F0F00F0F0F0FULL) | ((x & 0x00000000F0F0F0F0ULL) << 28) | ((x >> 28) & 0x00000000F0F0F0F0ULL);
-    return x;
-  }
-
   static double pattern_score(std::uint64_t pattern, std::uint32_t k_max) {
     double score = 0;
     for (std::uint32_t k = 1; k <= k_max; ++k) {
       if ((pattern >> (k - 1)) & 1U) score += 1.0 / k;
     }
     return score;
-  }
-
-  // Counting selection over score classes: O(candidates + 2^W). Candidates are in token order, so the
-  // first ones met in the cut class are the lowest tokens.
-  void select_by_pattern(std::uint32_t k_max, std::uint64_t take, Word* h) {
-    const auto& table = pattern_tables(k_max);
-    class_count_.assign(table.classes, 0);
-    for (const Ranked& r : ranked_) ++class_count_[table.class_of[r.pattern]];
-    std::uint32_t cut = 0;
-    std::uint64_t before_cut = 0;
-    while (before_cut + class_count_[cut] < take) before_cut += class_count_[cut++];
-    std::uint64_t from_cut = take - before_cut;
-    for (const Ranked& r : ranked_) {
-      const std::uint32_t c = table.class_of[r.pattern];
-      if (c > cut || (c == cut && from_cut == 0)) continue;
-      if (c == cut) --from_cut;
-      h[r.token / kWordBits] |= Word{1} << (r.token % kWordBits);
-    }
-  }
-
-  // Too many classes to count one by one: buckets of class ids (radix select).
-  void select_by_class(std::uint32_t k_max, std::uint64_t take, Word* h) {
-    const auto& table = pattern_tables(k_max);
-    std::uint32_t shift = 0;
-    while ((table.classes >> shift) > kCoarseBuckets) ++shift;
-    for (Ranked& r : ranked_) r.pattern = table.class_of[r.pattern];
-    take_by_buckets(
-        take, h, (table.classes >> shift) + 1, [shift](const Ranked& r) { return r.pattern >> shift; },
-        [](const Ranked& x, const Ranked& y) { return x.pattern != y.pattern ? x.pattern < y.pattern : x.token < y.token; });
   }
 
   // Long windows: buckets of the scores' bit patterns (for positive doubles, their order), best first.
@@ -210,26 +201,15 @@ class SaGuided final : public Policy {
     for (const Ranked& r : ranked_) {
       const std::uint64_t b = bucket(r);
       if (b < cut) {
-        h[r.token / kWordBits] |= Word{1} << (r.token % kWordBits);
+        set_bit(h, r.token);
       } else if (b == cut) {
         cut_bucket_.push_back(r);
       }
     }
-    const std::uint64_t rest = take - before;
-    std::nth_element(cut_bucket_.begin(), cut_bucket_.begin() + static_cast<std::ptrdiff_t>(rest - 1),
-                     cut_bucket_.end(), better);
-    for (std::uint64_t i = 0; i < rest; ++i) {
-      const std::uint32_t t = cut_bucket_[i].token;
-      h[t / kWordBits] |= Word{1} << (t % kWordBits);
-    }
+    take_best(take - before, h, better);
   }
 
-  // For a window of k_max steps: the score class of every pattern, classes numbered best first,
-  // patterns with equal scores in one class.
-  struct PatternTable {
-    std::vector<std::uint32_t> class_of;
-    std::uint32_t classes = 0;
-  };
+  // The table for windows of k_max steps (built on first use).
   const PatternTable& pattern_tables(std::uint32_t k_max) {
     if (tables_.size() <= k_max) tables_.resize(k_max + 1);
     PatternTable& t = tables_[k_max];
@@ -247,8 +227,8 @@ class SaGuided final : public Policy {
     return t;
   }
 
-  static constexpr std::uint32_t kCountingBits = 12;  // up to 4096 classes: counting selection
   static constexpr std::uint32_t kClassBits = 20;     // up to 2^20 patterns: a class table
+  static_assert(kClassBits <= core::kMaxPatternRows);
   static constexpr std::uint32_t kCoarseBuckets = 4096;
   struct Ranked {
     std::uint64_t pattern;
@@ -262,9 +242,10 @@ class SaGuided final : public Policy {
   double fraction_;
   std::vector<Word> union_;
   std::vector<Word> cand_;
-  std::vector<Word> masked_;  // gather_patterns: [word][k - 1] = cand & S(n+k, l)
+  std::vector<std::uint32_t> dense_;  // select_by_class: the candidates' score classes in token order
+  std::vector<Word> below_, at_;      // select_by_class: candidates before the cut bucket, in it
   WindowUnion windows_;  // S(n+1..n+W, l) in ~3 word passes per step
-    std::vector<Ranked> ranked_;
+  std::vector<Ranked> ranked_;  // windows longer than kClassBits: candidates with their scores
   std::vector<Ranked> cut_bucket_;
   std::vector<std::uint64_t> class_count_;
   std::vector<PatternTable> tables_;  // by window length
