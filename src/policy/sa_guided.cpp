@@ -100,7 +100,7 @@ class SaGuided final : public Policy {
   // bucket the lowest tokens win; a coarser one is ordered by (class, token).
   void select_by_class(const Word* const* rows, std::uint32_t k_max, std::size_t nw, const PatternTable& table,
                        std::uint64_t take, Word* h) {
-    dense_.resize(nw * kWordBits);
+    dense_.resize(nw * kWordBits + core::kDenseSlack);
     const std::size_t count = core::classify_patterns(rows, k_max, cand_.data(), nw, table.class_of.data(), dense_.data());
     std::uint32_t shift = 0;
     while ((table.classes >> shift) > kCoarseBuckets) ++shift;

@@ -15,10 +15,12 @@ namespace kvsweep::core {
 
 // The largest K the kernels accept.
 inline constexpr std::uint32_t kMaxPatternRows = 24;
+inline constexpr std::size_t kDenseSlack = 16;
 
 // The classes of the candidates (set bits of cand[i], i < words) in token order:
 //   dense[j] = class_of[p] for the j-th candidate t, p = sum over k < row_count of (bit t of rows[k]) << k.
-// Returns the number of candidates. class_of has 2^row_count entries; dense has room for 64 * words.
+// Returns the number of candidates. class_of has 2^row_count entries; dense has room for 64 * words
+// + kDenseSlack entries (the vector kernel stores 16 lanes at a time past the last candidate).
 // 1 <= row_count <= kMaxPatternRows.
 std::size_t classify_patterns(const Word* const* rows, std::uint32_t row_count, const Word* cand,
                               std::size_t words, const std::uint32_t* class_of, std::uint32_t* dense);

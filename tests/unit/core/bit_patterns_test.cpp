@@ -32,7 +32,7 @@ TEST(BitPatterns, ClassifyAndSplitFollowTheirDefinitions) {
       // A table of distinct values so that every pattern bit shows.
       std::vector<std::uint32_t> class_of(std::size_t{1} << row_count);
       for (std::size_t p = 0; p < class_of.size(); ++p) class_of[p] = static_cast<std::uint32_t>(p * 2654435761U);
-      std::vector<std::uint32_t> dense(words * kWordBits, 0xdeadbeef);
+      std::vector<std::uint32_t> dense(words * kWordBits + kDenseSlack, 0xdeadbeef);
       const std::size_t count = classify_patterns(ptrs.data(), row_count, cand.data(), words, class_of.data(), dense.data());
       std::vector<std::uint32_t> want;
       for (std::size_t i = 0; i < words; ++i) {
