@@ -16,6 +16,10 @@
 //     lowest token first when a class does not fit whole. With resident reads an entry read at n+1 but
 //     beyond h_l is not kept (it would add HBM time at n+1); with balanced reads it is kept first (the
 //     cost model lets HBM serve only the time-minimising share of hits anyway).
+// Run lengths are kept per token from step to step, bit-sliced (one word per bit of the length and 64
+// tokens): a step decrements the runs of the entries read at n, extends the capped ones and scans only
+// the runs that start at n + 1; the longest runs are then taken by a radix selection over the bit
+// planes. (Recounting every run up to K steps deep each step was most of the policy's time.)
 // It never prefetches and never promotes an entry for a later step than n + 1. At the last step
 // (nothing left to read) R(n) = R(n-1). Prefill is the same choice for step P with every prompt token
 // free to place: step 2 over S(P, l) (no piggy-back group), step 3 over the other prompt tokens.
@@ -76,9 +80,8 @@ class FmTracking final : public Policy {
     for (auto& s : layers_) {
       s.selected.assign(words_, 0);
       s.fresh.assign(words_, 0);
-      s.count[0].assign(lookahead_, 0);
-      s.count[1].assign(lookahead_, 0);
-      s.runs.assign(lookahead_, std::vector<Word>(words_, 0));
+      s.run_planes.assign(static_cast<std::size_t>(std::bit_width(lookahead_)), std::vector<Word>(words_, 0));
+      s.tie.assign(words_, 0);
       s.unions.assign(lookahead_, std::vector<Word>(words_, 0));
     }
     counts_.resize(shape_.layers);
@@ -107,12 +110,124 @@ class FmTracking final : public Policy {
  private:
   struct LayerScratch {
     std::vector<Word> selected;
-    std::vector<std::vector<Word>> runs;    // runs[r-1]: read at every step next .. next + r - 1
+    // Bit p of the length of each token's read run from `next` (steps next, next + 1, ... that all
+    // read it, at most K): run_planes[p][word].
+    std::vector<std::vector<Word>> run_planes;
+    std::vector<std::pair<std::size_t, Word>> scan;  // runs being measured: (word, tokens still running)
+    std::vector<Word> tie;                  // the radix selection's undecided tokens
     std::vector<std::vector<Word>> unions;  // unions[k-1]: read at some step next .. next + k - 1
     std::vector<Word> fresh;                // S(n) ∪ {n} \ held: the piggy-back group
-    std::vector<std::uint64_t> count[2];    // count[g][d]: group g's entries in runs[d]
     std::uint64_t chosen = 0;
   };
+
+  // Sets the run length of the tokens of `running` (word i of the scan) to `len`.
+  static void set_run(LayerScratch& s, std::size_t i, Word tokens, std::uint32_t len) {
+    for (std::size_t p = 0; p < s.run_planes.size(); ++p) {
+      Word& plane = s.run_planes[p][i];
+      plane = ((len >> p) & 1U) != 0 ? plane | tokens : plane & ~tokens;
+    }
+  }
+
+  // Measures the runs of the tokens in s.scan, which are read at every step up to row `from` - 1 of
+  // w, through rows from .. last: a token that row j does not read has a run of j - k0; those still
+  // running after `last` have last + 1 - k0. Word by word, so that the loads down one word's rows
+  // (rows far ahead are rarely in cache) are issued ahead of the test that ends the loop.
+  void scan_runs(LayerScratch& s, const StepWindow& w, std::uint32_t l, std::uint32_t k0, std::uint32_t from,
+                 std::uint32_t last) {
+    if (s.scan.empty()) return;
+    const Word* rows[kMaxRunRows];
+    const std::uint32_t end = std::min(last + 1, from + kMaxRunRows);
+    for (std::uint32_t j = from; j < end; ++j) rows[j - from] = w.reads(j, l).data();
+    for (auto [i, running] : s.scan) {
+      std::uint32_t j = from;
+      for (; j < end && running != 0; ++j) {
+        const Word still = running & rows[j - from][i];
+        if (running != still) set_run(s, i, running & ~still, j - k0);
+        running = still;
+      }
+      for (; j <= last && running != 0; ++j) {  // past kMaxRunRows rows
+        const Word still = running & w.reads(j, l).data()[i];
+        if (running != still) set_run(s, i, running & ~still, j - k0);
+        running = still;
+      }
+      if (running != 0) set_run(s, i, running, last + 1 - k0);
+    }
+    s.scan.clear();
+  }
+
+  // The run lengths from `next` = n + k0 over nw words: from scratch at prefill (k0 = 0), otherwise
+  // from those from n (k0 = 1): entries read at n run one step less, except those at the cap K, which
+  // stay at K if step n + K reads them; entries not read at n start a run at n + 1 if it reads them.
+  void update_runs(LayerScratch& s, const StepWindow& w, std::uint32_t l, std::uint32_t k0, std::size_t nw) {
+    const std::uint32_t last = std::min(lookahead_ - 1 + k0, w.available());  // deepest row a run counts
+    const Word* first = w.reads(k0, l).data();
+    if (k0 == 0) {
+      for (auto& plane : s.run_planes) std::fill(plane.begin(), plane.begin() + static_cast<std::ptrdiff_t>(nw), Word{0});
+      for (std::size_t i = 0; i < nw; ++i) {
+        if (first[i] != 0) s.scan.emplace_back(i, first[i]);
+      }
+      return scan_runs(s, w, l, 0, 1, last);
+    }
+    const Word* now = w.reads(0, l).data();
+    const Word* beyond = lookahead_ <= w.available() ? w.reads(lookahead_, l).data() : nullptr;
+    const std::size_t planes = s.run_planes.size();
+    for (std::size_t i = 0; i < nw; ++i) {
+      // At the cap: every bit of the length equal to K's.
+      Word at_cap = now[i];
+      for (std::size_t p = 0; p < planes; ++p) {
+        const Word x = s.run_planes[p][i];
+        at_cap &= ((lookahead_ >> p) & 1U) != 0 ? x : ~x;
+      }
+      Word borrow = now[i];  // minus one where read at n
+      for (std::size_t p = 0; p < planes && borrow != 0; ++p) {
+        const Word x = s.run_planes[p][i];
+        s.run_planes[p][i] = x ^ borrow;
+        borrow &= ~x;
+      }
+      if (beyond != nullptr && (at_cap & beyond[i]) != 0) set_run(s, i, at_cap & beyond[i], lookahead_);
+      const Word starting = first[i] & ~now[i];
+      if (starting != 0) s.scan.emplace_back(i, starting);
+    }
+    scan_runs(s, w, l, 1, 2, last);
+  }
+
+  // Adds to sel the `want` entries of `cand` with the longest runs (run >= 1; lowest token first among
+  // equal runs), or all of them if fewer: a radix selection from the top bit plane down. Returns how
+  // many were added.
+  static constexpr std::uint32_t kMaxRunRows = 128;  // scan_runs' row table
+
+  static std::uint64_t take_longest_runs(LayerScratch& s, const Word* cand, std::size_t nw, std::uint64_t want,
+                                         Word* sel) {
+    Word* tie = s.tie.data();
+    std::uint64_t total = 0;
+    for (std::size_t i = 0; i < nw; ++i) {
+      Word running = 0;
+      for (const auto& plane : s.run_planes) running |= plane[i];
+      tie[i] = cand[i] & running;
+      total += static_cast<std::uint64_t>(std::popcount(tie[i]));
+    }
+    if (total <= want) {
+      for (std::size_t i = 0; i < nw; ++i) sel[i] |= tie[i];
+      return total;
+    }
+    std::uint64_t left = want;
+    for (std::size_t p = s.run_planes.size(); p-- > 0 && left > 0;) {
+      const Word* plane = s.run_planes[p].data();
+      std::uint64_t with_bit = 0;
+      for (std::size_t i = 0; i < nw; ++i) with_bit += static_cast<std::uint64_t>(std::popcount(tie[i] & plane[i]));
+      if (with_bit <= left) {  // all of the longer half, then on among the shorter one
+        for (std::size_t i = 0; i < nw; ++i) {
+          sel[i] |= tie[i] & plane[i];
+          tie[i] &= ~plane[i];
+        }
+        left -= with_bit;
+      } else {
+        for (std::size_t i = 0; i < nw; ++i) tie[i] &= plane[i];
+      }
+    }
+    if (left > 0) take_lowest(sel, nw, left, [&](std::size_t i) { return tie[i]; });
+    return want;
+  }
 
   // Chooses R(next - 1) into r for the hits of step `next` = n + k0 of window w (k0 = 1 for a decode
   // step, 0 for prefill), from the resident set `held` (R(n-1), or all prompt tokens), with the
@@ -133,6 +248,7 @@ class FmTracking final : public Policy {
       for (std::size_t i = 0; i < nw; ++i) fresh[i] = s_now != nullptr ? s_now[i] & ~h[i] : Word{0};
       if (s_now != nullptr && n / kWordBits < nw) fresh[n / kWordBits] |= (Word{1} << (n % kWordBits)) & ~h[n / kWordBits];
       reachable_[l] = static_cast<std::uint32_t>(count_words(nw, [&](std::size_t i) { return s_next[i] & (h[i] | fresh[i]); }));
+      update_runs(layers_[l], w, l, k0, nw);
     });
     for (std::uint32_t l = 0; l < L; ++l) counts_[l] = w.count(k0, l);
     bound::free_migration_allocation(memory_, counts_, targets_, reachable_);
@@ -144,52 +260,10 @@ class FmTracking final : public Policy {
       const Word* fresh = s.fresh.data();
       std::fill(s.selected.begin(), s.selected.begin() + static_cast<std::ptrdiff_t>(nw), Word{0});
       const auto target = static_cast<std::uint64_t>(std::floor(targets_[l] + 1e-9));
-      // runs[d] = read at every step next .. next + d; count[g][d] = group g's entries among them. Only
-      // as deep as the ranking needs: group g with need N is decided at the first d with count <= N.
-      std::uint64_t need[2] = {target, 0};
-      int decided[2] = {-1, -1};
-      std::uint32_t depth_used = 0;
-      for (std::uint32_t d = 0; d < depth; ++d) {
-        const Word* sd = w.reads(k0 + d, l).data();
-        const Word* prev = d > 0 ? s.runs[d - 1].data() : nullptr;
-        Word* cur = s.runs[d].data();
-        std::uint64_t c0 = 0, c1 = 0;
-        for (std::size_t i = 0; i < nw; ++i) {
-          cur[i] = (prev != nullptr ? prev[i] : ~Word{0}) & sd[i];
-          c0 += static_cast<std::uint64_t>(std::popcount(cur[i] & h[i]));
-          c1 += static_cast<std::uint64_t>(std::popcount(cur[i] & fresh[i]));
-        }
-        s.count[0][d] = c0;
-        s.count[1][d] = c1;
-        depth_used = d + 1;
-        if (d == 0) need[1] = target > c0 ? target - c0 : 0;
-        for (int g = 0; g < 2; ++g) {
-          if (decided[g] < 0 && s.count[g][d] <= need[g]) decided[g] = static_cast<int>(d);
-        }
-        if (decided[0] >= 0 && decided[1] >= 0) break;
-      }
-      std::uint64_t chosen = 0;
-      for (int g = 0; g < 2; ++g) {
-        const std::uint64_t want = std::min(need[g], target - chosen);
-        if (want == 0 || depth_used == 0) continue;
-        const Word* cand = g == 0 ? h : fresh;
-        Word* sel = s.selected.data();
-        const int dd = decided[g];
-        if (dd >= 0) {
-          // Everything with a run longer than dd, then part of the run of exactly dd (longest first).
-          const Word* all = s.runs[dd].data();
-          for (std::size_t i = 0; i < nw; ++i) sel[i] |= all[i] & cand[i];
-          chosen += s.count[g][dd];
-          if (dd > 0 && s.count[g][dd] < want) {
-            const Word* part = s.runs[dd - 1].data();
-            chosen += take_lowest(sel, nw, want - s.count[g][dd],
-                                  [&](std::size_t i) { return part[i] & ~all[i] & cand[i]; });
-          }
-        } else {
-          const Word* part = s.runs[depth_used - 1].data();  // runs of K steps or more: too many
-          chosen += take_lowest(sel, nw, want, [&](std::size_t i) { return part[i] & cand[i]; });
-        }
-      }
+      // Group 0 (held) first, then group 1 (fresh) for what is left, each by longest run.
+      Word* sel = s.selected.data();
+      std::uint64_t chosen = take_longest_runs(s, h, nw, target, sel);
+      if (chosen < target) chosen += take_longest_runs(s, fresh, nw, target - chosen, sel);
       s.chosen = chosen;
     };
     for_layers(per_layer);
