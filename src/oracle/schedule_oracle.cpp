@@ -6,6 +6,8 @@
 #include <string>
 #include <utility>
 
+#include "kvsweep/core/bit_transpose.hpp"
+
 namespace kvsweep::oracle {
 
 using core::Word;
@@ -52,23 +54,24 @@ OracleInstance::OracleInstance(const trace::TraceShape& shape, const cost::Memor
 namespace {
 
 // Turns up to 64 step-major rows around into entry-major words: for each layer and word of 64 tokens,
-// the 64 x rows bit block is transposed in a local buffer and each entry's word is handed to
-// sink(entry, word) once (bit k: row k), in entry order. One scattered write per set bit instead would
-// miss the cache on every bit: at paper scale that was most of the oracle's time.
+// the 64 x rows bit block is transposed (core::transpose64) and each entry's word is handed to
+// sink(entry, word) once (bit k: row k), in entry order, for the entries some row holds. (One
+// scattered write per set bit instead would miss the cache on every bit.)
 template <class RowWords, class Sink>
 void transpose_block(std::uint32_t layers, std::uint32_t tokens, std::size_t rows, RowWords row_words, Sink sink) {
   const std::size_t token_words = core::words_for(tokens);
+  Word in[kWordBits] = {};
   Word out[kWordBits];
   for (std::uint32_t l = 0; l < layers; ++l) {
     for (std::size_t tw = 0; tw < token_words; ++tw) {
       Word used = 0;
       for (std::size_t k = 0; k < rows; ++k) {
         const std::span<const Word> row = row_words(k, l);
-        const Word x = tw < row.size() ? row[tw] & core::valid_mask(tw, tokens) : 0;
-        for (Word y = x & ~used; y != 0; y &= y - 1) out[std::countr_zero(y)] = 0;
-        used |= x;
-        for (Word y = x; y != 0; y &= y - 1) out[std::countr_zero(y)] |= Word{1} << k;
+        in[k] = tw < row.size() ? row[tw] & core::valid_mask(tw, tokens) : 0;
+        used |= in[k];
       }
+      if (used == 0) continue;
+      core::transpose64(in, out);
       for (Word y = used; y != 0; y &= y - 1) {
         const int b = std::countr_zero(y);
         sink(static_cast<std::uint64_t>(l) * tokens + tw * kWordBits + static_cast<std::size_t>(b), out[b]);
@@ -212,31 +215,39 @@ cost::Residency ScheduleState::residency(std::uint32_t i) const {
   return r;
 }
 
-std::vector<cost::Residency> ScheduleState::state_block(std::size_t w, std::size_t tokens) const {
+void ScheduleState::state_block(std::size_t w, std::size_t tokens, std::vector<cost::Residency>& block) const {
   const std::uint32_t first = static_cast<std::uint32_t>(w * kWordBits);
   const std::uint32_t count = std::min<std::uint32_t>(kWordBits, inst_->states() - first);
-  std::vector<cost::Residency> block(count, cost::Residency(inst_->shape().layers, tokens));
+  const std::uint32_t layers = inst_->shape().layers;
+  block.resize(count);
+  for (cost::Residency& r : block) {
+    if (r.layers() != layers || r.tokens() != tokens) {
+      r = cost::Residency(layers, tokens);
+      continue;
+    }
+    for (std::uint32_t l = 0; l < layers; ++l) std::fill_n(r.layer(l).data(), r.layer(l).word_count(), Word{0});
+  }
   // The reverse of transpose_block: 64 entries' words of states turned into 64 states' words of tokens.
   const std::uint32_t n = inst_->tokens();
   const Word states = core::bit_mask(0, count);
+  Word in[kWordBits];
   Word out[kWordBits];
   for (std::uint32_t l = 0; l < inst_->shape().layers; ++l) {
     for (std::size_t tw = 0; tw < core::words_for(n); ++tw) {
-      std::fill(std::begin(out), std::end(out), Word{0});
       Word used = 0;
       const std::size_t valid = std::min<std::size_t>(kWordBits, n - tw * kWordBits);
-      for (std::size_t b = 0; b < valid; ++b) {
-        const Word x = state_word(static_cast<std::uint64_t>(l) * n + tw * kWordBits + b, w) & states;
-        used |= x;
-        for (Word y = x; y != 0; y &= y - 1) out[std::countr_zero(y)] |= Word{1} << b;
+      for (std::size_t b = 0; b < kWordBits; ++b) {
+        in[b] = b < valid ? state_word(static_cast<std::uint64_t>(l) * n + tw * kWordBits + b, w) & states : 0;
+        used |= in[b];
       }
+      if (used == 0) continue;
+      core::transpose64(in, out);
       for (Word y = used; y != 0; y &= y - 1) {
         const int k = std::countr_zero(y);
         block[static_cast<std::size_t>(k)].layer(l).data()[tw] = out[k];
       }
     }
   }
-  return block;
 }
 
 namespace {

@@ -69,8 +69,9 @@ cost::ScheduleTotals judge_schedule(const OracleInstance& inst, const ScheduleSt
   const auto& sh = inst.shape();
   cost::Judge judge(inst.memory(), sh, true);
   std::vector<core::TokenBitset> reads(sh.layers, core::TokenBitset(sh.total_tokens()));
+  std::vector<cost::Residency> block;
   for (std::size_t w = 0; w * core::kWordBits < inst.states(); ++w) {
-    const std::vector<cost::Residency> block = s.state_block(w, sh.total_tokens());
+    s.state_block(w, sh.total_tokens(), block);
     for (std::uint32_t k = 0; k < block.size(); ++k) {
       const std::uint32_t i = static_cast<std::uint32_t>(w * core::kWordBits) + k;
       if (i == 0) {

@@ -93,7 +93,8 @@ class WindowedRunner {
   // previous window's end state, already judged).
   void judge_window(const ScheduleState& s, std::uint32_t j0, std::uint32_t steps) {
     for (std::size_t w = 0; w * core::kWordBits <= steps; ++w) {
-      const std::vector<cost::Residency> block = s.state_block(w, shape_.total_tokens());
+      s.state_block(w, shape_.total_tokens(), block_);
+      const std::vector<cost::Residency>& block = block_;
       for (std::uint32_t k = 0; k < block.size(); ++k) {
         const std::uint32_t i = static_cast<std::uint32_t>(w * core::kWordBits) + k;  // local state
         if (i == 0) {
@@ -138,6 +139,7 @@ class WindowedRunner {
   cost::Judge judge_;
   cost::Residency start_;
   WindowBuffer buffer_;
+  std::vector<cost::Residency> block_;  // judge_window's states, storage kept
   std::uint32_t windows_ = 0;
   TemperingDiagnostics diag_;
 };

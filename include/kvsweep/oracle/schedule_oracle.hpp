@@ -109,9 +109,10 @@ class ScheduleState {
   std::uint32_t occupancy(std::uint32_t i) const { return occ_.at(i); }
   // State i as a Residency (for the judge and the checker).
   cost::Residency residency(std::uint32_t i) const;
-  // States 64 w .. 64 w + 63 (those that exist) as Residencies with room for `tokens` tokens: one pass
-  // over one word of every entry, the cheap way to hand a whole schedule to the judge.
-  std::vector<cost::Residency> state_block(std::size_t w, std::size_t tokens) const;
+  // States 64 w .. 64 w + 63 (those that exist) into `block`, as Residencies with room for `tokens`
+  // tokens: one pass over one word of every entry, the cheap way to hand a whole schedule to the judge.
+  // The block's storage is reused from call to call.
+  void state_block(std::size_t w, std::size_t tokens, std::vector<cost::Residency>& block) const;
 
   // A tentative edit: set entry e resident (v) or not over states [s, u). Returns false, changing
   // nothing, when it would break capacity or hold a token before it exists. Logged for undo().
