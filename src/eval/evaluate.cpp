@@ -15,6 +15,7 @@
 #include "kvsweep/oracle/token_oracle.hpp"
 #include "kvsweep/policy/policy.hpp"
 #include "kvsweep/trace/synthetic.hpp"
+#include "kvsweep/trace/trace_cache.hpp"
 #include "kvsweep/trace/trace_file.hpp"
 
 namespace kvsweep::eval {
@@ -55,7 +56,7 @@ namespace {
 
 // The paper's SA-guided bound: anneal sa_guided's (W, R); `params` gets (W*, R*).
 void tune_sa(const config::PointSpec& point, const EvalOptions& options, const cost::MemorySystem& memory,
-             config::PolicyParams& params, OracleReport& report) {
+             trace::TraceCache& cache, config::PolicyParams& params, OracleReport& report) {
   const auto t0 = std::chrono::steady_clock::now();
   oracle::SaTuningOptions opt;
   opt.replicas = point.oracle.sa_replicas;
@@ -63,7 +64,7 @@ void tune_sa(const config::PointSpec& point, const EvalOptions& options, const c
   opt.w_max = point.oracle.sa_w_max;
   opt.seed = core::derive_seed({point.seed, 0x5a7e5ULL});
   opt.parallel = options.parallel;
-  const auto r = oracle::tune_sa_guided([&] { return make_trace_source(point); }, memory, params, opt);
+  const auto r = oracle::tune_sa_guided([&] { return cache.source(); }, memory, params, opt);
   params.sa_window = r.best_window;
   params.sa_fraction = r.best_fraction;
   report.sa_tuned = true;
@@ -283,10 +284,15 @@ PointResult evaluate_point(const config::PointSpec& point, const EvalOptions& op
       std::find(point.policies.begin(), point.policies.end(), "oracle") != point.policies.end();
   const bool want_sa = std::find(point.policies.begin(), point.policies.end(), "sa_guided") != point.policies.end();
   config::PolicyParams params = point.policy_params;
+  // The (W, R) tuning passes over the trace sa_rounds times, and the policies once more: those passes
+  // replay it from memory when it fits the point's memory budget (released before the bound and the
+  // oracle, which have the budget to themselves).
+  trace::TraceCache cache([&] { return make_trace_source(point); }, shape,
+                          want_oracle && want_sa ? point.oracle.max_memory_gb * 1e9 : 0.0);
   std::optional<OracleReport> report;
   if (want_oracle) {
     report.emplace();
-    if (want_sa) tune_sa(point, options, result.memory, params, *report);
+    if (want_sa) tune_sa(point, options, result.memory, cache, params, *report);
   }
   const policy::PolicyContext ctx{shape, result.memory, params};
   std::vector<std::unique_ptr<policy::Policy>> policies;
@@ -299,8 +305,10 @@ PointResult evaluate_point(const config::PointSpec& point, const EvalOptions& op
   sim_opt.progress = options.progress;
   sim_opt.record_steps = options.step_detail;
   std::vector<std::vector<cost::StepRecord>> records;
+  if (cache.complete()) source = cache.source();
   const sim::SimulationResult run =
       sim::simulate(*source, result.memory, policies, sim_opt, options.step_detail ? &records : nullptr);
+  cache.release();
   for (const auto& policy_records : records) {
     std::vector<double>& steps = result.step_time_s.emplace_back(shape.decode_tokens, 0.0);
     for (const cost::StepRecord& r : policy_records) steps[r.n - shape.prompt_tokens] += r.time_s;
