@@ -82,7 +82,7 @@ class FmTracking final : public Policy {
       s.fresh.assign(words_, 0);
       s.run_planes.assign(static_cast<std::size_t>(std::bit_width(lookahead_)), std::vector<Word>(words_, 0));
       s.tie.assign(words_, 0);
-      s.unions.assign(lookahead_, std::vector<Word>(words_, 0));
+      s.pending.assign(words_, 0);
     }
     counts_.resize(shape_.layers);
     reachable_.resize(shape_.layers);
@@ -115,7 +115,8 @@ class FmTracking final : public Policy {
     std::vector<std::vector<Word>> run_planes;
     std::vector<std::pair<std::size_t, Word>> scan;  // runs being measured: (word, tokens still running)
     std::vector<Word> tie;                  // the radix selection's undecided tokens
-    std::vector<std::vector<Word>> unions;  // unions[k-1]: read at some step next .. next + k - 1
+    std::vector<Word> pending;              // fill_by_next_read: entries not yet in a class
+    std::vector<std::uint32_t> active;      // fill_by_next_read: the words with pending entries
     std::vector<Word> fresh;                // S(n) ∪ {n} \ held: the piggy-back group
     std::uint64_t chosen = 0;
   };
@@ -312,52 +313,56 @@ class FmTracking final : public Policy {
     return budget;
   }
 
+  // Class k = read first at step next + k; class `depth` = not read within the window. Each layer's
+  // unclassified entries (`pending`, kept for the words that still have some) are classified class by
+  // class over all layers until the classes so far exceed the budget: that class is the cut. Held
+  // entries are mostly read again soon, so few words stay pending for long.
   template <class FillMask>
   void fill_by_next_read(const StepWindow& w, std::uint32_t k0, std::uint32_t depth, std::size_t nw,
                          std::uint64_t budget, FillMask fill_mask) {
     const std::uint32_t L = shape_.layers;
-    // Class k = read first at step next + k; class `depth` = not read within the window. Counted class
-    // by class over all layers until the classes so far exceed the budget: that class is the cut.
+    for (std::uint32_t l = 0; l < L; ++l) {
+      LayerScratch& s = layers_[l];
+      s.active.clear();
+      for (std::size_t i = 0; i < nw; ++i) {
+        s.pending[i] = fill_mask(l, i);
+        if (s.pending[i] != 0) s.active.push_back(static_cast<std::uint32_t>(i));
+      }
+    }
     std::uint32_t cut = 0;
-    for (; cut <= depth; ++cut) {
+    for (; cut < depth; ++cut) {
       std::uint64_t total = 0;
       for (std::uint32_t l = 0; l < L; ++l) {
-        LayerScratch& s = layers_[l];
-        const Word* prev = cut > 0 ? s.unions[cut - 1].data() : nullptr;
-        std::uint64_t c = 0;
-        if (cut < depth) {
-          const Word* sk = w.reads(k0 + cut, l).data();
-          Word* cur = s.unions[cut].data();
-          for (std::size_t i = 0; i < nw; ++i) {
-            const Word before = prev != nullptr ? prev[i] : Word{0};
-            c += static_cast<std::uint64_t>(std::popcount(fill_mask(l, i) & sk[i] & ~before));
-            cur[i] = before | sk[i];
-          }
-        } else {
-          c = count_words(nw, [&](std::size_t i) { return fill_mask(l, i) & (prev != nullptr ? ~prev[i] : ~Word{0}); });
-        }
-        total += c;
+        const LayerScratch& s = layers_[l];
+        const Word* row = w.reads(k0 + cut, l).data();
+        for (const std::uint32_t i : s.active) total += static_cast<std::uint64_t>(std::popcount(s.pending[i] & row[i]));
       }
       if (total > budget) break;
       budget -= total;
+      for (std::uint32_t l = 0; l < L; ++l) {
+        LayerScratch& s = layers_[l];
+        const Word* row = w.reads(k0 + cut, l).data();
+        std::size_t kept = 0;
+        for (const std::uint32_t i : s.active) {
+          s.pending[i] &= ~row[i];
+          if (s.pending[i] != 0) s.active[kept++] = i;
+        }
+        s.active.resize(kept);
+      }
     }
     for (std::uint32_t l = 0; l < L; ++l) {
-      const LayerScratch& s = layers_[l];
+      LayerScratch& s = layers_[l];
+      Word* sel = s.selected.data();
       std::vector<Word>& add = scratch_;
       add.assign(nw, 0);
-      // Classes before the cut whole: held, not chosen, read within next .. next + cut - 1.
-      if (cut > 0) {
-        const Word* u = s.unions[std::min(cut, depth) - 1].data();
-        for (std::size_t i = 0; i < nw; ++i) add[i] = fill_mask(l, i) & u[i];
-      }
-      if (cut <= depth && budget > 0) {
-        const Word* before = cut > 0 ? s.unions[cut - 1].data() : nullptr;
+      // Classes before the cut whole; then the cut class (pending and read at next + cut, or just
+      // pending at the class `depth`), lowest layer then lowest token first.
+      for (std::size_t i = 0; i < nw; ++i) add[i] = fill_mask(l, i) & ~s.pending[i];
+      if (budget > 0) {
         const Word* in = cut < depth ? w.reads(k0 + cut, l).data() : nullptr;
-        budget -= take_lowest(add.data(), nw, budget, [&](std::size_t i) {
-          return fill_mask(l, i) & (in != nullptr ? in[i] : ~Word{0}) & (before != nullptr ? ~before[i] : ~Word{0});
-        });
+        budget -= take_lowest(add.data(), nw, budget,
+                              [&](std::size_t i) { return s.pending[i] & (in != nullptr ? in[i] : ~Word{0}); });
       }
-      Word* sel = layers_[l].selected.data();
       for (std::size_t i = 0; i < nw; ++i) sel[i] |= add[i];
     }
   }
