@@ -54,8 +54,9 @@ void add_bench_command(CLI::App& app) {
       }
       std::printf("  %-14s %8.2f s\n", "trace", r.trace_s);
       std::printf("  %-14s %8.2f s cpu (sum of policies and judges)\n", "policies", policy_cpu);
-      std::printf("  %-14s %8.2f s wall (the pass of every simulated policy and both bounds)\n", "policies",
-                  r.policies_wall_s);
+      std::printf("  %-14s %8.2f s wall (%s)\n", "policies", r.policies_wall_s,
+                  r.policies_in_tuning ? "the first pass of the (W, R) tuning, which carried every other policy"
+                                       : "the pass of every simulated policy and both bounds");
       // The phases after (or, for the SA tuning, before) that pass, where the point asked for them.
       if (r.oracle && r.oracle->sa_tuned) {
         std::printf("  %-14s %8.2f s wall (%u (W, R) points in %u passes)\n", "sa_tuning", r.oracle->sa_wall_s,

@@ -54,9 +54,12 @@ std::unique_ptr<trace::TraceSource> make_trace_source(const config::PointSpec& p
 
 namespace {
 
-// The paper's SA-guided bound: anneal sa_guided's (W, R); `params` gets (W*, R*).
-void tune_sa(const config::PointSpec& point, const EvalOptions& options, const cost::MemorySystem& memory,
-             trace::TraceCache& cache, config::PolicyParams& params, OracleReport& report) {
+// The paper's SA-guided bound: anneal sa_guided's (W, R); `params` gets (W*, R*). `companions` ride
+// along in the first pass.
+oracle::SaTuningResult tune_sa(const config::PointSpec& point, const EvalOptions& options,
+                               const cost::MemorySystem& memory, trace::TraceCache& cache,
+                               config::PolicyParams& params, OracleReport& report,
+                               oracle::SaCompanions* companions) {
   const auto t0 = std::chrono::steady_clock::now();
   oracle::SaTuningOptions opt;
   opt.replicas = point.oracle.sa_replicas;
@@ -64,7 +67,7 @@ void tune_sa(const config::PointSpec& point, const EvalOptions& options, const c
   opt.w_max = point.oracle.sa_w_max;
   opt.seed = core::derive_seed({point.seed, 0x5a7e5ULL});
   opt.parallel = options.parallel;
-  const auto r = oracle::tune_sa_guided([&] { return cache.source(); }, memory, params, opt);
+  auto r = oracle::tune_sa_guided([&] { return cache.source(); }, memory, params, opt, companions);
   params.sa_window = r.best_window;
   params.sa_fraction = r.best_fraction;
   report.sa_tuned = true;
@@ -74,6 +77,7 @@ void tune_sa(const config::PointSpec& point, const EvalOptions& options, const c
   report.sa_passes = r.passes;
   report.sa_diagnostics = r.diagnostics;
   report.sa_wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
 }
 
 // The token-level oracle on a point already evaluated by the baselines: seed from the best
@@ -290,42 +294,67 @@ PointResult evaluate_point(const config::PointSpec& point, const EvalOptions& op
   trace::TraceCache cache([&] { return make_trace_source(point); }, shape,
                           want_oracle && want_sa ? point.oracle.max_memory_gb * 1e9 : 0.0);
   std::optional<OracleReport> report;
-  if (want_oracle) {
-    report.emplace();
-    if (want_sa) tune_sa(point, options, result.memory, cache, params, *report);
+  if (want_oracle) report.emplace();
+  auto runs_policy = [](const std::string& name) { return name != "oracle" && name != "exact" && name != "fm_dual"; };
+  std::vector<sim::PolicyRun> runs;  // of the policies that run in a pass, in the point's order
+  if (want_oracle && want_sa && !options.step_detail) {
+    // The other policies ride along in the tuning's first pass (they do not depend on (W, R)), and
+    // sa_guided's result is the tuning's best point: no pass of their own.
+    oracle::SaCompanions companions;
+    const policy::PolicyContext ctx{shape, result.memory, params};
+    for (const auto& name : point.policies) {
+      if (runs_policy(name) && name != "sa_guided") companions.policies.push_back(policy::make_policy(name, ctx));
+    }
+    companions.progress = options.progress;
+    const oracle::SaTuningResult tuned = tune_sa(point, options, result.memory, cache, params, *report, &companions);
+    std::size_t next = 0;
+    for (const auto& name : point.policies) {
+      if (name == "sa_guided") {
+        runs.push_back({name, tuned.best_totals, tuned.best_cpu_s});
+      } else if (runs_policy(name)) {
+        runs.push_back(std::move(companions.runs.at(next++)));
+      }
+    }
+    result.bounds = companions.bounds;
+    result.trace_s = companions.trace_s;
+    result.policies_wall_s = companions.wall_s;
+    result.policies_in_tuning = true;
+    source.reset();
+  } else {
+    if (want_oracle && want_sa) tune_sa(point, options, result.memory, cache, params, *report, nullptr);
+    const policy::PolicyContext ctx{shape, result.memory, params};
+    std::vector<std::unique_ptr<policy::Policy>> policies;
+    for (const auto& name : point.policies) {
+      if (runs_policy(name)) policies.push_back(policy::make_policy(name, ctx));
+    }
+    sim::SimulationOptions sim_opt;
+    sim_opt.parallel = options.parallel;
+    sim_opt.progress = options.progress;
+    sim_opt.record_steps = options.step_detail;
+    std::vector<std::vector<cost::StepRecord>> records;
+    if (cache.complete()) source = cache.source();
+    sim::SimulationResult run =
+        sim::simulate(*source, result.memory, policies, sim_opt, options.step_detail ? &records : nullptr);
+    for (const auto& policy_records : records) {
+      std::vector<double>& steps = result.step_time_s.emplace_back(shape.decode_tokens, 0.0);
+      for (const cost::StepRecord& r : policy_records) steps[r.n - shape.prompt_tokens] += r.time_s;
+    }
+    runs = std::move(run.policies);
+    result.bounds = run.bounds;
+    result.trace_s = run.trace_s;
+    result.policies_wall_s = run.wall_s;
   }
-  const policy::PolicyContext ctx{shape, result.memory, params};
-  std::vector<std::unique_ptr<policy::Policy>> policies;
-  for (const auto& name : point.policies) {
-    if (name != "oracle" && name != "exact" && name != "fm_dual") policies.push_back(policy::make_policy(name, ctx));
-  }
-
-  sim::SimulationOptions sim_opt;
-  sim_opt.parallel = options.parallel;
-  sim_opt.progress = options.progress;
-  sim_opt.record_steps = options.step_detail;
-  std::vector<std::vector<cost::StepRecord>> records;
-  if (cache.complete()) source = cache.source();
-  const sim::SimulationResult run =
-      sim::simulate(*source, result.memory, policies, sim_opt, options.step_detail ? &records : nullptr);
   cache.release();
-  for (const auto& policy_records : records) {
-    std::vector<double>& steps = result.step_time_s.emplace_back(shape.decode_tokens, 0.0);
-    for (const cost::StepRecord& r : policy_records) steps[r.n - shape.prompt_tokens] += r.time_s;
-  }
 
   double static_time = std::nan("");
-  for (const auto& p : run.policies) {
+  for (const auto& p : runs) {
     if (p.name == "static") static_time = p.totals.total_time_s;
   }
-  for (const auto& p : run.policies) {
+  for (const auto& p : runs) {
     PolicyResult r{p.name, cost::summarise(p.totals, result.memory, shape.decode_tokens), p.cpu_s};
     r.metrics.speedup_vs_static = static_time / p.totals.total_time_s;
     result.policies.push_back(std::move(r));
   }
-  result.bounds = run.bounds;
-  result.trace_s = run.trace_s;
-  result.policies_wall_s = run.wall_s;
   // The MILP first: its bound is then part of the oracle's gap.
   if (std::find(point.policies.begin(), point.policies.end(), "exact") != point.policies.end()) {
     run_exact(point, static_time, result);
@@ -335,7 +364,8 @@ PointResult evaluate_point(const config::PointSpec& point, const EvalOptions& op
   if (want_oracle) {
     run_oracle(point, params, options, static_time, std::move(*report), plan ? &plan->view : nullptr, result);
   }
-  result.wall_s = run.wall_s + (result.oracle ? result.oracle->wall_s + result.oracle->sa_wall_s : 0.0) +
+  result.wall_s = (result.policies_in_tuning ? 0.0 : result.policies_wall_s) +
+                  (result.oracle ? result.oracle->wall_s + result.oracle->sa_wall_s : 0.0) +
                   (result.exact ? result.exact->wall_s : 0.0) + (result.lagrangian ? result.lagrangian->wall_s : 0.0);
   return result;
 }

@@ -57,8 +57,9 @@ class Evaluator {
  public:
   Evaluator(const std::function<std::unique_ptr<trace::TraceSource>()>& make_source,
             const cost::MemorySystem& memory, const config::PolicyParams& start, bool parallel,
-            SaTuningResult& result)
-      : make_source_(make_source), memory_(memory), start_(start), parallel_(parallel), result_(result) {}
+            SaTuningResult& result, SaCompanions* companions)
+      : make_source_(make_source), memory_(memory), start_(start), parallel_(parallel), result_(result),
+        companions_(companions) {}
 
   void evaluate(const std::vector<Knobs>& points) {
     std::vector<Knobs> fresh;
@@ -78,8 +79,21 @@ class Evaluator {
     }
     sim::SimulationOptions sim_options;
     sim_options.parallel = parallel_;
-    const sim::SimulationResult run = sim::simulate(*source, memory_, policies, sim_options);
+    SaCompanions* riding = std::exchange(companions_, nullptr);  // the first pass only
+    if (riding != nullptr) {
+      for (auto& p : riding->policies) policies.push_back(std::move(p));
+      riding->policies.clear();
+      sim_options.progress = riding->progress;
+    }
+    sim::SimulationResult run = sim::simulate(*source, memory_, policies, sim_options);
     ++result_.passes;
+    if (riding != nullptr) {
+      riding->runs.assign(std::make_move_iterator(run.policies.begin() + static_cast<std::ptrdiff_t>(fresh.size())),
+                          std::make_move_iterator(run.policies.end()));
+      riding->bounds = run.bounds;
+      riding->trace_s = run.trace_s;
+      riding->wall_s = run.wall_s;
+    }
     for (std::size_t i = 0; i < fresh.size(); ++i) {
       const cost::ScheduleTotals& totals = run.policies[i].totals;
       memo_.emplace(fresh[i], totals);
@@ -90,6 +104,7 @@ class Evaluator {
         result_.best_fraction = fraction_of(fresh[i].tenths);
         result_.best_total_time_s = totals.total_time_s;
         result_.best_totals = totals;
+        result_.best_cpu_s = run.policies[i].cpu_s;
       }
     }
   }
@@ -102,6 +117,7 @@ class Evaluator {
   const config::PolicyParams& start_;
   bool parallel_;
   SaTuningResult& result_;
+  SaCompanions* companions_;  // until the first pass has taken them
   std::map<Knobs, cost::ScheduleTotals> memo_;
 };
 
@@ -141,7 +157,7 @@ double first_t_max(const std::vector<double>& deltas, double start_time_s) {
 
 SaTuningResult tune_sa_guided(const std::function<std::unique_ptr<trace::TraceSource>()>& make_source,
                               const cost::MemorySystem& memory, const config::PolicyParams& start,
-                              const SaTuningOptions& options) {
+                              const SaTuningOptions& options, SaCompanions* companions) {
   using Clock = std::chrono::steady_clock;
   const auto t_start = Clock::now();
   auto elapsed_s = [&] { return std::chrono::duration<double>(Clock::now() - t_start).count(); };
@@ -149,7 +165,7 @@ SaTuningResult tune_sa_guided(const std::function<std::unique_ptr<trace::TraceSo
 
   SaTuningResult result;
   TemperingDiagnostics& d = result.diagnostics;
-  Evaluator evaluator(make_source, memory, start, options.parallel, result);
+  Evaluator evaluator(make_source, memory, start, options.parallel, result, companions);
   const Knobs first{std::clamp<std::uint32_t>(start.sa_window, 1, options.w_max),
                     static_cast<std::uint32_t>(std::clamp<long>(std::lround(start.sa_fraction * 10.0), 1,
                                                                 static_cast<long>(kMaxTenths)))};

@@ -87,6 +87,7 @@ struct PointResult {
   std::optional<LagrangianReport> lagrangian;  // when the gap after every policy was above oracle.lagrangian_gap
   double trace_s = 0;
   double policies_wall_s = 0;  // the one pass of every simulated policy and the bounds
+  bool policies_in_tuning = false;  // that pass was the (W, R) tuning's first (its time is in sa_wall_s)
   double wall_s = 0;
   // With EvalOptions::step_detail: per simulated policy (in `policies` order, the oracle excluded), the
   // time of each decode step summed over layers, s.

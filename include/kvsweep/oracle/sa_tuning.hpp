@@ -33,6 +33,8 @@
 #include "kvsweep/cost/judge.hpp"
 #include "kvsweep/cost/memory_system.hpp"
 #include "kvsweep/oracle/tempering.hpp"
+#include "kvsweep/policy/policy.hpp"
+#include "kvsweep/sim/simulate.hpp"
 #include "kvsweep/trace/source.hpp"
 
 namespace kvsweep::oracle {
@@ -54,11 +56,24 @@ struct SaTuningResult {
   double best_fraction = 0;       // R* (tenths / 10.0, exactly what sa_guided ran with)
   double best_total_time_s = 0;
   cost::ScheduleTotals best_totals;
+  double best_cpu_s = 0;          // CPU time of the best point's run (policy and judge)
   std::uint32_t evaluations = 0;  // distinct (W, R) points simulated
   std::uint32_t rounds = 0;
   std::uint32_t passes = 0;          // passes over the trace (calls of make_source)
   TemperingDiagnostics diagnostics;  // moves = proposals of (W, R) points, costs = total_time_s
   std::vector<std::tuple<std::uint32_t, double, double>> evaluated;  // (W, R, total_time_s), in order
+};
+
+// Policies that ride along in the first pass: a point's other policies do not depend on (W, R), so
+// they need no pass of their own. Their runs come back in the order given, with that pass's bounds.
+struct SaCompanions {
+  std::vector<std::unique_ptr<policy::Policy>> policies;
+  std::function<void(std::uint32_t, std::uint32_t)> progress;  // the first pass's progress, if any
+  // Filled by tune_sa_guided:
+  std::vector<sim::PolicyRun> runs;
+  bound::BoundTotals bounds;
+  double trace_s = 0;
+  double wall_s = 0;  // the first pass's wall time
 };
 
 // `make_source` returns a fresh TraceSource over the point's trace (called once per round that has new
@@ -68,6 +83,6 @@ struct SaTuningResult {
 // min_improvement < 0 or coldest_ratio is outside (0, 1].
 SaTuningResult tune_sa_guided(const std::function<std::unique_ptr<trace::TraceSource>()>& make_source,
                               const cost::MemorySystem& memory, const config::PolicyParams& start,
-                              const SaTuningOptions& options);
+                              const SaTuningOptions& options, SaCompanions* companions = nullptr);
 
 }  // namespace kvsweep::oracle
