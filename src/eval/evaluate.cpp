@@ -140,7 +140,6 @@ void run_oracle(const config::PointSpec& point, const config::PolicyParams& para
     auto judge_source = make_trace_source(point);
     totals = oracle::judge_schedule(inst, r.best, *judge_source);
   }
-  core::release_huge_blocks();  // the annealer's arrays, kept from window to window
   PolicyResult pr{"oracle", cost::summarise(totals, result.memory, result.shape.decode_tokens), 0.0};
   pr.metrics.speedup_vs_static = static_time / totals.total_time_s;
   const double bound = result.lower_bound().value_s;
@@ -367,6 +366,7 @@ PointResult evaluate_point(const config::PointSpec& point, const EvalOptions& op
   result.wall_s = (result.policies_in_tuning ? 0.0 : result.policies_wall_s) +
                   (result.oracle ? result.oracle->wall_s + result.oracle->sa_wall_s : 0.0) +
                   (result.exact ? result.exact->wall_s : 0.0) + (result.lagrangian ? result.lagrangian->wall_s : 0.0);
+  core::release_huge_blocks();  // the phases' large arrays, whose memory went from one to the next
   return result;
 }
 

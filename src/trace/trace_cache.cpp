@@ -14,7 +14,7 @@ class RecordingSource final : public TraceSource {
   void read_step(std::uint32_t n, std::span<core::TokenBitset> reads) override {
     real_->read_step(n, reads);
     const std::size_t words = core::words_for(n);
-    core::Word* out = cache_.words_.get() + cache_.offset(n);
+    core::Word* out = cache_.words_.data() + cache_.offset(n);
     for (std::uint32_t l = 0; l < cache_.shape_.layers; ++l) std::copy_n(reads[l].data(), words, out + l * words);
     if (n + 1 == cache_.shape_.total_tokens()) cache_.complete_ = true;
   }
@@ -30,7 +30,7 @@ class ReplaySource final : public TraceSource {
   TraceShape shape() const override { return cache_.shape_; }
   void read_step(std::uint32_t n, std::span<core::TokenBitset> reads) override {
     const std::size_t words = core::words_for(n);
-    const core::Word* in = cache_.words_.get() + cache_.offset(n);
+    const core::Word* in = cache_.words_.data() + cache_.offset(n);
     for (std::uint32_t l = 0; l < cache_.shape_.layers; ++l) {
       core::Word* row = reads[l].data();
       std::copy_n(in + l * words, words, row);
@@ -57,7 +57,7 @@ TraceCache::TraceCache(Factory make, const TraceShape& shape, double max_bytes)
 std::unique_ptr<TraceSource> TraceCache::source() {
   if (complete_) return std::make_unique<ReplaySource>(*this);
   if (!fits_ || recording_) return make_();
-  if (!words_) words_.reset(new core::Word[size_]);  // faulted in as the first pass writes
+  if (words_.empty()) words_.resize(size_);
   recording_ = true;
   return std::make_unique<RecordingSource>(*this, make_());
 }
@@ -65,7 +65,7 @@ std::unique_ptr<TraceSource> TraceCache::source() {
 void TraceCache::release() {
   fits_ = false;
   complete_ = false;
-  words_.reset();
+  core::HugeVector<core::Word>().swap(words_);
 }
 
 }  // namespace kvsweep::trace

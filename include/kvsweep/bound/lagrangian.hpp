@@ -24,6 +24,7 @@
 #include <span>
 #include <vector>
 
+#include "kvsweep/core/huge_pages.hpp"
 #include "kvsweep/core/token_bitset.hpp"
 #include "kvsweep/cost/memory_system.hpp"
 #include "kvsweep/trace/source.hpp"
@@ -46,7 +47,7 @@ class StepMajorReads {
  private:
   trace::TraceShape shape_;
   std::size_t words_ = 0;
-  std::vector<core::Word> bits_;
+  core::HugeVector<core::Word> bits_;  // from the huge-page arena (reused by the oracle after it)
   std::vector<std::uint32_t> counts_;
 };
 

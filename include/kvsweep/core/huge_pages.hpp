@@ -1,22 +1,23 @@
 #pragma once
-// An allocator for the oracle's multi-gigabyte arrays (reads and schedules as bit-words): blocks of
-// 2 MiB or more are 2 MiB-aligned and advised to the kernel as transparent huge pages (madvise: the
-// setting Debian ships), and freed blocks are kept for the next allocation of the same size until
-// release_huge_blocks(). Every window of the paper point allocates the same ~3 GB again; fresh, in
-// 4 KiB pages, the page faults and the kernel's zeroing cost more than the annealing itself.
+// An allocator for the multi-gigabyte arrays (the oracle's reads and schedules, the trace cache, the
+// bound's reads): blocks of 2 MiB or more are 2 MiB-aligned, advised to the kernel as transparent huge
+// pages (madvise: the setting Debian ships), and come from an arena that keeps freed memory for the
+// next block that fits (first fit, freed neighbours coalesced) until release_huge_blocks(). Phases of
+// one point allocate gigabytes one after another (every window of the paper point the same ~3 GB);
+// fresh memory costs its page faults and the kernel's zeroing (~2.2 s per GB on the reference VM), more
+// than the work done in it.
 #include <cstddef>
 #include <memory>
 #include <vector>
 
 namespace kvsweep::core {
 
-// Blocks of at least 2 MiB: a kept one of exactly this size if there is one; otherwise every kept block
-// is returned first and a new one allocated.
+// Blocks of at least 2 MiB: from the kept memory when a free range fits, otherwise a new region.
 void* allocate_huge_block(std::size_t bytes);
 void free_huge_block(void* p, std::size_t bytes);
-// Returns every kept block to the system (the oracle calls it when it is done).
+// Returns to the system every region no block uses (evaluate_point calls it when a point is done).
 void release_huge_blocks();
-// Bytes in kept blocks (tests, diagnostics).
+// Bytes kept for reuse (tests, diagnostics).
 std::size_t kept_huge_bytes();
 
 template <class T>

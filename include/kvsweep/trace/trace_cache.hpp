@@ -9,6 +9,7 @@
 #include <memory>
 #include <vector>
 
+#include "kvsweep/core/huge_pages.hpp"
 #include "kvsweep/trace/source.hpp"
 
 namespace kvsweep::trace {
@@ -23,7 +24,7 @@ class TraceCache {
   std::unique_ptr<TraceSource> source();
 
   // Bytes the rows take (0 until recorded); whether they are complete.
-  std::size_t bytes() const { return words_ ? size_ * sizeof(core::Word) : 0; }
+  std::size_t bytes() const { return words_.size() * sizeof(core::Word); }
   bool complete() const { return complete_; }
   // Frees the rows; later sources are the real one.
   void release();
@@ -39,8 +40,8 @@ class TraceCache {
   bool recording_ = false;
   bool complete_ = false;
   std::vector<std::size_t> offsets_;  // by decode step: where its L rows of words_for(n) words begin
-  std::size_t size_ = 0;                // words of all rows
-  std::unique_ptr<core::Word[]> words_;  // not zeroed: the recording pass writes every word
+  std::size_t size_ = 0;              // words of all rows
+  core::HugeVector<core::Word> words_;  // from the huge-page arena: reused by the phases after it
 };
 
 }  // namespace kvsweep::trace
