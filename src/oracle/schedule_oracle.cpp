@@ -172,23 +172,44 @@ void ScheduleState::rebuild_counts() {
   for (std::uint32_t j = 0; j < sh.decode_tokens; ++j) {
     for (std::uint32_t l = 0; l < sh.layers; ++l) counts_[j * sh.layers + l].reads = inst_->read_count(j, l);
   }
-  // Word by word: the terms of 64 steps of one entry at once, then only their set bits.
+  // 64 entries x 64 steps at a time: the entries' term words are transposed (core::transpose64) so
+  // that each step's word holds which of the entries have the term there, and popcounts add them up.
+  // (Adding one set bit at a time was most of a window's set-up at the paper point.)
   const std::size_t step_words = core::words_for(sh.decode_tokens);
-  for (std::uint64_t e = 0; e < inst_->entries(); ++e) {
-    const std::uint32_t l = inst_->layer_of(e);
-    const std::uint32_t t = inst_->token_of(e);
-    const std::uint32_t j_new = t >= sh.prompt_tokens ? t - sh.prompt_tokens : kNoStep;
-    for (std::size_t w = 0; w < step_words; ++w) {
-      const Terms k = terms(e, w, j_new);
-      auto add = [&](Word bits, auto member) {
-        for (Word x = bits; x != 0; x &= x - 1) {
-          member(counts_[(w * kWordBits + static_cast<std::size_t>(std::countr_zero(x))) * sh.layers + l]);
+  const std::uint32_t n = inst_->tokens();
+  Word hit[kWordBits], piggyback[kWordBits], prefetch[kWordBits], column[kWordBits];
+  auto add_columns = [&](Word* rows, std::size_t w, std::uint32_t l, auto member) {
+    core::transpose64(rows, column);
+    const std::size_t steps = std::min<std::size_t>(kWordBits, sh.decode_tokens - w * kWordBits);
+    for (std::size_t b = 0; b < steps; ++b) {
+      if (column[b] != 0) member(counts_[(w * kWordBits + b) * sh.layers + l]) += static_cast<std::uint64_t>(std::popcount(column[b]));
+    }
+  };
+  for (std::uint32_t l = 0; l < sh.layers; ++l) {
+    for (std::uint32_t t0 = 0; t0 < n; t0 += kWordBits) {
+      const std::uint32_t block = std::min<std::uint32_t>(kWordBits, n - t0);
+      for (std::size_t w = 0; w < step_words; ++w) {
+        Word any = 0;
+        for (std::uint32_t k = 0; k < kWordBits; ++k) {
+          if (k >= block) {
+            hit[k] = piggyback[k] = prefetch[k] = 0;
+            continue;
+          }
+          const std::uint32_t t = t0 + k;
+          const std::uint64_t e = static_cast<std::uint64_t>(l) * n + t;
+          const std::uint32_t j_new = t >= sh.prompt_tokens ? t - sh.prompt_tokens : kNoStep;
+          const Terms x = terms(e, w, j_new);
+          hit[k] = x.hit;
+          piggyback[k] = x.piggyback;
+          prefetch[k] = x.prefetch;
+          any |= x.hit | x.piggyback | x.prefetch;
+          if (x.kept != 0) counts_[(w * kWordBits + static_cast<std::size_t>(std::countr_zero(x.kept))) * sh.layers + l].kept_new = true;
         }
-      };
-      add(k.hit, [](cost::StepCounts& c) { ++c.hits; });
-      add(k.piggyback, [](cost::StepCounts& c) { ++c.piggyback; });
-      add(k.prefetch, [](cost::StepCounts& c) { ++c.prefetch; });
-      add(k.kept, [](cost::StepCounts& c) { c.kept_new = true; });
+        if (any == 0) continue;
+        add_columns(hit, w, l, [](cost::StepCounts& c) -> std::uint64_t& { return c.hits; });
+        add_columns(piggyback, w, l, [](cost::StepCounts& c) -> std::uint64_t& { return c.piggyback; });
+        add_columns(prefetch, w, l, [](cost::StepCounts& c) -> std::uint64_t& { return c.prefetch; });
+      }
     }
   }
   occ_.build();

@@ -156,7 +156,9 @@ WindowedResult anneal_windowed(trace::TraceSource& source, const cost::MemorySys
   WindowedRunner runner(shape, memory, window, options);
   runner.windows_total_ = (shape.decode_tokens + window - 1) / window;
   sim::SimulationOptions opt;
-  opt.parallel = false;  // the observer anneals each window with TBB inside
+  // The seed policy runs as a task while the next steps of the trace are produced beside it; the
+  // observer anneals each window with TBB inside that task.
+  opt.parallel = options.tempering.parallel;
   opt.observer = [&](std::size_t, std::uint32_t n, const cost::Residency& r, std::span<const core::TokenBitset> reads) {
     if (n + 1 == shape.prompt_tokens) {
       runner.prefill(r);

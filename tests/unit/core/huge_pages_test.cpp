@@ -40,7 +40,7 @@ TEST(HugePages, FreedMemoryServesTheNextBlockThatFits) {
   {
     HugeVector<std::uint64_t> whole(4 * kMiB / 8);
     EXPECT_EQ(whole.data(), first);
-    HugeVector<std::uint64_t> larger(6 * kMiB / 8);  // nothing kept fits: a new region
+    HugeVector<std::uint64_t> larger(6 * kMiB / 8);  // nothing kept fits: fresh memory
     EXPECT_NE(larger.data(), first);
   }
   EXPECT_EQ(kept_huge_bytes(), 10 * kMiB);
