@@ -88,7 +88,8 @@ std::vector<KeyDecl> make_oracle_decls() {
       number_knob(g, "max_wall_s", &O::max_wall_s, at_least(0),
                   "oracle: wall-clock budget, s (0: none; a limit makes results timing-dependent)"),
       number_knob(g, "max_memory_gb", &O::max_memory_gb, at_least(0),
-                  "oracle: larger points report their seed schedule without annealing"),
+                  "memory for a point's large arrays: the oracle anneals in windows that fit, the tuning keeps the "
+                  "trace in memory only within it"),
       integer_knob(g, "sa_replicas", &O::sa_replicas, 1, 64, "sa_guided tuning: replicas over (W, R)"),
       integer_knob(g, "sa_rounds", &O::sa_rounds, 1, kNoLimit, "sa_guided tuning: round budget"),
       integer_knob(g, "sa_w_max", &O::sa_w_max, 1, 4096, "sa_guided tuning: largest window W tried"),
