@@ -108,6 +108,8 @@ class FmTracking final : public Policy {
   }
 
  private:
+  static constexpr std::uint32_t kMaxRunRows = 128;  // scan_runs' table of row pointers
+
   struct LayerScratch {
     std::vector<Word> selected;
     // Bit p of the length of each token's read run from `next` (steps next, next + 1, ... that all
@@ -195,8 +197,6 @@ class FmTracking final : public Policy {
   // Adds to sel the `want` entries of `cand` with the longest runs (run >= 1; lowest token first among
   // equal runs), or all of them if fewer: a radix selection from the top bit plane down. Returns how
   // many were added.
-  static constexpr std::uint32_t kMaxRunRows = 128;  // scan_runs' row table
-
   static std::uint64_t take_longest_runs(LayerScratch& s, const Word* cand, std::size_t nw, std::uint64_t want,
                                          Word* sel) {
     Word* tie = s.tie.data();
