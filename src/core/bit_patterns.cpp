@@ -2,9 +2,7 @@
 
 #include <atomic>
 #include <bit>
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
+#include "gfni.hpp"
 
 namespace kvsweep::core {
 
@@ -74,23 +72,14 @@ void split_scalar(const std::uint32_t* dense, const Word* cand, std::size_t word
 
 #if defined(__x86_64__)
 // Per word with candidates and group of eight rows: one gather fetches word i of the eight rows (as
-// offsets from row 0), one VPERMB puts byte j of row r into byte 7 - r of qword j, one GF2P8AFFINEQB
-// with the unit bytes transposes each qword's 8x8 bit matrix (byte b of qword j: bits of token 8j + b
-// over the eight rows); then 16 tokens at a time the groups are widened into 32-bit patterns, their
-// classes gathered from the table under the candidate mask and compressed into `dense`. Words without
-// candidates are not read. (The zero-masked forms of the intrinsics keep GCC 12 from warning about
-// _mm512_undefined, GCC bug 105593.)
+// offsets from row 0), gfni::transpose_blocks turns them so that byte b of qword j holds the bits of
+// token 8j + b over the eight rows; then 16 tokens at a time the groups are widened into 32-bit
+// patterns, their classes gathered from the table under the candidate mask and compressed into
+// `dense`. Words without candidates are not read. (The zero-masked forms of the intrinsics keep GCC 12
+// from warning about _mm512_undefined, GCC bug 105593.)
 __attribute__((target("avx512f,avx512bw,avx512vbmi,gfni"))) std::size_t classify_gfni(
     const Word* const* rows, std::uint32_t row_count, const Word* cand, std::size_t words,
     const std::uint32_t* class_of, std::uint32_t* dense) {
-  alignas(64) std::uint8_t index[64];
-  alignas(64) std::uint8_t units[64];
-  for (int j = 0; j < 8; ++j) {
-    for (int r = 0; r < 8; ++r) index[8 * j + (7 - r)] = static_cast<std::uint8_t>(8 * r + j);
-  }
-  for (int b = 0; b < 64; ++b) units[b] = static_cast<std::uint8_t>(1U << (b % 8));
-  const __m512i idx = _mm512_load_si512(index);
-  const __m512i unit = _mm512_load_si512(units);
   constexpr std::uint32_t kGroups = (kMaxPatternRows + 7) / 8;
   const std::uint32_t groups = (row_count + 7) / 8;
   const auto* base = reinterpret_cast<const char*>(rows[0]);
@@ -114,8 +103,7 @@ __attribute__((target("avx512f,avx512bw,avx512vbmi,gfni"))) std::size_t classify
     for (std::uint32_t g = 0; g < groups; ++g) {
       const __m512i x = _mm512_mask_i64gather_epi64(_mm512_setzero_si512(), present[g],
                                                     _mm512_add_epi64(offsets[g], at), base, 1);
-      const __m512i y = _mm512_maskz_permutexvar_epi8(~__mmask64{0}, idx, x);
-      _mm512_store_si512(columns[g], _mm512_gf2p8affine_epi64_epi8(unit, y, 0));
+      _mm512_store_si512(columns[g], gfni::transpose_blocks(x));
     }
     for (std::uint32_t q = 0; q < 4; ++q) {
       const auto m = static_cast<__mmask16>(c >> (16 * q));
@@ -159,19 +147,17 @@ __attribute__((target("avx512f,bmi2"))) void split_avx512(const std::uint32_t* d
   }
 }
 
-bool cpu_has_gfni() {
-  static const bool yes = __builtin_cpu_supports("avx512f") != 0 && __builtin_cpu_supports("avx512bw") != 0 &&
-                          __builtin_cpu_supports("avx512vbmi") != 0 && __builtin_cpu_supports("gfni") != 0 &&
-                          __builtin_cpu_supports("bmi2") != 0;
-  return yes;
-}
-#else
-bool cpu_has_gfni() { return false; }
 #endif
 
 std::atomic<bool> forced_scalar{false};
 
-bool use_gfni() { return cpu_has_gfni() && !forced_scalar.load(std::memory_order_relaxed); }
+bool use_gfni() {
+#if defined(__x86_64__)
+  return gfni::available() && !forced_scalar.load(std::memory_order_relaxed);
+#else
+  return false;
+#endif
+}
 
 }  // namespace
 

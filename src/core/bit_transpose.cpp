@@ -2,9 +2,7 @@
 
 #include <atomic>
 #include <cstring>
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
+#include "gfni.hpp"
 
 namespace kvsweep::core {
 
@@ -25,32 +23,19 @@ void transpose_scalar(const Word* in, Word* out) {
 }
 
 #if defined(__x86_64__)
-// Eight rows at a time (register I holds rows 8I..8I+7): one VPERMB puts byte J of row r into byte
-// 7 - r of qword J, one GF2P8AFFINEQB with the unit bytes transposes each qword's 8x8 bit matrix, so
-// that qword J of register I holds byte I of output rows 8J..8J+7 (byte b: row 8J + b). Qword J of
+// Eight rows at a time (register I holds rows 8I..8I+7): gfni::transpose_blocks turns them so that
+// qword J of register I holds byte I of output rows 8J..8J+7 (byte b: row 8J + b). Qword J of
 // the eight registers gathered side by side then holds output rows 8J..8J+7 byte-transposed; one more
 // VPERMB puts them in order.
 __attribute__((target("avx512f,avx512bw,avx512vbmi,gfni"))) void transpose_gfni(const Word* in, Word* out) {
-  alignas(64) static constexpr std::uint8_t kRowsToQwords[64] = {
-      56, 48, 40, 32, 24, 16, 8, 0, 57, 49, 41, 33, 25, 17, 9, 1, 58, 50, 42, 34, 26, 18, 10, 2,
-      59, 51, 43, 35, 27, 19, 11, 3, 60, 52, 44, 36, 28, 20, 12, 4, 61, 53, 45, 37, 29, 21, 13, 5,
-      62, 54, 46, 38, 30, 22, 14, 6, 63, 55, 47, 39, 31, 23, 15, 7};
   alignas(64) static constexpr std::uint8_t kBytes8x8[64] = {
       0, 8,  16, 24, 32, 40, 48, 56, 1, 9,  17, 25, 33, 41, 49, 57, 2, 10, 18, 26, 34, 42,
       50, 58, 3, 11, 19, 27, 35, 43, 51, 59, 4, 12, 20, 28, 36, 44, 52, 60, 5, 13, 21, 29,
       37, 45, 53, 61, 6, 14, 22, 30, 38, 46, 54, 62, 7, 15, 23, 31, 39, 47, 55, 63};
-  alignas(64) static constexpr std::uint8_t kUnits[64] = {
-      1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128,
-      1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128,
-      1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128};
-  const __m512i rows_to_qwords = _mm512_load_si512(kRowsToQwords);
   const __m512i bytes8x8 = _mm512_load_si512(kBytes8x8);
-  const __m512i units = _mm512_load_si512(kUnits);
   alignas(64) Word z[8][8];  // z[I][J]: qword J of register I
   for (int i = 0; i < 8; ++i) {
-    const __m512i x = _mm512_loadu_si512(in + 8 * i);
-    const __m512i y = _mm512_maskz_permutexvar_epi8(~__mmask64{0}, rows_to_qwords, x);
-    _mm512_store_si512(z[i], _mm512_gf2p8affine_epi64_epi8(units, y, 0));
+    _mm512_store_si512(z[i], gfni::transpose_blocks(_mm512_loadu_si512(in + 8 * i)));
   }
   alignas(64) Word w[8][8];  // w[J][I] = z[I][J]
   for (int i = 0; i < 8; ++i) {
@@ -62,18 +47,17 @@ __attribute__((target("avx512f,avx512bw,avx512vbmi,gfni"))) void transpose_gfni(
   }
 }
 
-bool cpu_has_gfni() {
-  static const bool yes = __builtin_cpu_supports("avx512f") != 0 && __builtin_cpu_supports("avx512bw") != 0 &&
-                          __builtin_cpu_supports("avx512vbmi") != 0 && __builtin_cpu_supports("gfni") != 0;
-  return yes;
-}
-#else
-bool cpu_has_gfni() { return false; }
 #endif
 
 std::atomic<bool> forced_scalar{false};
 
-bool use_gfni() { return cpu_has_gfni() && !forced_scalar.load(std::memory_order_relaxed); }
+bool use_gfni() {
+#if defined(__x86_64__)
+  return gfni::available() && !forced_scalar.load(std::memory_order_relaxed);
+#else
+  return false;
+#endif
+}
 
 }  // namespace
 

@@ -9,6 +9,7 @@
 
 #include "kvsweep/oracle/token_oracle.hpp"
 #include "kvsweep/trace/synthetic.hpp"
+#include "reference_memory.hpp"
 
 namespace {
 
@@ -21,14 +22,7 @@ struct Reference {
   std::unique_ptr<oracle::OracleInstance> inst;
   std::unique_ptr<oracle::ScheduleState> seed;
 
-  explicit Reference(trace::TraceShape s) : shape(s) {
-    memory.kv_entry_bytes = 16384;
-    memory.weight_bytes_per_layer = 2e6;
-    memory.hbm_bw = 4900e9;
-    memory.link_read_bw = 450e9;
-    memory.link_write_bw = 450e9;
-    memory.dram_bw = 500e9;
-    memory.capacity_entries = static_cast<std::uint64_t>(0.3 * shape.total_tokens() * shape.layers);
+  explicit Reference(trace::TraceShape s) : shape(s), memory(bench::reference_memory(s)) {
     auto source = trace::make_synthetic_source(params, shape, 1);
     inst = std::make_unique<oracle::OracleInstance>(*source, memory);
     auto again = trace::make_synthetic_source(params, shape, 1);

@@ -4,6 +4,7 @@
 #include <benchmark/benchmark.h>
 
 #include "kvsweep/policy/policy.hpp"
+#include "reference_memory.hpp"
 #include "kvsweep/sim/simulate.hpp"
 #include "kvsweep/trace/synthetic.hpp"
 
@@ -11,21 +12,9 @@ namespace {
 
 using namespace kvsweep;
 
-cost::MemorySystem reference_memory(const trace::TraceShape& shape) {
-  cost::MemorySystem memory;
-  memory.kv_entry_bytes = 16384;
-  memory.weight_bytes_per_layer = 2e6;
-  memory.hbm_bw = 4900e9;
-  memory.link_read_bw = 450e9;
-  memory.link_write_bw = 450e9;
-  memory.dram_bw = 500e9;
-  memory.capacity_entries = static_cast<std::uint64_t>(0.3 * shape.total_tokens() * shape.layers);
-  return memory;
-}
-
 void run_policy(benchmark::State& state, const std::string& name, config::PolicyParams params) {
   const trace::TraceShape shape{32768, 256, 4};
-  const cost::MemorySystem memory = reference_memory(shape);
+  const cost::MemorySystem memory = bench::reference_memory(shape);
   const config::SyntheticParams synthetic;
   for (auto _ : state) {
     auto source = trace::make_synthetic_source(synthetic, shape, 1);
