@@ -358,7 +358,7 @@ LagrangianResult lagrangian_bound(const StepMajorReads& reads, const cost::Memor
   // the Polyak step and adapts: x 1.1 after an improving step whose new subgradient agrees with the
   // direction ("green"), x 0.66 after `patience` steps in a row without improvement ("red").
   double f = o.step_scale, alpha = o.average_weight;
-  const double kappa2 = o.capacity_scale;
+  const double kappa2 = o.capacity_scale / reads.shape().layers;
   const std::uint32_t red_limit = o.patience;
   std::uint32_t reds = 0;
   LagrangianDuals trial = centre;
@@ -372,6 +372,7 @@ LagrangianResult lagrangian_bound(const StepMajorReads& reads, const cost::Memor
       r.stop_reason = "gap";
       break;
     }
+    if (r.passes >= o.average_switch) alpha = o.late_average_weight;
     const double target = o.upper_bound_s > best ? o.upper_bound_s : best * 1.01;
     // The direction: the averaged subgradient projected on the feasible set's tangent cone at the
     // centre (weights at 0 that would go negative stay; on the face sum = 1, only moves along it).

@@ -98,7 +98,7 @@ std::vector<KeyDecl> make_oracle_decls() {
       integer_knob(g, "exact_max_nodes", &O::exact_max_nodes, 1, kNoLimit,
                    "exact: branch-and-bound node budget (unproven points say so)"),
       number_knob(g, "lagrangian_gap", &O::lagrangian_gap, at_least(0),
-                  "Lagrangian bound: computed where best schedule / best bound - 1 is above this"),
+                  "Lagrangian bound: computed where best schedule / best bound - 1 is above this, until it is not"),
       integer_knob(g, "lagrangian_passes", &O::lagrangian_passes, 0, kNoLimit,
                    "Lagrangian bound: passes over the trace (0: never computed)"),
       number_knob(g, "lagrangian_wall_s", &O::lagrangian_wall_s, at_least(0),

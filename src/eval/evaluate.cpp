@@ -234,6 +234,7 @@ std::unique_ptr<DualPlan> run_lagrangian(const config::PointSpec& point, const E
     o.max_passes = os.lagrangian_passes;
     o.max_wall_s = os.lagrangian_wall_s;
     o.upper_bound_s = best != nullptr ? best->metrics.total_time_s : 0.0;
+    o.stop_gap = os.lagrangian_gap;
     o.parallel = options.parallel;
     const bound::LagrangianResult r = bound::lagrangian_bound(reads, result.memory, o);
     report.computed = true;

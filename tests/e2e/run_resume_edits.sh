@@ -102,7 +102,7 @@ run_kv exact run "$WORK/exact.yaml" -o "$OUT" --resume -q
 refused exact "the sweep now lists policy exact, which this file has no columns for"
 edit budget -e 's/^oracle: {moves: 2.0e5, sa_rounds: 2}$/oracle: {moves: 2.0e5, sa_rounds: 2, lagrangian_passes: 7}/'
 run_kv budget run "$WORK/budget.yaml" -o "$OUT" --resume -q
-refused budget "oracle.lagrangian_passes 100 in the file, 7 in the sweep (12 points)"
+refused budget "oracle.lagrangian_passes 300 in the file, 7 in the sweep (12 points)"
 edit seed -e 's/^seed: 3$/seed: 4/'
 run_kv seed run "$WORK/seed.yaml" -o "$OUT" --resume -q
 refused seed "seed 3 in the file, 4 in the sweep: a new seed gives every point another trace"
