@@ -1,4 +1,5 @@
 #include "kvsweep/core/version.hpp"
+#include "kvsweep_git_sha.inc"  // KVSWEEP_GIT_SHA, written at build time (scripts/git-sha.cmake)
 
 namespace kvsweep::core {
 std::string_view version() { return KVSWEEP_VERSION; }
