@@ -1,9 +1,11 @@
 // The Lagrangian bound and fm_dual in evaluate_point: computed exactly where the baselines' certified
 // gap is above oracle.lagrangian_gap; the bound stays below the proven MILP optimum and joins
 // lower_bound_s; fm_dual's schedule is judged like every other, never below the optimum; the oracle
-// may start from it; with the gap below the threshold neither runs and the report says why.
+// may start from it; it stops once the baselines are within the threshold; with the gap below the
+// threshold neither runs and the report says why.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 
 #include "kvsweep/eval/evaluate.hpp"
@@ -47,6 +49,32 @@ TEST(LagrangianInEval, BelowTheOptimumAndFmDualJudgedLikeEveryPolicy) {
   EXPECT_GE(dual->metrics.total_time_s, optimum * (1 - 1e-12));
   ASSERT_TRUE(r.oracle.has_value());
   EXPECT_LE(r.find("oracle")->metrics.total_time_s, dual->metrics.total_time_s * (1 + 1e-12));
+}
+
+// Computed until the best baseline is within oracle.lagrangian_gap of the bound, not for every pass.
+TEST(LagrangianInEval, StopsOnceTheBaselinesAreWithinTheThreshold) {
+  std::string yaml = kYaml;
+  yaml.replace(yaml.find("fm_dual, exact, oracle"), 22, "fm_dual");
+  const auto full = evaluate_point(sweep::load_sweep_text(yaml, "lagrangian.yaml").points.front().spec);
+  ASSERT_TRUE(full.lagrangian.has_value() && full.lagrangian->computed);
+  double baselines = 1e300;  // the best schedule when the bound starts
+  for (const char* name : {"static", "reactive_lru", "belady", "fm_tracking"}) {
+    baselines = std::min(baselines, full.find(name)->metrics.total_time_s);
+  }
+  const double before = std::max(full.bounds.bandwidth_split_s, full.bounds.free_migration_s);
+  const double at_start = baselines / before - 1, at_end = baselines / full.lagrangian->bound_s - 1;
+  const double threshold = (at_start + at_end) / 2;  // the bound passes it on the way
+  ASSERT_GT(at_end, 0);
+  ASSERT_GT(at_start, at_end * 1.01);
+  ASSERT_GT(full.lagrangian->passes, 2U);
+
+  yaml.replace(yaml.find("lagrangian_gap: 0"), 17, "lagrangian_gap: " + std::to_string(threshold));
+  const auto r = evaluate_point(sweep::load_sweep_text(yaml, "lagrangian.yaml").points.front().spec);
+  ASSERT_TRUE(r.lagrangian.has_value() && r.lagrangian->computed) << r.lagrangian->note;
+  EXPECT_EQ(r.lagrangian->stop_reason, "gap");
+  EXPECT_LT(r.lagrangian->passes, full.lagrangian->passes);
+  EXPECT_LE(baselines / r.lagrangian->bound_s - 1, threshold * (1 + 1e-9));
+  EXPECT_LE(r.lagrangian->bound_s, full.lagrangian->bound_s * (1 + 1e-12));
 }
 
 TEST(LagrangianInEval, NotComputedBelowTheThreshold) {
