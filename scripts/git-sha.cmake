@@ -7,7 +7,7 @@ execute_process(COMMAND git rev-parse --short=12 HEAD WORKING_DIRECTORY "${SRC}"
 if(failed OR NOT sha)
   set(sha "unknown")
 else()
-  execute_process(COMMAND git diff-index --quiet HEAD -- WORKING_DIRECTORY "${SRC}" RESULT_VARIABLE dirty
+  execute_process(COMMAND git diff --quiet HEAD -- WORKING_DIRECTORY "${SRC}" RESULT_VARIABLE dirty
                   OUTPUT_QUIET ERROR_QUIET)
   if(dirty)
     string(APPEND sha "-dirty")
