@@ -41,7 +41,7 @@
 # Partition, account, QOS: `sbatch -p/-A/-q`, or SBATCH_PARTITION / SBATCH_ACCOUNT / SBATCH_QOS.
 #
 # Exit code: kvsweep's (0 every point ok, 1 some points failed, 2 bad input, 3 stopped by a signal: run
-# again, it resumes). A plain `scancel` sends SIGTERM to every process of the job, kvsweep included, and
+# again, it resumes; 4 the results file could not be written, e.g. a full disk: free space, run again). A plain `scancel` sends SIGTERM to every process of the job, kvsweep included, and
 # SIGKILL after the cluster's KillWait: the rows finished so far are in the file either way (flushed one
 # by one), so resubmitting the same command completes the sweep. `scancel -b -s USR1 JOB` does what the
 # time-limit warning does: finish the points in flight, stop, requeue.

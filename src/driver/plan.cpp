@@ -3,13 +3,41 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "kvsweep/core/diagnostics.hpp"
 #include "resume.hpp"
 
 namespace kvsweep::driver {
 
+namespace {
+
+// Refuses an output that is one of the run's inputs (the sweep file, a point's trace file), also through
+// a symbolic or hard link: --force would replace it with the results.
+void refuse_input_as_output(const RunOptions& options, const sweep::Sweep& sweep) {
+  std::error_code ec;
+  if (!std::filesystem::exists(options.out_path, ec)) return;
+  auto same = [&](const std::string& input) {
+    std::error_code e;
+    return !input.empty() && std::filesystem::equivalent(options.out_path, input, e);
+  };
+  const std::string where = "-o " + options.out_path;
+  if (same(options.sweep_path)) {
+    throw core::InputError(where, "this is the sweep file " + options.sweep_path +
+                                      " (the run's input): name another output file");
+  }
+  for (const auto& p : sweep.points) {
+    if (same(p.spec.trace.file)) {
+      throw core::InputError(where, "this is the trace file " + p.spec.trace.file + " of point " + p.id + " (" +
+                                        p.spec.source + "), an input of the run: name another output file");
+    }
+  }
+}
+
+}  // namespace
+
 Plan make_plan(const RunOptions& options, const std::map<std::string, std::string>& provenance) {
   Plan plan;
   plan.sweep = sweep::load_sweep_file(options.sweep_path);
+  refuse_input_as_output(options, plan.sweep);
   const bool reopen = options.resume && std::filesystem::exists(options.out_path);
   if (!reopen) result::ResultFile::check_can_create(options.out_path, options.force || options.resume);
 

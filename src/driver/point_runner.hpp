@@ -2,6 +2,7 @@
 // One attempt at one point, on whichever rank: evaluate it and encode its row (ok, or failed with the
 // exception's message). Never throws for a failing point: a failure is a row.
 #include <cstddef>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -16,11 +17,13 @@ struct Attempt {
   bool ok = false;
   std::string error;  // when !ok
   double wall_s = 0;
-  std::vector<std::vector<double>> step_time_s;  // with EvalOptions::step_detail, per detail_policies()
+  std::vector<eval::PointResult::StepSeries> detail;  // with EvalOptions::step_detail
 };
 
-// The policies whose per-step times a point's detail holds: its simulated ones, in order.
-std::vector<std::string> detail_policies(const config::PointSpec& spec);
+// A point's per-step series as one byte message (worker -> master) and back. decode_detail throws
+// std::runtime_error on a message that is not one encode_detail wrote.
+std::vector<std::byte> encode_detail(const std::vector<eval::PointResult::StepSeries>& detail);
+std::vector<eval::PointResult::StepSeries> decode_detail(std::span<const std::byte> bytes);
 
 Attempt run_point(const sweep::SweepPoint& point, std::uint32_t attempt, const result::Schema& schema,
                   const eval::EvalOptions& eval_options, int rank, const std::string& host);

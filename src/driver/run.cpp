@@ -5,16 +5,20 @@
 #include <mpi.h>
 #include <tbb/global_control.h>
 #include <tbb/version.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
 #include <fstream>
 #include <map>
+#include <sstream>
+#include <stop_token>
 #include <string>
 #include <thread>
 
@@ -34,7 +38,7 @@ constexpr int kTagResult = 1;  // a finished row (bytes); also means "ready for 
 constexpr int kTagReady = 2;   // no row yet: the first request
 constexpr int kTagWork = 3;    // two uint32: point index, attempt
 constexpr int kTagStop = 4;    // no more work
-constexpr int kTagDetail = 5;  // after a result with --detail: the per-step times (doubles, policy-major)
+constexpr int kTagDetail = 5;  // after a result with --detail: the per-step series (encode_detail)
 
 // Was this process started by a launcher (mpirun, srun)? Without one, MPI is not initialised at all: a
 // singleton MPI_Init would start runtime daemons (and refuse root) just to run in-process.
@@ -152,13 +156,39 @@ struct StopTally {
 
 // The last line of a stopped run: what was saved, what was lost, what to do. `why` follows the tally
 // (e.g. advice after mpirun killed the job).
-void print_stopped(const StopTally& t, const RunOptions& options, const char* why = "") {
+void print_stopped(const StopTally& t, const RunOptions& options, const char* why = "",
+                   const char* cause = "stopped by a signal") {
   std::fprintf(stderr,
-               "kvsweep: stopped by a signal: rerun with --resume to finish; this run wrote %llu ok and %llu failed "
+               "kvsweep: %s: rerun with --resume to finish; this run wrote %llu ok and %llu failed "
                "row(s); %llu point(s) in flight abandoned, %llu not started; %s has %llu rows%s\n",
-               static_cast<unsigned long long>(t.done), static_cast<unsigned long long>(t.failed),
+               cause, static_cast<unsigned long long>(t.done), static_cast<unsigned long long>(t.failed),
                static_cast<unsigned long long>(t.abandoned), static_cast<unsigned long long>(t.not_started),
                options.out_path.c_str(), static_cast<unsigned long long>(t.rows), why);
+}
+
+// The last line of a run whose results file refused a write: what is safe, what to do.
+int report_write_error(const result::WriteError& e, std::uint64_t ok, std::uint64_t failed) {
+  std::fprintf(stderr,
+               "kvsweep: error: %s: cannot write the results: %s; the %llu ok and %llu failed row(s) this run wrote "
+               "before are intact; fix that, then rerun with --resume\n",
+               e.path().c_str(), e.what(), static_cast<unsigned long long>(ok), static_cast<unsigned long long>(failed));
+  return kExitWriteError;
+}
+
+// A finished point into the file: its per-step detail first, then its row, which is what marks the point
+// done (a detail group without a row is replaced when the point runs again). Throws result::WriteError.
+void store(Plan& plan, const Task& t, std::span<const std::byte> row, bool ok,
+           const std::vector<eval::PointResult::StepSeries>* detail) {
+  if (detail != nullptr && ok) {
+    std::vector<std::string> names;
+    std::vector<std::vector<double>> series;
+    for (const auto& s : *detail) {
+      names.push_back(s.policy);
+      series.push_back(s.step_time_s);
+    }
+    plan.file->write_detail(plan.sweep.points[t.point].id, names, series);
+  }
+  plan.file->append(row);
 }
 
 // After the first stop signal, how long points in flight may still run. Under Open MPI a SIGTERM from
@@ -192,9 +222,14 @@ constexpr const char* kKilledAdvice =
 int finish(Plan& plan, const Reporter& reporter, const RunOptions& options) {
   const RunProgress& p = reporter.progress();
   const bool complete = p.done + p.failed == p.total;
-  if (complete) plan.file->set_end_time();  // a stopped run leaves end_time as it was
-  const std::uint64_t rows = plan.file->rows();
-  plan.file->close();
+  std::uint64_t rows = 0;
+  try {
+    if (complete) plan.file->set_end_time();  // a stopped run leaves end_time as it was
+    rows = plan.file->rows();
+    plan.file->close();
+  } catch (const result::WriteError& e) {
+    return report_write_error(e, p.done, p.failed);
+  }
   if (!complete) {
     print_stopped({p.done, p.failed, 0, p.total - p.done - p.failed, rows}, options);
     return kExitStopped;
@@ -215,7 +250,6 @@ int run_in_process(Plan& plan, const RunOptions& options, const StopSignals& sig
   // A point cannot be interrupted: a watchdog ends the process when the grace period after a stop
   // signal runs out, or at a second signal. Every finished row is already flushed to the file.
   // The main thread counts what it wrote; the watchdog reads the counts (never the file) for its last line.
-  std::atomic<bool> running{true};
   std::atomic<std::uint64_t> ok_rows{0}, failed_rows{0};
   const std::uint64_t rows_before = plan.file->rows();
   const std::uint64_t total = plan.tasks.size();
@@ -225,10 +259,12 @@ int run_in_process(Plan& plan, const RunOptions& options, const StopSignals& sig
     print_stopped({ok, failed, left > 0 ? 1U : 0U, left > 0 ? left - 1 : 0, rows_before + ok + failed}, options, why);
     std::_Exit(kExitStopped);
   };
-  std::thread watchdog([&] {
+  // Declared after everything it uses, and joined by its destructor however this function ends (an
+  // exception included: a joinable std::thread would std::terminate the process).
+  std::jthread watchdog([&](const std::stop_token& stop) {
     std::optional<Clock::time_point> deadline;
     bool killed = false;
-    while (running) {
+    while (!stop.stop_requested()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       const int n = signals.count();
       if (n >= 2) {
@@ -254,37 +290,68 @@ int run_in_process(Plan& plan, const RunOptions& options, const StopSignals& sig
                    plan.sweep.points[t.point].spec.source.c_str(), t.attempt);
     }
     const Attempt a = run_point(plan.sweep.points[t.point], t.attempt, *plan.schema, options.eval, 0, host);
-    plan.file->append(a.row);
-    if (options.detail && a.ok) {
-      plan.file->write_detail(plan.sweep.points[t.point].id, detail_policies(plan.sweep.points[t.point].spec),
-                              a.step_time_s);
+    try {
+      store(plan, t, a.row, a.ok, options.detail ? &a.detail : nullptr);
+    } catch (const result::WriteError& e) {
+      return report_write_error(e, ok_rows, failed_rows);
     }
     if (!a.ok) report_failure(plan, t, a.error);
     ++(a.ok ? ok_rows : failed_rows);
     reporter.row(t, a.ok);
   }
-  running = false;
+  watchdog.request_stop();
   watchdog.join();
   return finish(plan, reporter, options);
 }
 
-// The per-step times a worker sends right after a row (empty for a failed point).
-void receive_detail(Plan& plan, const Task& t, int worker) {
+// The per-step series a worker sends right after a row (none for a failed point).
+std::vector<eval::PointResult::StepSeries> receive_detail(int worker) {
   MPI_Status status;
   MPI_Probe(worker, kTagDetail, MPI_COMM_WORLD, &status);
   int count = 0;
-  MPI_Get_count(&status, MPI_DOUBLE, &count);
-  std::vector<double> flat(static_cast<std::size_t>(count));
-  MPI_Recv(flat.data(), count, MPI_DOUBLE, worker, kTagDetail, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-  const std::vector<std::string> names = detail_policies(plan.sweep.points[t.point].spec);
-  if (flat.empty() || names.empty()) return;
-  const std::size_t steps = flat.size() / names.size();
-  std::vector<std::vector<double>> series;
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    series.emplace_back(flat.begin() + static_cast<std::ptrdiff_t>(i * steps),
-                        flat.begin() + static_cast<std::ptrdiff_t>((i + 1) * steps));
+  MPI_Get_count(&status, MPI_BYTE, &count);
+  std::vector<std::byte> bytes(static_cast<std::size_t>(count));
+  MPI_Recv(bytes.data(), count, MPI_BYTE, worker, kTagDetail, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+  return decode_detail(bytes);
+}
+
+// A worker rank as it introduced itself (its first message): where it runs, to tell later whether it died.
+struct WorkerId {
+  long pid = 0;
+  std::string host;
+};
+
+// How a process of this node ended, if it has: "" while it runs; "exited" when it is gone (reaped: how
+// it ended is no longer known here); "killed by signal N" while it is a zombie.
+std::string ended(long pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH ? "gone" : "";
+  // pid (comm) state ... ; the state follows the last ')' (comm may hold parentheses).
+  const std::size_t close = line.rfind(')');
+  if (close == std::string::npos || close + 2 >= line.size() || line[close + 2] != 'Z') return "";
+  std::istringstream rest(line.substr(close + 2));
+  std::string field;
+  long exit_code = -1;
+  for (int i = 3; rest >> field; ++i) {  // field 52: the exit status as waitpid reports it
+    if (i == 52) exit_code = std::atol(field.c_str());
   }
-  plan.file->write_detail(plan.sweep.points[t.point].id, names, series);
+  if (exit_code >= 0 && (exit_code & 0x7f) != 0) return "killed by signal " + std::to_string(exit_code & 0x7f);
+  if (exit_code >= 0) return "exited with status " + std::to_string((exit_code >> 8) & 0xff);
+  return "gone";
+}
+
+// The worker ranks of this node that are no longer running, as "rank 2 (pid 4711, killed by signal 9)".
+std::vector<std::string> dead_workers(const std::map<int, WorkerId>& workers, const std::string& host) {
+  std::vector<std::string> dead;
+  for (const auto& [rank, w] : workers) {
+    if (w.host != host || w.pid <= 0) continue;
+    const std::string how = ended(w.pid);
+    if (how.empty()) continue;
+    dead.push_back("rank " + std::to_string(rank) + " (pid " + std::to_string(w.pid) +
+                   (how == "gone" ? std::string() : ", " + how) + ")");
+  }
+  return dead;
 }
 
 // Rank 0 of several: hands out tasks, writes rows; evaluates nothing itself.
@@ -296,9 +363,12 @@ int run_master(Plan& plan, const RunOptions& options, const StopSignals& signals
   std::map<int, Task> in_flight;
   int active = size - 1;  // workers not yet told to stop
   bool stopping = false, killed = false;  // killed: mpirun is ending the job (stop_grace)
+  std::string rank_died;  // "stopped: worker rank 2 (pid 4711) died ...", when mpirun ends the job for that
   Clock::time_point deadline{};
   auto last_tick = Clock::now();
   std::vector<std::byte> buffer;
+  std::map<int, WorkerId> workers;
+  const std::string host = host_name();
 
   auto hand_out = [&](int worker) {
     if (!stopping && !queue.empty()) {
@@ -321,8 +391,12 @@ int run_master(Plan& plan, const RunOptions& options, const StopSignals& signals
   auto abandon = [&](const char* why, bool by_mpirun) {
     const RunProgress& p = reporter.progress();
     const std::uint64_t rows = plan.file->rows();
-    plan.file->close();
-    print_stopped({p.done, p.failed, in_flight.size(), queue.size(), rows}, options, why);
+    try {
+      plan.file->close();
+    } catch (const result::WriteError&) {  // every row was flushed when it was written: nothing is lost
+    }
+    print_stopped({p.done, p.failed, in_flight.size(), queue.size(), rows}, options, why,
+                  rank_died.empty() ? "stopped by a signal" : rank_died.c_str());
     if (by_mpirun) std::_Exit(kExitStopped);  // mpirun kills the workers and exits 1 whatever we do
     MPI_Abort(MPI_COMM_WORLD, kExitStopped);
   };
@@ -340,12 +414,29 @@ int run_master(Plan& plan, const RunOptions& options, const StopSignals& signals
       MPI_Get_count(&status, MPI_BYTE, &bytes);
       buffer.resize(static_cast<std::size_t>(bytes));
       MPI_Recv(buffer.data(), bytes, MPI_BYTE, status.MPI_SOURCE, status.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+      if (status.MPI_TAG == kTagReady) {  // "<pid> <host>"
+        std::istringstream in(std::string(reinterpret_cast<const char*>(buffer.data()), buffer.size()));
+        WorkerId w;
+        in >> w.pid >> w.host;
+        workers[status.MPI_SOURCE] = w;
+      }
       if (status.MPI_TAG == kTagResult) {
         const Task t = in_flight.at(status.MPI_SOURCE);
         in_flight.erase(status.MPI_SOURCE);
-        plan.file->append(buffer);
         const bool ok = plan.schema->status(buffer) == "ok";
-        if (options.detail) receive_detail(plan, t, status.MPI_SOURCE);
+        std::vector<eval::PointResult::StepSeries> detail;
+        if (options.detail) detail = receive_detail(status.MPI_SOURCE);
+        try {
+          store(plan, t, buffer, ok, options.detail ? &detail : nullptr);
+        } catch (const result::WriteError& e) {
+          const RunProgress& p = reporter.progress();
+          report_write_error(e, p.done, p.failed);
+          try {
+            plan.file->close();  // and its lock: MPI_Abort ends this process without destructors
+          } catch (const result::WriteError&) {
+          }
+          MPI_Abort(MPI_COMM_WORLD, kExitWriteError);  // the workers wait for rank 0: end the job
+        }
         if (!ok) report_failure(plan, t, plan.schema->get_string(buffer, "error"));
         reporter.row(t, ok);
       }
@@ -355,18 +446,30 @@ int run_master(Plan& plan, const RunOptions& options, const StopSignals& signals
     const int n = signals.count();
     if (n >= 2) {
       std::fprintf(stderr, "kvsweep: second signal: stopping now\n");
-      abandon("", killed);
+      abandon(killed && rank_died.empty() ? kKilledAdvice : "", killed);
     }
     if (n == 1 && !stopping) {
       stopping = true;
       const double grace = stop_grace(signals, options.grace_s, killed);
       deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(grace));
-      std::fprintf(stderr, "kvsweep: signal %d%s: no new points; %zu in flight get up to %g s\n", signals.last(),
-                   killed ? " from mpirun, which kills the job soon" : "", in_flight.size(), grace);
+      // mpirun also ends the job when a rank dies: then say which, not "Ctrl-C".
+      const std::vector<std::string> dead = killed ? dead_workers(workers, host) : std::vector<std::string>{};
+      if (!dead.empty()) {
+        const std::string which = core::join(dead, ", ");
+        std::fprintf(stderr, "kvsweep: worker %s died; mpirun ends the whole job when a rank dies (signal %d to "
+                     "rank 0); the %zu other point(s) in flight get up to %g s\n", which.c_str(), signals.last(),
+                     in_flight.size() - std::min(in_flight.size(), dead.size()), grace);
+        rank_died = "stopped: worker " + which + " died, and mpirun ends the whole job when a rank dies";
+      } else {
+        std::fprintf(stderr, "kvsweep: signal %d%s: no new points; %zu in flight get up to %g s\n", signals.last(),
+                     killed ? " from mpirun, which kills the job soon (a Ctrl-C, or a rank that died on another "
+                              "node: mpirun's own message says which)" : "",
+                     in_flight.size(), grace);
+      }
     }
     if (stopping && !in_flight.empty() && Clock::now() > deadline) {
       std::fprintf(stderr, "kvsweep: grace period over: abandoning %zu point(s) in flight\n", in_flight.size());
-      abandon(killed ? kKilledAdvice : "", killed);
+      abandon(killed && rank_died.empty() ? kKilledAdvice : "", killed);
     }
     if (Clock::now() - last_tick > std::chrono::seconds(1)) {
       reporter.tick();
@@ -381,7 +484,8 @@ int run_master(Plan& plan, const RunOptions& options, const StopSignals& signals
 // Ranks 1..: ask for work, evaluate, send the row back, until told to stop.
 void run_worker(const sweep::Sweep& sweep, const result::Schema& schema, const RunOptions& options, int rank) {
   const std::string host = host_name();
-  MPI_Send(nullptr, 0, MPI_BYTE, 0, kTagReady, MPI_COMM_WORLD);
+  std::string hello = std::to_string(getpid()) + " " + host;  // rank 0 tells from it whether we died
+  MPI_Send(hello.data(), static_cast<int>(hello.size()), MPI_BYTE, 0, kTagReady, MPI_COMM_WORLD);
   while (true) {
     MPI_Status status;
     std::uint32_t msg[2] = {0, 0};
@@ -392,9 +496,8 @@ void run_worker(const sweep::Sweep& sweep, const result::Schema& schema, const R
     const Attempt a = run_point(sweep.points.at(msg[0]), msg[1], schema, options.eval, rank, host);
     MPI_Send(a.row.data(), static_cast<int>(a.row.size()), MPI_BYTE, 0, kTagResult, MPI_COMM_WORLD);
     if (options.detail) {
-      std::vector<double> flat;
-      for (const auto& series : a.step_time_s) flat.insert(flat.end(), series.begin(), series.end());
-      MPI_Send(flat.data(), static_cast<int>(flat.size()), MPI_DOUBLE, 0, kTagDetail, MPI_COMM_WORLD);
+      const std::vector<std::byte> detail = encode_detail(a.detail);
+      MPI_Send(detail.data(), static_cast<int>(detail.size()), MPI_BYTE, 0, kTagDetail, MPI_COMM_WORLD);
     }
   }
 }

@@ -187,6 +187,13 @@ void run_exact(const config::PointSpec& point, double static_time, PointResult& 
   result.exact = report;
 }
 
+// A policy's per-(n, l) records summed over layers: one time per decode step.
+std::vector<double> per_step_times(const std::vector<cost::StepRecord>& records, const trace::TraceShape& shape) {
+  std::vector<double> steps(shape.decode_tokens, 0.0);
+  for (const cost::StepRecord& r : records) steps[r.n - shape.prompt_tokens] += r.time_s;
+  return steps;
+}
+
 // fm_dual's plan: the Lagrangian bound's cheapest paths, in the layout policy::ResidencyPlan views.
 struct DualPlan {
   std::vector<core::Word> bits;
@@ -256,9 +263,13 @@ std::unique_ptr<DualPlan> run_lagrangian(const config::PointSpec& point, const E
   one.push_back(policy::make_policy("fm_dual", policy::PolicyContext{sh, result.memory, params, &plan->view}));
   sim::SimulationOptions sim_opt;
   sim_opt.parallel = options.parallel;
+  sim_opt.record_steps = options.step_detail;
+  std::vector<std::vector<cost::StepRecord>> records;
   auto source = make_trace_source(point);
-  const sim::SimulationResult run = sim::simulate(*source, result.memory, one, sim_opt);
+  const sim::SimulationResult run =
+      sim::simulate(*source, result.memory, one, sim_opt, options.step_detail ? &records : nullptr);
   const auto& p = run.policies.at(0);
+  if (!records.empty()) result.step_detail.push_back({p.name, per_step_times(records[0], sh)});
   PolicyResult pr{p.name, cost::summarise(p.totals, result.memory, sh.decode_tokens),
                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() - result.lagrangian->wall_s};
   pr.metrics.speedup_vs_static = static_time / p.totals.total_time_s;
@@ -335,9 +346,8 @@ PointResult evaluate_point(const config::PointSpec& point, const EvalOptions& op
     if (cache.complete()) source = cache.source();
     sim::SimulationResult run =
         sim::simulate(*source, result.memory, policies, sim_opt, options.step_detail ? &records : nullptr);
-    for (const auto& policy_records : records) {
-      std::vector<double>& steps = result.step_time_s.emplace_back(shape.decode_tokens, 0.0);
-      for (const cost::StepRecord& r : policy_records) steps[r.n - shape.prompt_tokens] += r.time_s;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      result.step_detail.push_back({run.policies[i].name, per_step_times(records[i], shape)});
     }
     runs = std::move(run.policies);
     result.bounds = run.bounds;

@@ -1,7 +1,13 @@
 #include "kvsweep/io/h5.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
+#include <system_error>
 
 namespace kvsweep::io {
 
@@ -174,6 +180,32 @@ File File::open(const std::string& path, OpenMode mode) {
 
 void File::flush() { check(H5Fflush(id(), H5F_SCOPE_LOCAL), "H5Fflush"); }
 
+bool File::reserve(std::uint64_t bytes) {
+  void* handle = nullptr;
+  if (H5Fget_vfd_handle(id(), H5P_DEFAULT, &handle) < 0 || handle == nullptr) {
+    H5Eclear2(H5E_DEFAULT);
+    return false;  // a driver without a POSIX descriptor
+  }
+  const int fd = *static_cast<int*>(handle);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) throw std::system_error(errno, std::generic_category(), "fstat");
+  if (::fallocate(fd, FALLOC_FL_KEEP_SIZE, st.st_size, static_cast<off_t>(bytes)) == 0) return true;
+  const int err = errno;
+  if (err == EOPNOTSUPP || err == ENOSYS || err == EINVAL) return false;
+  throw std::system_error(err, std::generic_category(), "fallocate");
+}
+
+void File::release_reserve() noexcept {
+  void* handle = nullptr;
+  if (H5Fget_vfd_handle(id(), H5P_DEFAULT, &handle) < 0 || handle == nullptr) {
+    H5Eclear2(H5E_DEFAULT);
+    return;
+  }
+  const int fd = *static_cast<int*>(handle);
+  struct stat st {};
+  if (::fstat(fd, &st) == 0) (void)!::ftruncate(fd, st.st_size);
+}
+
 // ---- Dataset -----------------------------------------------------------------------------------
 
 Dataset Dataset::create_appendable(hid_t loc, const std::string& name, hid_t file_type,
@@ -221,6 +253,11 @@ void Dataset::write(hid_t mem_type, const void* rows, std::uint64_t offset, std:
   file_space.select_range(offset, count);
   Dataspace mem_space = Dataspace::vector(count, count);
   check(H5Dwrite(id(), mem_type, mem_space.id(), file_space.id(), H5P_DEFAULT, rows), "H5Dwrite");
+}
+
+void Dataset::resize(std::uint64_t rows) {
+  const hsize_t n = rows;
+  check(H5Dset_extent(id(), &n), "H5Dset_extent");
 }
 
 void Dataset::append(hid_t mem_type, const void* rows, std::uint64_t count) {

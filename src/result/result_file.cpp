@@ -1,13 +1,18 @@
 #include "kvsweep/result/result_file.hpp"
 
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <stdexcept>
+#include <system_error>
 #include <unordered_map>
 
 #include "kvsweep/core/diagnostics.hpp"
@@ -148,16 +153,102 @@ std::string describe_difference(const io::Datatype& file_type, const Schema& sch
   return "same column names, but their types or sizes differ";
 }
 
-// Opens an existing HDF5 file for writing, which takes HDF5's lock on it (unless the user turned locking
-// off): fails while another process, such as a run still appending, holds it open.
+// The number after `key` in `text` ("eof = 1234"), or -1.
+long long number_after(const std::string& text, const std::string& key) {
+  const std::size_t at = text.find(key);
+  if (at == std::string::npos) return -1;
+  return std::strtoll(text.c_str() + at + key.size(), nullptr, 10);
+}
+
+// One line for an errno, with what to do about it.
+std::string errno_text(int err) {
+  std::string text = std::strerror(err);
+  text.append(" (errno ").append(std::to_string(err)).append(")");
+  return text;
+}
+
+// The cause of a failed HDF5 write in one line: the errno its file driver saw, else HDF5's summary.
+std::string write_cause(const io::H5Error& e) {
+  const long long err = number_after(e.what(), "errno = ");
+  if (err > 0) return errno_text(static_cast<int>(err));
+  std::string what = e.what();
+  if (what.size() > 300) what = what.substr(0, 300) + "...";
+  return what;
+}
+
+// The file cannot be written where it is: say why, and what to do.
+ResultFileError cannot_write(const std::string& path, int err) {
+  const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  const std::string where = dir.empty() ? std::string("the current directory") : dir.string();
+  switch (err) {
+    case EROFS:
+      return ResultFileError(Kind::kCannotWrite, path,
+                             "the filesystem of " + where + " is read-only: write the results elsewhere (-o)");
+    case EACCES:
+    case EPERM:
+      return ResultFileError(Kind::kCannotWrite, path,
+                             "no permission to write it in " + where + ": write the results elsewhere (-o)");
+    case ENOSPC:
+    case EDQUOT:
+      return ResultFileError(Kind::kCannotWrite, path,
+                             errno_text(err) + " on the filesystem of " + where + ": free space, then run again");
+    default:
+      return ResultFileError(Kind::kCannotWrite, path, "cannot write it: " + errno_text(err));
+  }
+}
+
+// Takes the file's own lock (io::OutputLock) before anything touches it.
+io::OutputLock take_lock(const std::string& path) {
+  try {
+    return io::OutputLock::take(path);
+  } catch (const io::LockHeld& e) {
+    throw ResultFileError(Kind::kBusy, path,
+                          "another kvsweep run is writing it (its lock " + path + ".lock is " + e.what() +
+                              "): wait for that run to end or stop it; two writers would corrupt the file");
+  } catch (const std::system_error& e) {
+    throw cannot_write(path, e.code().value());
+  }
+}
+
+// Opens an existing HDF5 file for writing (which also takes HDF5's own lock, unless the user turned
+// locking off). A failure says what is wrong: read-only filesystem, no permission, a truncated or broken
+// file, or another process holding it open.
 io::File open_for_writing(const std::string& path) {
+  struct statvfs vfs {};
+  if (::statvfs(path.c_str(), &vfs) == 0 && (vfs.f_flag & ST_RDONLY) != 0) throw cannot_write(path, EROFS);
+  if (::access(path.c_str(), W_OK) != 0 && (errno == EACCES || errno == EPERM)) throw cannot_write(path, errno);
   try {
     return io::File::open(path, io::OpenMode::kReadWrite);
   } catch (const io::H5Error& e) {
-    throw ResultFileError(Kind::kBusy, path,
-                          "cannot open it for writing; is another kvsweep run still writing it? (" +
-                              std::string(e.what()) + ")");
+    const std::string what = e.what();
+    const long long eof = number_after(what, "truncated file: eof = "), stored = number_after(what, "stored_eof = ");
+    if (eof >= 0) {
+      throw ResultFileError(Kind::kDamaged, path,
+                            "damaged: truncated at " + std::to_string(eof) + " of " +
+                                (stored >= 0 ? std::to_string(stored) : std::string("?")) +
+                                " bytes (a copy or transfer cut short?), so HDF5 cannot open it: restore it from "
+                                "a whole copy, or start afresh with --force (its rows are lost)");
+    }
+    if (what.find("unable to lock file") != std::string::npos) {
+      throw ResultFileError(Kind::kBusy, path,
+                            "another process has it open under HDF5's file lock (a reader such as h5py or pandas "
+                            "opened without HDF5_USE_FILE_LOCKING=FALSE, or another program): close it there, "
+                            "then run again");
+    }
+    if (const long long err = number_after(what, "errno = "); err > 0 && err != EAGAIN) {
+      throw cannot_write(path, static_cast<int>(err));
+    }
+    throw ResultFileError(Kind::kDamaged, path,
+                          "damaged: HDF5 cannot open it for writing (" + write_cause(e) +
+                              "): restore it from a copy, or start afresh with --force");
   }
+}
+
+// A row as it was written: a 16-digit point id and a status. A write that failed half way can leave a
+// row of zeros at the end.
+bool well_formed(const std::string& id, const std::string& status) {
+  return id.size() == 16 && std::all_of(id.begin(), id.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); }) &&
+         (status == "ok" || status == "failed");
 }
 
 }  // namespace
@@ -171,9 +262,11 @@ std::string utc_now_iso8601() {
   return buf;
 }
 
-ResultFile::ResultFile(std::string path, Schema schema, io::File file, io::Dataset table, io::Datatype type)
+ResultFile::ResultFile(std::string path, Schema schema, io::OutputLock lock, io::File file, io::Dataset table,
+                       io::Datatype type)
     : path_(std::move(path)),
       schema_(std::move(schema)),
+      lock_(std::move(lock)),
       file_(std::move(file)),
       table_(std::move(table)),
       type_(std::move(type)) {}
@@ -196,17 +289,36 @@ void ResultFile::check_can_create(const std::string& path, bool force) {
 ResultFile ResultFile::create(const std::string& path, const Schema& schema, const FileInfo& info,
                               bool force) {
   check_can_create(path, force);
-  // HDF5 truncates before it locks: check first that nobody is writing the file we are about to replace.
+  io::OutputLock lock = take_lock(path);
+  // HDF5 truncates before it locks: check first that no other process holds the file we are about to
+  // replace under HDF5's lock (a reader, say).
   if (force && io::is_hdf5_file(path)) open_for_writing(path).close();
-  io::File file = io::File::create(path, force);
-  io::Datatype type = schema.h5_type();
-  const std::string table_name(kTable);
-  io::AppendableOptions layout;
-  layout.chunk_rows = std::max<hsize_t>(1, kChunkBytes / schema.record_size());
-  io::Dataset table = io::Dataset::create_appendable(file.id(), table_name, type.id(), layout);
-  write_provenance(file.id(), schema, info);
-  file.flush();
-  return ResultFile(path, schema, std::move(file), std::move(table), std::move(type));
+  io::File file;
+  try {
+    file = io::File::create(path, force);
+  } catch (const io::H5Error& e) {
+    const long long err = number_after(e.what(), "errno = ");
+    if (err > 0) throw cannot_write(path, static_cast<int>(err));
+    throw;
+  }
+  try {
+    io::Datatype type = schema.h5_type();
+    const std::string table_name(kTable);
+    io::AppendableOptions layout;
+    layout.chunk_rows = std::max<hsize_t>(1, kChunkBytes / schema.record_size());
+    ResultFile out(path, schema, std::move(lock), std::move(file), io::Dataset(), std::move(type));
+    out.guarded_write(info.sweep_yaml.size() + 16 * info.point_ids.size(), [&] {
+      out.table_ = io::Dataset::create_appendable(out.file_.id(), table_name, out.type_.id(), layout);
+      write_provenance(out.file_.id(), schema, info);
+      out.file_.flush();
+    });
+    return out;
+  } catch (const WriteError& e) {
+    // A file that was never complete holds nothing: remove it rather than leave a broken one.
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
+    throw ResultFileError(Kind::kCannotWrite, path, std::string("cannot create it: ") + e.what());
+  }
 }
 
 ResultFile ResultFile::open_for_resume(const std::string& path, const std::vector<std::string>& policies,
@@ -215,6 +327,7 @@ ResultFile ResultFile::open_for_resume(const std::string& path, const std::vecto
     throw ResultFileError(Kind::kNotResults, path,
                           "not an HDF5 file (missing, unreadable or another format)");
   }
+  io::OutputLock lock = take_lock(path);
   io::File file = open_for_writing(path);
   const hid_t root = file.id();
   const std::string format = read_text_attribute(root, "format");
@@ -257,12 +370,46 @@ ResultFile ResultFile::open_for_resume(const std::string& path, const std::vecto
     throw ResultFileError(Kind::kSchemaMismatch, path,
                           "its columns differ from this sweep's: " + describe_difference(file_type, schema));
   }
-  ResultFile out(path, std::move(schema), std::move(file), std::move(table), std::move(type));
+  ResultFile out(path, std::move(schema), std::move(lock), std::move(file), std::move(table), std::move(type));
   out.sweep_hash_ = read_text_attribute(root, "sweep_hash");
+  // A write that failed half way (on a filesystem that could not reserve space) may have left its row
+  // incomplete at the end of the table: drop it, so the point runs again.
+  const std::vector<Status> rows = out.statuses();
+  std::uint64_t keep = rows.size();
+  while (keep > 0 && !well_formed(rows[keep - 1].point_id, rows[keep - 1].status)) --keep;
+  if (keep < rows.size()) {
+    out.guarded_write(0, [&] {
+      out.table_.resize(keep);
+      out.file_.flush();
+    });
+    out.dropped_rows_ = rows.size() - keep;
+  }
   return out;
 }
 
+template <class F>
+void ResultFile::guarded_write(std::uint64_t bytes, F&& write) {
+  // The bytes, a new chunk of each dataset they may start, twice over (HDF5 may write a chunk before it
+  // frees an older copy), and room for metadata (object headers, B-tree nodes, the superblock).
+  const std::uint64_t reserve = 2 * (bytes + kChunkBytes) + 256 * 1024;
+  try {
+    file_.reserve(reserve);
+  } catch (const std::system_error& e) {
+    throw WriteError(path_, errno_text(e.code().value()) + ", needs about " + std::to_string(reserve / 1024) +
+                                " KiB free");
+  }
+  try {
+    write();
+  } catch (const io::H5Error& e) {
+    throw WriteError(path_, write_cause(e));
+  }
+}
+
 void ResultFile::record_sweep(const FileInfo& info, const std::vector<std::string>& axis_names) {
+  guarded_write(2 * info.sweep_yaml.size() + 16 * info.point_ids.size(), [&] { record_sweep_unguarded(info, axis_names); });
+}
+
+void ResultFile::record_sweep_unguarded(const FileInfo& info, const std::vector<std::string>& axis_names) {
   const hid_t root = file_.id();
   if (info.sweep_hash != sweep_hash_) {
     const std::string history = "sweep_history";
@@ -290,8 +437,20 @@ void ResultFile::append(std::span<const std::byte> records) {
     throw std::invalid_argument("results append: " + std::to_string(records.size()) +
                                 " bytes is not a whole number of " + std::to_string(size) + "-byte records");
   }
-  table_.append(type_.id(), records.data(), records.size() / size);
-  file_.flush();  // the crash-safety point: everything appended so far survives a kill from here on
+  guarded_write(records.size(), [&] {
+    const std::uint64_t before = table_.length();
+    try {
+      table_.append(type_.id(), records.data(), records.size() / size);
+      file_.flush();  // the crash-safety point: everything appended so far survives a kill from here on
+    } catch (const io::H5Error&) {
+      try {  // put the table's length back, so that a close does not write a row that is not there
+        table_.resize(before);
+        file_.flush();
+      } catch (const io::H5Error&) {
+      }
+      throw;
+    }
+  });
 }
 
 std::uint64_t ResultFile::rows() const { return table_.length(); }
@@ -325,7 +484,8 @@ std::vector<ResultFile::Status> ResultFile::statuses() const {
   for (std::size_t i = 0; i < out.size(); ++i) {
     const char* at = raw.data() + i * (kId + kStatus);
     out[i].point_id.assign(at, strnlen(at, kId));
-    out[i].ok = std::string_view(at + kId, strnlen(at + kId, kStatus)) == "ok";
+    out[i].status.assign(at + kId, strnlen(at + kId, kStatus));
+    out[i].ok = out[i].status == "ok";
   }
   return out;
 }
@@ -357,6 +517,13 @@ std::map<std::string, std::uint32_t> ResultFile::failed_attempts() const {
 void ResultFile::write_detail(const std::string& point_id, const std::vector<std::string>& policies,
                               const std::vector<std::vector<double>>& series) {
   if (policies.size() != series.size()) throw std::invalid_argument("write_detail: one series per policy");
+  std::uint64_t bytes = 0;
+  for (const auto& s : series) bytes += 2 * sizeof(double) * s.size() + 4096;  // data, its chunk, a header
+  guarded_write(bytes, [&] { write_detail_unguarded(point_id, policies, series); });
+}
+
+void ResultFile::write_detail_unguarded(const std::string& point_id, const std::vector<std::string>& policies,
+                                        const std::vector<std::vector<double>>& series) {
   const hid_t root = file_.id();
   if (H5Lexists(root, "detail", H5P_DEFAULT) <= 0) io::Group::create(root, "detail");
   const io::Group detail = io::Group::open(root, "detail");
@@ -374,13 +541,23 @@ void ResultFile::write_detail(const std::string& point_id, const std::vector<std
 }
 
 void ResultFile::set_end_time() {
-  io::write_attribute(file_.id(), "end_time", utc_now_iso8601());
-  file_.flush();
+  guarded_write(64, [&] {
+    io::write_attribute(file_.id(), "end_time", utc_now_iso8601());
+    file_.flush();
+  });
 }
 
 void ResultFile::close() {
-  table_.close();
-  file_.close();
+  try {  // nothing is left to write after the last flush: no room needed, but a failure is still reported
+    table_.close();
+    file_.flush();
+    file_.release_reserve();
+    file_.close();
+  } catch (const io::H5Error& e) {
+    lock_.release();
+    throw WriteError(path_, write_cause(e));
+  }
+  lock_.release();
 }
 
 }  // namespace kvsweep::result

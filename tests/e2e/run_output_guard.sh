@@ -107,7 +107,7 @@ KV=$(child_of "$BG")
 wait_rows "$WORK/busy.h5" 1 "$KV" >/dev/null
 for flag in --resume --force; do
   run_kv "busy$flag" run "$SLOW" -o "$WORK/busy.h5" "$flag" -q
-  refused "busy$flag" "busy.h5: cannot open it for writing; is another kvsweep run still writing it?"
+  refused "busy$flag" "busy.h5: another kvsweep run is writing it (its lock $WORK/busy.h5.lock is held by pid $KV on "
 done
 wait_bg busy "$BG"
 expect_rc busy 0
@@ -116,4 +116,28 @@ check_complete "$WORK/busy.h5" "$SLOW" 16
 run_kv nodir run "$SWEEP" -o "$WORK/no/such/dir/out.h5" -q
 refused nodir "no/such/dir/out.h5"
 [[ $(wc -l <"$WORK/nodir.err") -eq 1 ]] || { show "$WORK/nodir.err"; fail "nodir: more than one line on stderr"; }
+
+# 7. -o naming one of the run's inputs -- the sweep file, through a symbolic or a hard link too, or a
+# point's trace file -- is refused even with --force (exit 2), the input untouched (copies: a regression
+# must not destroy the test data).
+mkdir -p "$WORK/in"
+cp "$RUNDATA/failing.yaml" "$RUNDATA/good_trace.csv" "$RUNDATA/corrupt_trace.csv" "$WORK/in/"
+ln -s failing.yaml "$WORK/in/symlink.yaml"
+ln "$WORK/in/failing.yaml" "$WORK/in/hardlink.yaml"
+for target in failing.yaml symlink.yaml hardlink.yaml good_trace.csv; do
+  cp "$WORK/in/$target" "$WORK/in.copy"
+  run_kv "input-$target" run "$WORK/in/failing.yaml" -o "$WORK/in/$target" --force -q
+  refused "input-$target" "^kvsweep: error: -o $WORK/in/$target: this is the"
+  cmp -s "$WORK/in/$target" "$WORK/in.copy" || fail "input-$target: the input was overwritten"
+done
+grep -q "this is the trace file .*good_trace.csv of point" "$WORK/input-good_trace.csv.err" ||
+  { show "$WORK/input-good_trace.csv.err"; fail "input-good_trace.csv: does not name the trace file"; }
+
+# 8. A results file cut short (an interrupted copy) is called damaged, with its sizes, not busy.
+cp "$WORK/copy.h5" "$WORK/cut.h5"
+size=$(stat -c %s "$WORK/cut.h5")
+truncate -s $((size / 2)) "$WORK/cut.h5"
+run_kv cut run "$SWEEP" -o "$WORK/cut.h5" --resume -q
+refused cut "cut.h5: damaged: truncated at $((size / 2)) of $size bytes"
+grep -q "another" "$WORK/cut.err" && { show "$WORK/cut.err"; fail "cut: blames another writer"; }
 echo "PASS run_output_guard"

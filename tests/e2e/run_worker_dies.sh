@@ -21,6 +21,10 @@ wait_bg dies "$BG"
 DT=$((($(date +%s%N) - T0) / 1000000))
 [[ $RC -ne 0 ]] || fail "dies: mpirun exited 0 although rank 2 was killed"
 [[ $DT -lt 20000 ]] || fail "dies: the job took $DT ms to end after a worker died"
+# Rank 0 says which rank died, not that somebody pressed Ctrl-C.
+grep -q "^kvsweep: worker rank 2 (pid $R2\(, [a-z ]*[0-9]*\)\?) died; mpirun ends the whole job when a rank dies" \
+  "$WORK/dies.err" || { show "$WORK/dies.err"; fail "dies: rank 0 does not say that rank 2 died"; }
+grep -q "Ctrl-C" "$WORK/dies.err" && { show "$WORK/dies.err"; fail "dies: blamed on a Ctrl-C"; }
 wait_gone 10 "$R0" "$R1"
 N=$(rows "$OUT") || fail "dies: $OUT unreadable after the worker died"
 [[ $N -ge 2 && $N -lt 16 ]] || fail "dies: $N rows; expected 2..15"

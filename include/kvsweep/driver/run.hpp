@@ -11,8 +11,9 @@
 // Stopping: SIGTERM, SIGINT or SIGUSR1 (Slurm's warning signal) stop the handing out of points; points
 // in flight get `grace_s` to finish, then the run ends anyway (exit 3; every finished row is in the
 // file, `--resume` runs the rest). A second signal ends the run at once. A point that throws becomes a
-// row with status "failed"; a rank that dies ends the job (mpirun stops every rank), and `--resume`
-// completes it.
+// row with status "failed"; a rank that dies ends the job (mpirun stops every rank; rank 0 says which
+// rank died when it ran on its node), and `--resume` completes it. A results file that cannot be written
+// (full disk) ends the run with one line, exit kExitWriteError, every row before intact.
 
 #include <cstdint>
 #include <functional>
@@ -59,6 +60,8 @@ inline constexpr int kExitOk = 0;          // every point of the sweep has an ok
 inline constexpr int kExitFailures = 1;    // the run completed but some points failed (rows say why)
 inline constexpr int kExitBadInput = 2;    // bad sweep, flags or output file: nothing was written
 inline constexpr int kExitStopped = 3;     // stopped by a signal: resumable
+inline constexpr int kExitWriteError = 4;  // the results file could not be written (full disk, I/O error):
+                                           // every row before is intact; --resume completes once fixed
 
 // Initialises MPI (if the process was started by mpirun/srun, or alone as a singleton), runs, finalises.
 // Messages go to stderr from rank 0 only. `on_progress` is called on rank 0.

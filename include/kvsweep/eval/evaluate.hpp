@@ -89,9 +89,16 @@ struct PointResult {
   double policies_wall_s = 0;  // the one pass of every simulated policy and the bounds
   bool policies_in_tuning = false;  // that pass was the (W, R) tuning's first (its time is in sa_wall_s)
   double wall_s = 0;
-  // With EvalOptions::step_detail: per simulated policy (in `policies` order, the oracle excluded), the
-  // time of each decode step summed over layers, s.
-  std::vector<std::vector<double>> step_time_s;
+  // With EvalOptions::step_detail: per policy that produced a schedule step by step (the simulated
+  // ones in `policies` order, then fm_dual when the Lagrangian bound ran; the oracle and exact
+  // excluded), the time of
+  // each decode step summed over layers, s. Each series names its policy: which ones ran depends on
+  // the point, not only on its policy list.
+  struct StepSeries {
+    std::string policy;
+    std::vector<double> step_time_s;  // D values
+  };
+  std::vector<StepSeries> step_detail;
 
   const PolicyResult* find(const std::string& policy) const;
   LowerBound lower_bound() const;
@@ -105,7 +112,7 @@ struct EvalOptions {
   std::optional<double> oracle_moves;
   std::optional<double> oracle_wall_s;
   std::optional<std::uint32_t> oracle_replicas;
-  bool step_detail = false;  // fill PointResult::step_time_s
+  bool step_detail = false;  // fill PointResult::step_detail
   // Called with (steps done, total) from the evaluating thread.
   std::function<void(std::uint32_t, std::uint32_t)> progress;
 };

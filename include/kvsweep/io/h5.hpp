@@ -156,6 +156,15 @@ class File : public Handle<&H5Fclose> {
   static File open(const std::string& path, OpenMode mode = OpenMode::kReadOnly);
   // Writes everything buffered to disk (H5Fflush): rows appended before a flush survive a crash.
   void flush();
+  // Reserves disk blocks for `bytes` beyond the file's current end without changing its size
+  // (fallocate(FALLOC_FL_KEEP_SIZE) on the descriptor HDF5 writes through), so that the writes of the
+  // next operation cannot fail half way for lack of space: a full disk is then found before anything
+  // is written. Returns false where the filesystem cannot reserve (nothing reserved, nothing wrong);
+  // throws std::system_error (ENOSPC, EDQUOT, EIO, ...) when the space is not there.
+  bool reserve(std::uint64_t bytes);
+  // Gives back the blocks reserve() set aside beyond the file's end (ftruncate to its own size). Best
+  // effort, never throws; call it after the last flush.
+  void release_reserve() noexcept;
 };
 
 // The native HDF5 memory type of an arithmetic C++ type (a predefined type: never close it).
@@ -212,6 +221,8 @@ class Dataset : public Handle<&H5Dclose> {
 
   // Grows the dataset by `count` rows of `mem_type` taken from `rows`. O(count); nothing is flushed.
   void append(hid_t mem_type, const void* rows, std::uint64_t count);
+  // Sets the number of rows to `rows` (growing or shrinking; dropped rows are gone). Nothing is flushed.
+  void resize(std::uint64_t rows);
   // Overwrites rows [offset, offset + count), which must exist.
   void write(hid_t mem_type, const void* rows, std::uint64_t offset, std::uint64_t count);
   // Reads rows [offset, offset + count) into `out` (room for count rows of mem_type); throws H5Error

@@ -8,6 +8,16 @@
 // and can be appended to again (ENVIRONMENT.md; tested with SIGKILL). Readers of a file a writer holds
 // open need HDF5_USE_FILE_LOCKING=FALSE.
 //
+// A full disk: before each write the file reserves the disk blocks that write can need (io::File::
+// reserve), so a full disk is found before HDF5 writes anything and the file stays as it was after the
+// last flush (WriteError; nothing half-written). Where the filesystem cannot reserve, a write that fails
+// is rolled back as far as HDF5 lets us (the table's length restored) and --resume drops a last row left
+// incomplete (open_for_resume, dropped_rows()).
+//
+// One writer: create() and open_for_resume() take an advisory lock on `<path>.lock` (io::OutputLock)
+// first, held until the ResultFile is gone, so a second run is refused (kBusy) whatever
+// HDF5_USE_FILE_LOCKING says.
+//
 // Resume: a retried point gets a new row; when the table is read, the latest row of a point id wins
 // (finished_ids(), failed_attempts(); in pandas drop_duplicates("point_id", keep="last")). A file is
 // tied to what it computes, not to a sweep's text (driver/plan.cpp decides what may resume): the
@@ -16,8 +26,9 @@
 // are that sweep's, and each text they held before is kept in /sweep_history/<n>.
 //
 // Per-point detail (`kvsweep run --detail`): the group /detail/<point_id> holds one float64 dataset per
-// simulated policy, <policy>_step_time_s, the time of each decode step (summed over layers); /points is
-// unchanged. A retried point's group is replaced.
+// policy that made its schedule step by step (eval::PointResult::step_detail), <policy>_step_time_s, the
+// time of each decode step (summed over layers); /points is unchanged. A retried point's group is
+// replaced.
 //
 // Not thread-safe: one thread (rank 0's) owns a ResultFile.
 
@@ -26,12 +37,14 @@
 #include <map>
 #include <set>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "kvsweep/core/diagnostics.hpp"
 #include "kvsweep/io/h5.hpp"
+#include "kvsweep/io/output_lock.hpp"
 #include "kvsweep/result/schema.hpp"
 
 namespace kvsweep::result {
@@ -45,8 +58,10 @@ class ResultFileError : public core::InputError {
     kNotResults,      // not an HDF5 file, or not one written by kvsweep as results
     kSchemaMismatch,  // another schema version or another column layout
     kNoDirectory,     // create() in a directory that does not exist
-    kBusy,            // cannot be opened for writing: another process (a run still going?) holds it
+    kBusy,            // another kvsweep run writes it (its lock), or another process holds it open
     kSettingsChanged, // the sweep would change results already in the file (policies, budgets, seed)
+    kDamaged,         // an HDF5 file that does not open: truncated (copy cut short), or its structure broken
+    kCannotWrite,     // read-only filesystem, no permission, no space: the file cannot be written there
   };
   ResultFileError(Kind kind, const std::string& path, const std::string& message)
       : core::InputError(path, message), kind_(kind) {}
@@ -54,6 +69,18 @@ class ResultFileError : public core::InputError {
 
  private:
   Kind kind_;
+};
+
+// A write to an open results file failed (full disk, quota, I/O error). what() is one line: the cause
+// ("No space left on device"), never HDF5's error stack. The file holds every row appended before.
+class WriteError : public std::runtime_error {
+ public:
+  WriteError(const std::string& path, const std::string& cause)
+      : std::runtime_error(cause), path_(path) {}
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
 };
 
 // Provenance written as attributes when a file is created (besides the ones kvsweep knows itself:
@@ -87,11 +114,16 @@ class ResultFile {
   // Opens an existing results file to append rows of a sweep with `policies` and `axis_names`. The file
   // keeps its columns: schema() has the file's policy list (in its order), which must hold every one of
   // `policies`, and `axis_names`. Throws ResultFileError: kNotResults (not HDF5, no `format` =
-  // kvsweep-results or no /points table), kBusy (another process holds it open), kSchemaMismatch
-  // (another schema_version, or columns that the policy list does not explain), kSettingsChanged (a
-  // policy the file has no columns for).
+  // kvsweep-results or no /points table), kBusy (another run or process holds it), kDamaged (truncated
+  // or broken), kCannotWrite (read-only filesystem, no permission), kSchemaMismatch (another
+  // schema_version, or columns that the policy list does not explain), kSettingsChanged (a policy the
+  // file has no columns for). A last row left incomplete by a failed write (an empty point id or status)
+  // is dropped: dropped_rows() says how many.
   static ResultFile open_for_resume(const std::string& path, const std::vector<std::string>& policies,
                                     const std::vector<std::string>& axis_names);
+  std::uint64_t dropped_rows() const { return dropped_rows_; }
+  // Whether this file holds its `<path>.lock` (false on a filesystem without locks).
+  bool locked() const { return lock_.locked(); }
   // What the file says about the sweeps that wrote it (read when opened for resume).
   const std::string& sweep_hash() const { return sweep_hash_; }
   // Makes the file the results of this sweep from now on: sweep_yaml and sweep_hash become its text
@@ -100,7 +132,8 @@ class ResultFile {
   void record_sweep(const FileInfo& info, const std::vector<std::string>& axis_names);
 
   // Appends whole records (a multiple of schema().record_size() bytes, as Schema::encode made them,
-  // possibly on another rank) and flushes. Throws std::invalid_argument for a partial record.
+  // possibly on another rank) and flushes. Throws std::invalid_argument for a partial record, WriteError
+  // when the disk refuses (the file then holds what it held before).
   void append(std::span<const std::byte> records);
   std::uint64_t rows() const;
   // The record of row `index` (< rows()), decodable with schema().
@@ -114,10 +147,10 @@ class ResultFile {
   // then carries attempt = that count + 1. O(rows).
   std::map<std::string, std::uint32_t> failed_attempts() const;
 
-  // Writes /detail/<point_id> (see above): series[i] belongs to policies[i]. Flushes.
+  // Writes /detail/<point_id> (see above): series[i] belongs to policies[i]. Flushes. Throws WriteError.
   void write_detail(const std::string& point_id, const std::vector<std::string>& policies,
                     const std::vector<std::vector<double>>& series);
-  // Writes the attribute end_time (ISO 8601 UTC, now) and flushes.
+  // Writes the attribute end_time (ISO 8601 UTC, now) and flushes. Throws WriteError.
   void set_end_time();
 
   const Schema& schema() const { return schema_; }
@@ -126,19 +159,31 @@ class ResultFile {
   void close();
 
  private:
-  ResultFile(std::string path, Schema schema, io::File file, io::Dataset table, io::Datatype type);
+  ResultFile(std::string path, Schema schema, io::OutputLock lock, io::File file, io::Dataset table,
+             io::Datatype type);
   struct Status {
     std::string point_id;
+    std::string status;
     bool ok = false;
   };
+  void record_sweep_unguarded(const FileInfo& info, const std::vector<std::string>& axis_names);
+  void write_detail_unguarded(const std::string& point_id, const std::vector<std::string>& policies,
+                              const std::vector<std::vector<double>>& series);
   std::vector<Status> statuses() const;
+
+  // Reserves room for a write of about `bytes` (with HDF5's chunks and metadata around it), then runs
+  // `write`; turns a refusal or an HDF5 failure into WriteError.
+  template <class F>
+  void guarded_write(std::uint64_t bytes, F&& write);
 
   std::string path_;
   Schema schema_;
+  io::OutputLock lock_;  // before file_: released after the file is closed
   io::File file_;
   io::Dataset table_;
   io::Datatype type_;  // schema_.h5_type(), built once
   std::string sweep_hash_;
+  std::uint64_t dropped_rows_ = 0;
 };
 
 // "2025-01-31T12:34:56Z" for now (UTC), as the start_time / end_time attributes hold it.

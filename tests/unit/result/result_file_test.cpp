@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 
@@ -211,6 +213,80 @@ TEST_F(ResultFileTest, RecordSweepKeepsHistoryAndListsThePoints) {
   EXPECT_EQ(ids.length(), 1u);
   EXPECT_TRUE(io::has_link(file.id(), "sweep_history/0"));
   EXPECT_FALSE(io::has_link(file.id(), "sweep_history/1"));  // the same text twice is kept once
+}
+
+
+// A write that failed half way, where the filesystem could not reserve room first, can leave the table one
+// row longer with that row all zeros (no id, no status). Resuming drops it, so the point runs again.
+TEST_F(ResultFileTest, ResumeDropsAnIncompleteLastRow) {
+  const Schema s(all_policies());
+  const std::string p = path("r.h5");
+  {
+    ResultFile f = ResultFile::create(p, s, info());
+    f.append(s.encode(row_for("aaaaaaaaaaaaaaaa", true)));
+    f.append(s.encode(row_for("bbbbbbbbbbbbbbbb", false)));
+  }
+  {  // what HDF5 leaves when the table grew but its row never reached the disk
+    io::File file = io::File::open(p, io::OpenMode::kReadWrite);
+    io::Dataset table = io::Dataset::open(file.id(), std::string(ResultFile::kTable));
+    const std::vector<std::byte> zeros(s.record_size());
+    table.append(s.h5_type().id(), zeros.data(), 1);
+    file.flush();
+  }
+  ResultFile f = ResultFile::open_for_resume(p, s.policies(), {});
+  EXPECT_EQ(f.dropped_rows(), 1u);
+  EXPECT_EQ(f.rows(), 2u);
+  EXPECT_EQ(f.finished_ids(), (std::set<std::string>{"aaaaaaaaaaaaaaaa"}));
+  f.append(s.encode(row_for("cccccccccccccccc", true)));
+  EXPECT_EQ(s.point_id(f.read_row(2)), "cccccccccccccccc");
+}
+
+// Two writers of one file, whatever HDF5_USE_FILE_LOCKING says: the second is refused before it touches
+// the file (kvsweep's own lock, <path>.lock), and the first goes on.
+TEST_F(ResultFileTest, ASecondWriterIsRefusedEvenWithHdf5LockingOff) {
+  ::setenv("HDF5_USE_FILE_LOCKING", "FALSE", 1);
+  const Schema s(all_policies());
+  const std::string p = path("r.h5");
+  ResultFile first = ResultFile::create(p, s, info());
+  first.append(s.encode(row_for("aaaaaaaaaaaaaaaa", true)));
+  const std::string before = slurp(p);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    try {
+      if (attempt == 0) ResultFile::create(p, s, info(), true);  // --force
+      if (attempt == 1) ResultFile::open_for_resume(p, s.policies(), {});  // --resume
+      ADD_FAILURE() << "a second writer got the file (attempt " << attempt << ")";
+    } catch (const ResultFileError& e) {
+      EXPECT_EQ(e.kind(), ResultFileError::Kind::kBusy);
+      EXPECT_NE(std::string(e.what()).find("another kvsweep run is writing it"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(slurp(p), before);
+  first.append(s.encode(row_for("bbbbbbbbbbbbbbbb", true)));
+  first.close();
+  ::unsetenv("HDF5_USE_FILE_LOCKING");
+  EXPECT_EQ(ResultFile::open_for_resume(p, s.policies(), {}).rows(), 2u);
+}
+
+// A file cut short (a copy interrupted) says so, with its sizes, instead of blaming another writer.
+TEST_F(ResultFileTest, ATruncatedFileIsCalledDamagedWithItsSizes) {
+  const Schema s(all_policies());
+  const std::string p = path("r.h5");
+  {
+    ResultFile f = ResultFile::create(p, s, info());
+    for (int i = 0; i < 40; ++i) f.append(s.encode(row_for("aaaaaaaaaaaaaaaa", true)));
+  }
+  const auto size = std::filesystem::file_size(p);
+  std::filesystem::resize_file(p, size / 2);
+  try {
+    ResultFile::open_for_resume(p, s.policies(), {});
+    FAIL() << "a truncated file was resumed";
+  } catch (const ResultFileError& e) {
+    EXPECT_EQ(e.kind(), ResultFileError::Kind::kDamaged);
+    const std::string what = e.what();
+    EXPECT_NE(what.find("truncated at " + std::to_string(size / 2) + " of " + std::to_string(size) + " bytes"),
+              std::string::npos) << what;
+    EXPECT_EQ(what.find("another"), std::string::npos) << what;
+  }
 }
 
 }  // namespace
