@@ -42,12 +42,142 @@ std::vector<double> breakpoints(const Lines& f, double s) {
   return xs;
 }
 
+// The direct form above writes the link and DRAM terms as e s / B + (-e / B) x. Near the minimum x is
+// close to s and the two parts cancel: the result keeps an absolute error of about 1e-16 e s / B, and
+// the knapsack below, which starts from f(0) and adds what each bought hit saves, the same error on
+// sum f(0). Against a step's time (at least e s / (B_hbm + B)) that is 1e-16 (1 + B_hbm / B): below
+// 1e-13 while HBM is at most kDirectRatio times faster than the link and DRAM, which is where every
+// result so far was computed, and kept there bit for bit. Beyond it (a link of 1e-6 GB/s beside 3400
+// GB/s of HBM: the error was 10^4 times the bound, which came out negative) every term is written in
+// the hits x or the misses m = s - x it grows with, each found from its own formula: no term is ever a
+// difference of two large ones.
+constexpr double kDirectRatio = 1e3;
+
+bool direct_is_accurate(const cost::MemorySystem& m) {
+  return m.hbm_bw <= kDirectRatio * m.link_read_bw && m.hbm_bw <= kDirectRatio * m.dram_bw;
+}
+
+// A point of [0, s]: x hits and m = s - x misses.
+struct Split {
+  double hits = 0;
+  double misses = 0;
+};
+
+// f in hits and misses, seconds: H = w_h + e_h x, LR = e_lr m, LW = lw, DR = e_d (m + 1).
+struct Terms {
+  double w_h, e_h, e_lr, lw, e_d;
+  explicit Terms(const cost::MemorySystem& m)
+      : w_h(m.weight_bytes_per_layer / m.hbm_bw), e_h(m.kv_entry_bytes / m.hbm_bw),
+        e_lr(m.kv_entry_bytes / m.link_read_bw), lw(m.kv_entry_bytes / m.link_write_bw),
+        e_d(m.kv_entry_bytes / m.dram_bw) {}
+  double eval(Split p) const { return std::max({w_h + e_h * p.hits, e_lr * p.misses, lw, e_d * (p.misses + 1)}); }
+  // The value of the falling part G(m) = max(LR, LW, DR) at m misses (f where G >= H).
+  double falling(double m) const { return std::max({e_lr * m, lw, e_d * (m + 1)}); }
+
+  // Where f is least over [0, s]: H falls as misses grow, each of LR, LW, DR (c + d m) rises or stays,
+  // so the minimum is where H meets the first of them, at m = (w_h + e_h s - c) / (e_h + d) and
+  // x = (c + d s - w_h) / (e_h + d) (clamped to [0, s]).
+  Split minimum(double s) const {
+    const std::array<std::array<double, 2>, 3> lines{{{0.0, e_lr}, {lw, 0.0}, {e_d, e_d}}};  // (c, d)
+    Split best{0, s};
+    bool first = true;
+    for (const auto& [c, d] : lines) {
+      const double m = (w_h + e_h * s - c) / (e_h + d);
+      if (!first && m >= best.misses) continue;
+      first = false;
+      if (m <= 0) {
+        best = {s, 0};
+      } else if (m >= s) {
+        best = {0, s};
+      } else {
+        best = {(c + d * s - w_h) / (e_h + d), m};
+      }
+    }
+    return best;
+  }
+};
+
+// One stretch of hits a layer can buy, and what each saves (seconds per hit, < 0).
+struct Segment {
+  double slope;
+  double width;        // hits
+  double misses_after;  // the layer's misses once the whole stretch is bought
+  std::uint32_t layer;
+};
+
+// The stretches of f over x in [0, min(s, cap)], from x = 0 to the minimum: f there is G(m), linear
+// between G's own breakpoints (LR = DR, LR = LW, DR = LW), with the slope of its largest line.
+void stable_segments(const Terms& t, double s, double cap, std::uint32_t layer, std::vector<Segment>& out) {
+  const double floor_m = std::max(t.minimum(s).misses, s - std::min(s, cap));
+  std::vector<double> ms{s};
+  for (const double m : {t.e_lr > t.e_d ? t.e_d / (t.e_lr - t.e_d) : -1.0, t.e_lr > 0 ? t.lw / t.e_lr : -1.0,
+                         t.lw / t.e_d - 1}) {
+    if (m > floor_m && m < s) ms.push_back(m);
+  }
+  ms.push_back(floor_m);
+  std::sort(ms.begin(), ms.end(), std::greater<>());
+  for (std::size_t i = 0; i + 1 < ms.size(); ++i) {
+    const double hi = ms[i], lo = ms[i + 1];
+    if (!(hi > lo)) continue;
+    const double mid = 0.5 * (hi + lo);
+    const double lr = t.e_lr * mid, dr = t.e_d * (mid + 1);
+    if (t.lw >= lr && t.lw >= dr) break;  // flat from here on: nothing left to save
+    out.push_back({-(lr >= dr ? t.e_lr : t.e_d), hi - lo, lo, layer});
+  }
+}
+
+double stable_allocation(const cost::MemorySystem& m, std::span<const std::uint32_t> reads, std::span<double> hits,
+                         std::span<const std::uint32_t> caps, AllocationDetail* detail) {
+  const Terms t(m);
+  std::vector<Segment> segments;
+  std::vector<double> misses(reads.size());
+  for (std::uint32_t l = 0; l < reads.size(); ++l) {
+    const double s = reads[l];
+    misses[l] = s;
+    stable_segments(t, s, l < caps.size() ? static_cast<double>(caps[l]) : s, l, segments);
+  }
+  std::stable_sort(segments.begin(), segments.end(),
+                   [](const Segment& a, const Segment& b) { return a.slope < b.slope; });
+  double budget = static_cast<double>(m.capacity_entries);
+  bool binds = false;
+  for (const Segment& seg : segments) {
+    if (budget <= 0) {
+      binds = true;
+      break;
+    }
+    if (seg.width <= budget) {
+      misses[seg.layer] = seg.misses_after;
+      budget -= seg.width;
+    } else {
+      misses[seg.layer] = seg.misses_after + (seg.width - budget);
+      budget = 0;
+      binds = true;
+    }
+  }
+  double total = 0;
+  for (std::uint32_t l = 0; l < reads.size(); ++l) {
+    const double x = static_cast<double>(reads[l]) - misses[l];
+    total += t.eval({x, misses[l]});
+    if (l < hits.size()) hits[l] = x;
+  }
+  if (detail != nullptr) {
+    detail->misses = std::move(misses);
+    detail->direct = false;
+    detail->capacity_binds = binds;
+  }
+  return total;
+}
+
 }  // namespace
 
 double step_time_lower(const cost::MemorySystem& m, double s, double x) { return lines_for(m, s).eval(x); }
 
 double bandwidth_split_step(const cost::MemorySystem& m, std::uint64_t s) {
   const double sd = static_cast<double>(s);
+  if (!direct_is_accurate(m)) {
+    const Terms t(m);
+    return t.eval(t.minimum(sd));
+  }
   const Lines f = lines_for(m, sd);
   double best = f.eval(0.0);
   for (double x : breakpoints(f, sd)) best = std::min(best, f.eval(x));
@@ -55,21 +185,23 @@ double bandwidth_split_step(const cost::MemorySystem& m, std::uint64_t s) {
 }
 
 double free_migration_allocation(const cost::MemorySystem& m, std::span<const std::uint32_t> reads,
-                                 std::span<double> hits, std::span<const std::uint32_t> caps) {
+                                 std::span<double> hits, std::span<const std::uint32_t> caps,
+                                 AllocationDetail* detail) {
+  if (!direct_is_accurate(m)) return stable_allocation(m, reads, hits, caps, detail);
   // Start every layer at x = 0 and buy hits along the most negative slopes first (a continuous
   // knapsack over convex functions): exact for the relaxation. Ties go to the lower layer.
-  struct Segment {
+  struct DirectSegment {
     double slope;  // seconds per hit, < 0
     double width;  // hits
     std::uint32_t layer;
   };
-  std::vector<Segment> segments;
+  std::vector<DirectSegment> segments;
+  std::vector<double> x(reads.size(), 0.0);
   double total = 0;
   for (std::uint32_t l = 0; l < reads.size(); ++l) {
     const double sd = static_cast<double>(reads[l]);
     const Lines f = lines_for(m, sd);
     total += f.eval(0.0);
-    if (l < hits.size()) hits[l] = 0;
     const std::vector<double> xs = breakpoints(f, sd);
     const double cap = l < caps.size() ? std::min(sd, static_cast<double>(caps[l])) : sd;
     for (std::size_t i = 0; i + 1 < xs.size() && xs[i] < cap; ++i) {
@@ -82,14 +214,26 @@ double free_migration_allocation(const cost::MemorySystem& m, std::span<const st
     }
   }
   std::stable_sort(segments.begin(), segments.end(),
-                   [](const Segment& a, const Segment& b) { return a.slope < b.slope; });
+                   [](const DirectSegment& a, const DirectSegment& b) { return a.slope < b.slope; });
   double budget = static_cast<double>(m.capacity_entries);
-  for (const Segment& seg : segments) {
-    if (budget <= 0) break;
+  bool binds = false;
+  for (const DirectSegment& seg : segments) {
+    if (budget <= 0) {
+      binds = true;
+      break;
+    }
     const double take = std::min(budget, seg.width);
     total += seg.slope * take;
     budget -= take;
-    if (seg.layer < hits.size()) hits[seg.layer] += take;
+    x[seg.layer] += take;
+    if (take < seg.width) binds = true;
+  }
+  for (std::uint32_t l = 0; l < reads.size() && l < hits.size(); ++l) hits[l] = x[l];
+  if (detail != nullptr) {
+    detail->misses.resize(reads.size());
+    for (std::uint32_t l = 0; l < reads.size(); ++l) detail->misses[l] = static_cast<double>(reads[l]) - x[l];
+    detail->direct = true;
+    detail->capacity_binds = binds;
   }
   return total;
 }

@@ -263,13 +263,15 @@ LagrangianDuals free_migration_duals(const StepMajorReads& reads, const cost::Me
   std::vector<std::array<double, 4>> values(L);
   for (std::uint32_t j = 0; j < D; ++j) {
     for (std::uint32_t l = 0; l < L; ++l) s[l] = reads.count(j, l);
-    free_migration_allocation(m, s, x);
-    // Each layer's active lines at x_l (H, LR, LW, DR, in units) and their slopes.
+    AllocationDetail alloc;
+    free_migration_allocation(m, s, x, {}, &alloc);
+    // Each layer's active lines at x_l (H, LR, LW, DR, in units) and their slopes. The link and DRAM
+    // lines from the misses themselves: r_lr (s_l - x_l) would multiply the rounding of x_l by r_lr.
     const std::array<double, 4> slope{1.0, -u.r_lr, 0.0, -u.r_d};
     double price = 0;  // the knapsack's capacity price: minus the best slope left unbought
     for (std::uint32_t l = 0; l < L; ++l) {
-      const double sl = s[l], xl = x[l];
-      values[l] = {u.w + xl, u.r_lr * (sl - xl), u.r_lw, u.r_d * (sl + 1 - xl)};
+      const double sl = s[l], xl = x[l], miss = alloc.misses[l];
+      values[l] = {u.w + xl, u.r_lr * miss, u.r_lw, u.r_d * (alloc.direct ? sl + 1 - xl : miss + 1)};
       const double f = *std::max_element(values[l].begin(), values[l].end());
       left[l] = 1e300;
       right[l] = -1e300;
@@ -281,6 +283,8 @@ LagrangianDuals free_migration_duals(const StepMajorReads& reads, const cost::Me
       }
       if (xl < sl - 1e-9) price = std::max(price, -right[l]);
     }
+    // Capacity that the hits leave unused has no price, however the lines above were told apart.
+    if (!alloc.capacity_binds) price = 0;
     d.capacity[j] = price;
     for (std::uint32_t l = 0; l < L; ++l) {
       // Weights on the active lines with the steepest and the flattest slope, mixed so that the
@@ -368,7 +372,8 @@ LagrangianResult lagrangian_bound(const StepMajorReads& reads, const cost::Memor
       r.stop_reason = "wall";
       break;
     }
-    if (o.upper_bound_s > 0 && o.upper_bound_s / best - 1 <= o.stop_gap) {
+    // (Only a positive value can be within a gap of a schedule: below zero the ratio turns over.)
+    if (o.upper_bound_s > 0 && best > 0 && o.upper_bound_s / best - 1 <= o.stop_gap) {
       r.stop_reason = "gap";
       break;
     }

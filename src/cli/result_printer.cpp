@@ -12,6 +12,24 @@ std::string fmt(const char* f, double v) {
   std::snprintf(buf, sizeof buf, f, v);
   return buf;
 }
+
+// v with `decimals` decimals, as %.*f prints it, while that stays short; past 1e12 (or inf, nan) in
+// %.4g: a table cell never grows to the 300 digits %f gives 1e300.
+std::string num(double v, int decimals) {
+  char buf[64];
+  if (std::isfinite(v) && std::abs(v) < 1e12) {
+    std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.4g", v);
+  }
+  return buf;
+}
+
+// GB/s as whole numbers, as before; below 1 GB/s (or past 1e12) in %.4g, so that 0.1 GB/s is not "0".
+std::string gbps(double bytes_per_s) {
+  const double v = bytes_per_s / 1e9;
+  return v >= 1 ? num(v, 0) : fmt("%.4g", v);
+}
 }  // namespace
 
 void print_point_table(std::ostream& out, const eval::PointResult& r) {
@@ -20,12 +38,12 @@ void print_point_table(std::ostream& out, const eval::PointResult& r) {
   if (!r.name.empty()) out << " (" << r.name << ")";
   out << "  from " << r.source << "\n";
   out << "  P=" << r.shape.prompt_tokens << " D=" << r.shape.decode_tokens << " L=" << r.shape.layers
-      << "  e=" << fmt("%.0f", m.kv_entry_bytes) << " B  W=" << fmt("%.4g", m.weight_bytes_per_layer)
+      << "  e=" << num(m.kv_entry_bytes, 0) << " B  W=" << fmt("%.4g", m.weight_bytes_per_layer)
       << " B  C=" << m.capacity_entries << " entries ("
       << fmt("%.1f", 100.0 * static_cast<double>(m.capacity_entries) / static_cast<double>(r.footprint_entries))
       << "% of the final KV footprint)\n";
-  out << "  HBM " << fmt("%.0f", m.hbm_bw / 1e9) << " GB/s, link " << fmt("%.0f", m.link_read_bw / 1e9) << "/"
-      << fmt("%.0f", m.link_write_bw / 1e9) << " GB/s, DRAM " << fmt("%.0f", m.dram_bw / 1e9)
+  out << "  HBM " << gbps(m.hbm_bw) << " GB/s, link " << gbps(m.link_read_bw) << "/" << gbps(m.link_write_bw)
+      << " GB/s, DRAM " << gbps(m.dram_bw)
       << " GB/s, hbm_reads " << config::to_string(m.hbm_reads) << "\n";
   char line[256];
   std::snprintf(line, sizeof line, "  %-14s %12s %12s %9s %8s %8s %11s %10s %8s\n", "policy", "total_time_s",
@@ -33,34 +51,27 @@ void print_point_table(std::ostream& out, const eval::PointResult& r) {
   out << line;
   for (const auto& p : r.policies) {
     const auto& x = p.metrics;
-    std::snprintf(line, sizeof line, "  %-14s %12.6f %12.2f %8.3fx %7.2f%% %7.2f%% %11.3f %10.3f %8.2f\n",
-                  p.name.c_str(), x.total_time_s, x.throughput_tok_s, x.speedup_vs_static,
-                  100 * x.hbm_hit_rate, 100 * x.kv_hit_rate, x.migrated_bytes / 1e9, x.link_bytes / 1e9, p.cpu_s);
+    std::snprintf(line, sizeof line, "  %-14s %12s %12s %8sx %7.2f%% %7.2f%% %11s %10s %8.2f\n", p.name.c_str(),
+                  num(x.total_time_s, 6).c_str(), num(x.throughput_tok_s, 2).c_str(), num(x.speedup_vs_static, 3).c_str(),
+                  100 * x.hbm_hit_rate, 100 * x.kv_hit_rate, num(x.migrated_bytes / 1e9, 3).c_str(),
+                  num(x.link_bytes / 1e9, 3).c_str(), p.cpu_s);
     out << line;
   }
-  std::snprintf(line, sizeof line, "  lower bounds: bandwidth_split %.6f s, free_migration %.6f s",
-                r.bounds.bandwidth_split_s, r.bounds.free_migration_s);
-  out << line;
-  if (r.lagrangian && r.lagrangian->computed) {
-    std::snprintf(line, sizeof line, ", lagrangian %.6f s", r.lagrangian->bound_s);
-    out << line;
-  }
-  if (r.exact) {
-    std::snprintf(line, sizeof line, ", exact %.6f s", r.exact->bound_s);
-    out << line;
-  }
+  out << "  lower bounds: bandwidth_split " << num(r.bounds.bandwidth_split_s, 6) << " s, free_migration "
+      << num(r.bounds.free_migration_s, 6) << " s";
+  if (r.lagrangian && r.lagrangian->computed) out << ", lagrangian " << num(r.lagrangian->bound_s, 6) << " s";
+  if (r.exact) out << ", exact " << num(r.exact->bound_s, 6) << " s";
   out << "\n";
   if (const eval::PolicyResult* best = r.best_schedule()) {
-    const eval::LowerBound lb = r.lower_bound();
-    std::snprintf(line, sizeof line, "  best schedule: %s %.6f s, certified gap %.4f%% (to %s)\n", best->name.c_str(),
-                  best->metrics.total_time_s, 100 * (best->metrics.total_time_s / lb.value_s - 1), lb.kind);
-    out << line;
+    // Within eval::kGapTolerance of the bound the gap is exactly 0 (never "-0.0000%").
+    out << "  best schedule: " << best->name << " " << num(best->metrics.total_time_s, 6) << " s, certified gap "
+        << num(100 * r.best_gap(), 4) << "% (to " << r.lower_bound().kind << ")\n";
   }
   if (r.lagrangian) {
     const auto& g = *r.lagrangian;
     if (g.computed) {
-      std::snprintf(line, sizeof line, "  lagrangian: %.6f s at free_migration's duals, %.6f s after %u passes (stop: %s), %.2f s; best by pass:",
-                    g.start_s, g.bound_s, g.passes, g.stop_reason.c_str(), g.wall_s);
+      std::snprintf(line, sizeof line, "  lagrangian: %s s at free_migration's duals, %s s after %u passes (stop: %s), %.2f s; best by pass:",
+                    num(g.start_s, 6).c_str(), num(g.bound_s, 6).c_str(), g.passes, g.stop_reason.c_str(), g.wall_s);
       out << line;
       for (const auto& [pass, value] : g.best_by_pass) {
         std::snprintf(line, sizeof line, " %u:%.7g", pass, value);
@@ -91,15 +102,15 @@ void print_point_table(std::ostream& out, const eval::PointResult& r) {
     const auto& d = o.diagnostics;
     if (o.annealed) {
       std::snprintf(line, sizeof line,
-                    "  oracle: gap to bound %.4f%%, from %s (%.6f s); %llu moves (%.1f%% accepted), %u rounds, "
+                    "  oracle: gap to bound %s%%, from %s (%s s); %llu moves (%.1f%% accepted), %u rounds, "
                     "%llu round trips, stop: %s, %.2f s%s%s\n",
-                    100 * o.gap_to_bound, o.seed_policy.c_str(), o.seed_time_s,
+                    num(100 * o.gap_to_bound, 4).c_str(), o.seed_policy.c_str(), num(o.seed_time_s, 6).c_str(),
                     static_cast<unsigned long long>(d.moves_proposed),
                     d.moves_proposed > 0 ? 100.0 * static_cast<double>(d.moves_accepted) / static_cast<double>(d.moves_proposed) : 0.0,
                     d.rounds, static_cast<unsigned long long>(d.round_trips), d.stop_reason.c_str(), o.wall_s,
                     o.note.empty() ? "" : "; ", o.note.c_str());
     } else {
-      std::snprintf(line, sizeof line, "  oracle: gap to bound %.4f%%; %s\n", 100 * o.gap_to_bound, o.note.c_str());
+      std::snprintf(line, sizeof line, "  oracle: gap to bound %s%%; %s\n", num(100 * o.gap_to_bound, 4).c_str(), o.note.c_str());
     }
     out << line;
     if (!d.move_kinds.empty()) {
@@ -176,7 +187,7 @@ void write_point_json(io::JsonWriter& json, const eval::PointResult& r) {
   if (const eval::PolicyResult* best = r.best_schedule()) {
     json.field("best_schedule", best->name);
     json.field("best_time_s", best->metrics.total_time_s);
-    json.field("best_gap", best->metrics.total_time_s / r.lower_bound().value_s - 1);
+    json.field("best_gap", r.best_gap());
   }
   if (r.lagrangian) {
     const auto& g = *r.lagrangian;

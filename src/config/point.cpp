@@ -184,6 +184,16 @@ std::uint64_t capacity_entries(const PointSpec& p, std::uint32_t prompt_tokens, 
   throw std::invalid_argument("unknown capacity kind");
 }
 
+std::string capacity_problem(const PointSpec& p, std::uint32_t prompt_tokens, std::uint32_t decode_tokens,
+                             std::uint32_t layers) {
+  try {
+    capacity_entries(p, prompt_tokens, decode_tokens, layers);
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "";
+}
+
 const std::vector<std::string>& known_policy_names() {
   static const std::vector<std::string> kNames = {"unlimited_hbm", "static",    "reactive_lru", "page",
                                                   "streaming",     "h2o",       "belady",       "sa_guided",

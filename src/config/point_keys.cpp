@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "kvsweep/config/limits.hpp"
 #include "named.hpp"
 
 namespace kvsweep::config::detail {
@@ -13,6 +14,10 @@ const std::string kModelInline =
     "an inline mapping {name, layers, kv_bytes_per_token_layer, weight_bytes_per_layer}";
 const std::string kHardwareInline =
     "an inline mapping {name, hbm_bw_gbps, link_read_gbps, link_write_gbps, dram_bw_gbps, hbm_capacity_gb}";
+
+// The ranges of config/limits.hpp, as the readers take them.
+const Range kBandwidth = closed(kMinBandwidthGbps, kMaxBandwidthGbps);
+const Range kHbmGb{0, kMaxHbmGb, true, false};
 
 // The fields of an inline mapping by key, with every missing required key reported at the mapping.
 std::map<std::string, Field> read_inline(const Field& f, const std::vector<std::string>& required,
@@ -47,13 +52,14 @@ bool parse_model(const Field& f, YamlContext& ctx, Draft& d) {
       read_inline(f, {"name", "layers", "kv_bytes_per_token_layer", "weight_bytes_per_layer"}, {}, ctx);
   ModelSpec m;
   if (fields.count("name")) m.name = read_string(fields.at("name"), ctx).value_or("");
-  if (fields.count("layers")) m.layers = read_u32(fields.at("layers"), 1, 1u << 20, ctx).value_or(0);
+  if (fields.count("layers")) m.layers = read_u32(fields.at("layers"), 1, kMaxLayers, ctx).value_or(0);
   if (fields.count("kv_bytes_per_token_layer")) {
     m.kv_bytes_per_token_layer =
-        read_number(fields.at("kv_bytes_per_token_layer"), above(0), ctx).value_or(0);
+        read_number(fields.at("kv_bytes_per_token_layer"), closed(1, kMaxKvBytesPerTokenLayer), ctx).value_or(0);
   }
   if (fields.count("weight_bytes_per_layer")) {
-    m.weight_bytes_per_layer = read_number(fields.at("weight_bytes_per_layer"), at_least(0), ctx).value_or(0);
+    m.weight_bytes_per_layer =
+        read_number(fields.at("weight_bytes_per_layer"), closed(0, kMaxWeightBytesPerLayer), ctx).value_or(0);
   }
   // An inline model gives no parameter count: all of its weights are read every step, so the resident
   // bytes are the per-layer bytes times the layers.
@@ -90,10 +96,9 @@ bool parse_hardware(const Field& f, YamlContext& ctx, Draft& d) {
       {"dram_bw_gbps", &HardwareSpec::dram_bw_gbps},
   };
   for (const auto& [key, member] : bandwidths) {
-    if (fields.count(key)) h.*member = read_number(fields.at(key), above(0), ctx).value_or(0);
+    if (fields.count(key)) h.*member = read_number(fields.at(key), kBandwidth, ctx).value_or(0);
   }
-  if (fields.count("hbm_capacity_gb"))
-    h.hbm_capacity_gb = read_number(fields.at("hbm_capacity_gb"), above(0), ctx);
+  if (fields.count("hbm_capacity_gb")) h.hbm_capacity_gb = read_number(fields.at("hbm_capacity_gb"), kHbmGb, ctx);
   if (ctx.error_count() != before) return false;
   d.hardware = h;
   return true;
@@ -141,7 +146,7 @@ ParseFn dtype_key(const char* key, std::optional<Dtype> Draft::*member, const st
 
 ParseFn link_override(std::optional<double> Draft::*member) {
   return [member](const Field& f, YamlContext& ctx, Draft& d) {
-    d.*member = read_number(f, above(0), ctx);
+    d.*member = read_number(f, kBandwidth, ctx);
     return (d.*member).has_value();
   };
 }
@@ -150,9 +155,9 @@ ParseFn capacity(CapacitySpec::Kind kind) {
   return [kind](const Field& f, YamlContext& ctx, Draft& d) {
     std::optional<double> value;
     if (kind == CapacitySpec::Kind::kRatio) value = read_number(f, {0, 1, true, false}, ctx);
-    if (kind == CapacitySpec::Kind::kGigabytes) value = read_number(f, above(0), ctx);
+    if (kind == CapacitySpec::Kind::kGigabytes) value = read_number(f, kHbmGb, ctx);
     if (kind == CapacitySpec::Kind::kEntries) {
-      if (const auto n = read_integer(f, 0, std::uint64_t{1} << 53, ctx)) value = static_cast<double>(*n);
+      if (const auto n = read_integer(f, 0, kMaxCapacityEntries, ctx)) value = static_cast<double>(*n);
     }
     d.capacity.reset();
     if (value) d.capacity = CapacitySpec{kind, *value};
@@ -161,9 +166,9 @@ ParseFn capacity(CapacitySpec::Kind kind) {
   };
 }
 
-ParseFn token_count(std::optional<std::uint32_t> Draft::*member) {
-  return [member](const Field& f, YamlContext& ctx, Draft& d) {
-    d.*member = read_u32(f, 1, std::numeric_limits<std::uint32_t>::max(), ctx);
+ParseFn token_count(std::optional<std::uint32_t> Draft::*member, std::uint32_t max) {
+  return [member, max](const Field& f, YamlContext& ctx, Draft& d) {
+    d.*member = read_u32(f, 1, max, ctx);
     return (d.*member).has_value();
   };
 }
@@ -288,7 +293,9 @@ std::vector<KeyDecl> make_point_decls() {
          return f.value.IsScalar();
        }},
       {"model", "preset or mapping", "required", core::join(model_preset_names()) + ", or " + kModelInline,
-       "the model whose KV cache and weights are placed", parse_model},
+       "the model whose KV cache and weights are placed; inline: layers in [1, 1024] (the largest models have "
+       "126), kv_bytes_per_token_layer in [1, 16777216] B, weight_bytes_per_layer in [0, 1e12] B",
+       parse_model},
       {"kv_accounting", "string", "true", "true, mha",
        "true: real GQA/MLA KV sizes; mha: 2 * hidden * dtype bytes, as the paper's code (preset models only)",
        parse_kv_accounting_key},
@@ -301,27 +308,36 @@ std::vector<KeyDecl> make_point_decls() {
        dtype_key("kv_dtype", &Draft::kv_dtype, kv_dtype_names())},
       {"hardware", "preset or mapping", "required",
        core::join(hardware_preset_names()) + ", or " + kHardwareInline,
-       "HBM, off-package link and DRAM bandwidths (GB/s) and HBM size (GB)", parse_hardware},
-      {"link_read_gbps", "number", "the hardware's", "> 0",
-       "overrides the link's DRAM -> GPU bandwidth, GB/s", link_override(&Draft::link_read_gbps)},
-      {"link_write_gbps", "number", "the hardware's", "> 0",
-       "overrides the link's GPU -> DRAM bandwidth, GB/s", link_override(&Draft::link_write_gbps)},
+       "HBM, off-package link and DRAM bandwidths (GB/s) and HBM size (GB); inline: bandwidths in [0.1, 1e6] "
+       "GB/s (as link_read_gbps), hbm_capacity_gb in (0, 1e6] (as the point key)",
+       parse_hardware},
+      {"link_read_gbps", "number", "the hardware's", kBandwidth.bounds(),
+       "overrides the link's DRAM -> GPU bandwidth, GB/s; 0.1 GB/s is below any link KV sits behind (PCIe 1.0 "
+       "x1: 0.25), 1e6 over 100 times the fastest HBM, and the bounds are exact to 1e-9 within these",
+       link_override(&Draft::link_read_gbps)},
+      {"link_write_gbps", "number", "the hardware's", kBandwidth.bounds(),
+       "overrides the link's GPU -> DRAM bandwidth, GB/s (range as link_read_gbps)",
+       link_override(&Draft::link_write_gbps)},
       {"hbm_capacity_ratio", "number", "none", "(0, 1]",
        "HBM for KV as a share of the final KV footprint (P + D) * L; at most one capacity key",
        capacity(K::kRatio)},
-      {"hbm_capacity_gb", "number", "the hardware's hbm_capacity_gb", "> 0",
-       "total HBM, GB; KV gets what the resident weights leave; at most one capacity key",
+      {"hbm_capacity_gb", "number", "the hardware's hbm_capacity_gb", kHbmGb.bounds(),
+       "total HBM, GB; KV gets what the resident weights leave; at most one capacity key (1e6 GB: thousands "
+       "of times any GPU's HBM)",
        capacity(K::kGigabytes)},
-      {"hbm_kv_capacity_entries", "integer", "none", ">= 0",
-       "HBM for KV in (token, layer) entries; at most one capacity key", capacity(K::kEntries)},
+      {"hbm_kv_capacity_entries", "integer", "none", integer_bounds(0, kMaxCapacityEntries),
+       "HBM for KV in (token, layer) entries; at most one capacity key (1e12: over 50 times the largest "
+       "footprint P and L allow)",
+       capacity(K::kEntries)},
       {"hbm_reads", "string", "balanced", "balanced, resident",
        "balanced: HBM serves the time-minimising share of a step's resident reads, DRAM's copy the rest; "
        "resident: every resident read comes from HBM",
        parse_hbm_reads_key},
-      {"prompt_tokens", "integer", "required unless trace.file", ">= 1", "prompt length P, tokens",
-       token_count(&Draft::prompt_tokens)},
-      {"decode_tokens", "integer", "required unless trace.file", ">= 1", "decoded tokens D",
-       token_count(&Draft::decode_tokens)},
+      {"prompt_tokens", "integer", "required unless trace.file", integer_bounds(1, kMaxPromptTokens),
+       "prompt length P, tokens (2^24: longer than any model's context)",
+       token_count(&Draft::prompt_tokens, kMaxPromptTokens)},
+      {"decode_tokens", "integer", "required unless trace.file", integer_bounds(1, kMaxDecodeTokens),
+       "decoded tokens D (2^20: longer than any generation)", token_count(&Draft::decode_tokens, kMaxDecodeTokens)},
       number_knob(&Draft::synthetic, "sparsity", &SyntheticParams::sparsity, {0, 1, false, true},
                   "share of the past tokens NOT read at each (step, layer)"),
       {"variation", "string or number", "actual", "low, actual, high, or a Jaccard target in (0, 1)",
@@ -335,7 +351,7 @@ std::vector<KeyDecl> make_point_decls() {
        knob_group(&policy_param_key_decls, nullptr)},
       {"oracle", "mapping", "{}", core::join(key_names(oracle_key_decls())),
        "budgets of the annealers (token-level oracle, sa_guided tuning)", knob_group(&oracle_key_decls, nullptr)},
-      {"seed", "integer", "1", ">= 0", "seed of the point's random streams",
+      {"seed", "integer", "1", "[0, 2^64)", "seed of the point's random streams (any 64-bit value)",
        [](const Field& f, YamlContext& ctx, Draft& d) {
          const auto x = read_integer(f, 0, std::numeric_limits<std::uint64_t>::max(), ctx);
          d.seed = x.value_or(1);

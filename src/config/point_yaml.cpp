@@ -119,9 +119,10 @@ PointSpec finalize(const Draft& d, const YAML::Mark& point_mark, std::string sou
                                 " is required (hardware '" + p.hardware.name + "' has no hbm_capacity_gb)");
     }
   }
-  if ((d.capacity || from_hardware) && !capacity_failed && model_ok &&
-      p.capacity.kind == CapacitySpec::Kind::kGigabytes &&
-      core::gb_to_bytes(p.capacity.value) <= p.model.resident_weight_bytes) {
+  const bool weights_fill = (d.capacity || from_hardware) && !capacity_failed && model_ok &&
+                            p.capacity.kind == CapacitySpec::Kind::kGigabytes &&
+                            core::gb_to_bytes(p.capacity.value) <= p.model.resident_weight_bytes;
+  if (weights_fill) {
     const std::string hbm = detail::format_number(p.capacity.value) + " GB of HBM";
     const std::string weights = gb_text(p.model.resident_weight_bytes) + " GB of " + p.model.name +
                                 (p.model.weight_dtype.empty() ? "" : " (" + p.model.weight_dtype + ")") + " weights";
@@ -155,9 +156,9 @@ PointSpec finalize(const Draft& d, const YAML::Mark& point_mark, std::string sou
   }
   // Points that cannot exist: the weights and the KV capacity asked for must fit the hardware's HBM.
   // (A trace file's shape is known only when it is read: capacity_entries() checks those points.)
-  if (model_ok && hardware_ok && !capacity_failed && (d.capacity || from_hardware) && p.prompt_tokens > 0 &&
-      p.decode_tokens > 0) {
-    const std::string why = infeasibility(p, p.prompt_tokens, p.decode_tokens, p.model.layers);
+  if (model_ok && hardware_ok && !capacity_failed && !weights_fill && (d.capacity || from_hardware) &&
+      p.prompt_tokens > 0 && p.decode_tokens > 0) {
+    const std::string why = capacity_problem(p, p.prompt_tokens, p.decode_tokens, p.model.layers);
     if (!why.empty()) ctx.error(d.capacity ? d.capacity_mark : d.given.at("hardware"), why);
   }
 

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <stdexcept>
 
 #include "kvsweep/core/diagnostics.hpp"
 #include "kvsweep/bound/lagrangian.hpp"
@@ -42,6 +43,57 @@ const PolicyResult* PointResult::best_schedule() const {
     if (best == nullptr || p.metrics.total_time_s < best->metrics.total_time_s) best = &p;
   }
   return best;
+}
+
+double PointResult::best_gap() const {
+  const PolicyResult* best = best_schedule();
+  return best != nullptr ? certified_gap(best->metrics.total_time_s, lower_bound().value_s) : std::nan("");
+}
+
+double certified_gap(double time_s, double bound_s) {
+  if (!(bound_s > 0)) return std::nan("");
+  const double gap = time_s / bound_s - 1;
+  return std::abs(gap) < kGapTolerance ? 0.0 : gap;
+}
+
+void check_bounds(const PointResult& r) {
+  auto text = [](double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.9g", v);
+    return std::string(buf);
+  };
+  auto refuse = [&](const std::string& what) {
+    throw std::runtime_error("point " + r.point_id + ": " + what + " (a numerical failure: no bound is stored)");
+  };
+  struct Named {
+    const char* name;
+    double value_s;
+    bool any_schedule;  // bounds unlimited_hbm too
+    double tolerance;   // relative
+  };
+  std::vector<Named> bounds{{"bandwidth_split", r.bounds.bandwidth_split_s, true, kGapTolerance},
+                            {"free_migration", r.bounds.free_migration_s, false, kGapTolerance}};
+  if (r.lagrangian && r.lagrangian->computed) {
+    bounds.push_back({"lagrangian", r.lagrangian->bound_s, false, kGapTolerance});
+  }
+  // Cbc proves its bound to its LP's tolerances, not to the last bits (test_oracle allows 1e-7).
+  if (r.exact) bounds.push_back({"exact", r.exact->bound_s, false, 1e-6});
+  for (const auto& p : r.policies) {
+    const double t = p.metrics.total_time_s;
+    if (!(std::isfinite(t) && t > 0)) refuse("policy " + p.name + ": total time " + text(t) + " s is not a finite positive number");
+  }
+  for (const auto& b : bounds) {
+    if (!(std::isfinite(b.value_s) && b.value_s >= 0)) {
+      refuse(std::string("lower bound ") + b.name + " = " + text(b.value_s) + " s is not a finite number >= 0");
+    }
+    for (const auto& p : r.policies) {
+      if (p.name == "unlimited_hbm" && !b.any_schedule) continue;
+      if (p.metrics.total_time_s / b.value_s - 1 <= -b.tolerance) {
+        refuse(std::string("lower bound ") + b.name + " = " + text(b.value_s) + " s is above " + p.name + "'s " +
+               text(p.metrics.total_time_s) + " s");
+      }
+    }
+  }
 }
 
 std::string point_id(const config::PointSpec& p) { return config::point_id(p); }
@@ -142,8 +194,7 @@ void run_oracle(const config::PointSpec& point, const config::PolicyParams& para
   }
   PolicyResult pr{"oracle", cost::summarise(totals, result.memory, result.shape.decode_tokens), 0.0};
   pr.metrics.speedup_vs_static = static_time / totals.total_time_s;
-  const double bound = result.lower_bound().value_s;
-  report.gap_to_bound = bound > 0 ? totals.total_time_s / bound - 1.0 : 0.0;
+  report.gap_to_bound = certified_gap(totals.total_time_s, result.lower_bound().value_s);
   report.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   pr.cpu_s = report.wall_s;
   result.policies.push_back(std::move(pr));
@@ -208,6 +259,8 @@ std::unique_ptr<DualPlan> run_lagrangian(const config::PointSpec& point, const E
   const auto& os = point.oracle;
   const bool want_dual = std::find(point.policies.begin(), point.policies.end(), "fm_dual") != point.policies.end();
   const PolicyResult* best = result.best_schedule();
+  // The ratio itself decides (lagrangian_gap: 0 computes it over any round-off); the note says the
+  // certified gap.
   const double gap = best != nullptr ? best->metrics.total_time_s / result.lower_bound().value_s - 1 : 0.0;
   if (os.lagrangian_passes == 0) return nullptr;
   LagrangianReport report;
@@ -215,7 +268,7 @@ std::unique_ptr<DualPlan> run_lagrangian(const config::PointSpec& point, const E
     if (want_dual) {  // say why fm_dual has no result
       char buf[160];
       std::snprintf(buf, sizeof buf, "not computed: certified gap %.4g %% after the baselines, at most oracle.lagrangian_gap",
-                    100 * gap);
+                    100 * result.best_gap());
       report.note = buf;
       result.lagrangian = std::move(report);
     }
@@ -378,6 +431,7 @@ PointResult evaluate_point(const config::PointSpec& point, const EvalOptions& op
                   (result.oracle ? result.oracle->wall_s + result.oracle->sa_wall_s : 0.0) +
                   (result.exact ? result.exact->wall_s : 0.0) + (result.lagrangian ? result.lagrangian->wall_s : 0.0);
   core::release_huge_blocks();  // the phases' large arrays, whose memory went from one to the next
+  check_bounds(result);
   return result;
 }
 

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "kvsweep/cost/memory_system.hpp"
 
@@ -25,11 +26,22 @@ double step_time_lower(const cost::MemorySystem& m, double s, double x);
 double bandwidth_split_step(const cost::MemorySystem& m, std::uint64_t s);
 // min of sum_l f_l(x_l) subject to sum_l x_l <= C for one decode step; reads[l] = |S(n, l)|.
 double free_migration_step(const cost::MemorySystem& m, std::span<const std::uint32_t> reads);
+// What free_migration_allocation can tell besides the hits: each layer's misses s_l - x_l, computed
+// without cancelling (when a slow link multiplies them, x_l ~ s_l cannot tell them), whether they were
+// found by the direct form (then exactly s_l - x_l), and whether the hits use all of C (only then has
+// capacity a price: complementary slackness).
+struct AllocationDetail {
+  std::vector<double> misses;
+  bool direct = true;
+  bool capacity_binds = false;
+};
+
 // The same, and the hits x_l of each layer at the minimum (hits.size() == reads.size(), or empty for
 // the value only): the allocation the fm_tracking policy aims at. With caps (one per layer), x_l <=
 // caps[l] too: the hits a schedule can still reach in each layer.
 double free_migration_allocation(const cost::MemorySystem& m, std::span<const std::uint32_t> reads,
-                                 std::span<double> hits, std::span<const std::uint32_t> caps = {});
+                                 std::span<double> hits, std::span<const std::uint32_t> caps = {},
+                                 AllocationDetail* detail = nullptr);
 
 struct BoundTotals {
   double bandwidth_split_s = 0;

@@ -113,6 +113,11 @@ std::uint64_t capacity_entries(const PointSpec& p, std::uint32_t prompt_tokens,
 std::string infeasibility(const PointSpec& p, std::uint32_t prompt_tokens, std::uint32_t decode_tokens,
                           std::uint32_t layers);
 
+// Why capacity_entries() would refuse the point for this sequence shape (infeasibility() included), or
+// "" when it would not: for validate to report before anything is evaluated.
+std::string capacity_problem(const PointSpec& p, std::uint32_t prompt_tokens, std::uint32_t decode_tokens,
+                             std::uint32_t layers);
+
 // The settings besides its parameters (which point_id covers) that change a point's results, as YAML
 // keys: "policies" (the list, in order), then the `oracle.<knob>` budgets that apply to its policies
 // (the Lagrangian's and max_memory_gb always; the annealers' with `oracle`; the MILP's with `exact`).

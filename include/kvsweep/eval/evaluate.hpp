@@ -73,6 +73,13 @@ struct LowerBound {
   const char* kind = "bandwidth_split";
 };
 
+// A schedule's certified gap, time_s / bound_s - 1 (the optimum lies between the two). The bounds are
+// sums of the same per-step terms as the schedules, in another order: a schedule that meets its bound
+// can come out 1e-14 below it. A gap within kGapTolerance of 0 is therefore exactly 0, and one further
+// below is a bound above a schedule (check_bounds refuses the point). NaN when bound_s <= 0.
+inline constexpr double kGapTolerance = 1e-9;
+double certified_gap(double time_s, double bound_s);
+
 struct PointResult {
   std::string point_id;
   std::string name;    // the point's label, may be empty
@@ -104,7 +111,15 @@ struct PointResult {
   LowerBound lower_bound() const;
   // The fastest capacity-respecting schedule (every policy but unlimited_hbm); null when none ran.
   const PolicyResult* best_schedule() const;
+  // certified_gap of the best schedule to the largest bound; NaN when no schedule ran.
+  double best_gap() const;
 };
+
+// The sanity of a point's bounds, after every schedule is known: each bound finite and >= 0, none above
+// a schedule it bounds by more than kGapTolerance (bandwidth_split: every schedule; the others: every
+// capacity-respecting one), every schedule's time finite and > 0. Throws std::runtime_error naming what
+// failed: the point then fails (its row says why) rather than store a number that is not a bound.
+void check_bounds(const PointResult& result);
 
 struct EvalOptions {
   bool parallel = true;

@@ -271,7 +271,7 @@ synthetic: {span_tokens: 0}
       "t.yaml:4:16: prompt_tokens: 'abc' is not an integer",
       "t.yaml:5:20: policies: unknown policy 'nope'",
       "t.yaml:5:26: policies: duplicate policy 'static' (first listed at 5:12)",
-      "t.yaml:6:26: synthetic.span_tokens: 0 is out of range (must be >= 1)",
+      "t.yaml:6:26: synthetic.span_tokens: 0 is out of range [1, 16777216]",
       "t.yaml:1:1: missing required key 'hardware'",
       "t.yaml:1:1: missing required key 'decode_tokens'",
   };
