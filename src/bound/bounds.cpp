@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <vector>
+
+#include "kvsweep/cost/cost_model.hpp"
 
 namespace kvsweep::bound {
 
@@ -52,6 +55,21 @@ std::vector<double> breakpoints(const Lines& f, double s) {
 // the hits x or the misses m = s - x it grows with, each found from its own formula: no term is ever a
 // difference of two large ones.
 constexpr double kDirectRatio = 1e3;
+
+// With weights_in_dram: mirror, a step may also read weight bytes from DRAM's copy: x extends below 0,
+// down to -W / e, where f continues the same lines (HBM W + e x, link and DRAM e (s - x)). Reading
+// weights over the link only pays where HBM is the bottleneck at x = 0, and then f rises over [0, s]: the
+// step's least time is f's minimum over [-W / e, 0], which is the judge's own balanced step without hits
+// (cost::balance_hits, closed form). Returns it there, and nothing elsewhere, so that every bound is what
+// it was without the mirror wherever the mirror does not help, bit for bit.
+std::optional<double> mirrored_floor(const cost::MemorySystem& m, double s) {
+  if (m.movable_weight_entries() <= 0) return std::nullopt;
+  cost::StepCounts c;
+  c.reads = static_cast<std::uint64_t>(s);
+  const cost::StepBytes b = cost::step_bytes(m, c);
+  if (!(b.hbm_weights < m.weight_bytes_per_layer)) return std::nullopt;  // HBM not the bottleneck: no move
+  return cost::step_time_s(m, b);
+}
 
 bool direct_is_accurate(const cost::MemorySystem& m) {
   return m.hbm_bw <= kDirectRatio * m.link_read_bw && m.hbm_bw <= kDirectRatio * m.dram_bw;
@@ -157,7 +175,8 @@ double stable_allocation(const cost::MemorySystem& m, std::span<const std::uint3
   double total = 0;
   for (std::uint32_t l = 0; l < reads.size(); ++l) {
     const double x = static_cast<double>(reads[l]) - misses[l];
-    total += t.eval({x, misses[l]});
+    const std::optional<double> mirrored = x == 0 ? mirrored_floor(m, reads[l]) : std::nullopt;
+    total += mirrored ? *mirrored : t.eval({x, misses[l]});
     if (l < hits.size()) hits[l] = x;
   }
   if (detail != nullptr) {
@@ -174,6 +193,7 @@ double step_time_lower(const cost::MemorySystem& m, double s, double x) { return
 
 double bandwidth_split_step(const cost::MemorySystem& m, std::uint64_t s) {
   const double sd = static_cast<double>(s);
+  if (const std::optional<double> mirrored = mirrored_floor(m, sd)) return *mirrored;  // f rises over [0, s]
   if (!direct_is_accurate(m)) {
     const Terms t(m);
     return t.eval(t.minimum(sd));
@@ -201,7 +221,8 @@ double free_migration_allocation(const cost::MemorySystem& m, std::span<const st
   for (std::uint32_t l = 0; l < reads.size(); ++l) {
     const double sd = static_cast<double>(reads[l]);
     const Lines f = lines_for(m, sd);
-    total += f.eval(0.0);
+    const std::optional<double> mirrored = mirrored_floor(m, sd);  // then f rises: no hit is worth buying
+    total += mirrored ? *mirrored : f.eval(0.0);
     const std::vector<double> xs = breakpoints(f, sd);
     const double cap = l < caps.size() ? std::min(sd, static_cast<double>(caps[l])) : sd;
     for (std::size_t i = 0; i + 1 < xs.size() && xs[i] < cap; ++i) {

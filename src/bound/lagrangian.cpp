@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "kvsweep/bound/bounds.hpp"
+#include "kvsweep/cost/cost_model.hpp"
 #include "lagrangian_paths.hpp"
 
 namespace kvsweep::bound {
@@ -43,10 +44,11 @@ struct Units {
   double unit_s;  // e / B_hbm
   double w, r_lr, r_lw, r_d;
   bool balanced;
+  double movable;  // weight entries a balanced step may read from DRAM's copy (weights_in_dram: mirror)
   explicit Units(const cost::MemorySystem& m)
       : unit_s(m.kv_entry_bytes / m.hbm_bw), w(m.weight_bytes_per_layer / m.kv_entry_bytes),
         r_lr(m.hbm_bw / m.link_read_bw), r_lw(m.hbm_bw / m.link_write_bw), r_d(m.hbm_bw / m.dram_bw),
-        balanced(m.hbm_reads == config::HbmReads::kBalanced) {}
+        balanced(m.hbm_reads == config::HbmReads::kBalanced), movable(m.movable_weight_entries()) {}
 };
 
 std::size_t steps_of(const StepMajorReads& reads) {
@@ -152,7 +154,8 @@ double value_and_subgradient(const StepMajorReads& reads, const Units& u, double
       const std::size_t k = static_cast<std::size_t>(j) * L + l;
       const double s = reads.count(j, l), h = c.hits[k];
       const double a = d.hbm[k], b = u.r_lr * d.link[k] + u.r_d * d.dram[k];
-      const double x = u.balanced && a > b ? h : 0.0;  // the hits the relaxation reads from DRAM's copy
+      // The hits (and mirrored weights) the relaxation reads from DRAM's copy: the term is linear in x.
+      const double x = u.balanced && a > b ? h + u.movable : 0.0;
       const double prefetch = c.prefetch[k];
       const double hbm = u.w + (h - x) + c.piggyback[k] + prefetch + c.kept_new[k];
       const double link = u.r_lr * (s - h + x + prefetch);
@@ -272,6 +275,12 @@ LagrangianDuals free_migration_duals(const StepMajorReads& reads, const cost::Me
     for (std::uint32_t l = 0; l < L; ++l) {
       const double sl = s[l], xl = x[l], miss = alloc.misses[l];
       values[l] = {u.w + xl, u.r_lr * miss, u.r_lw, u.r_d * (alloc.direct ? sl + 1 - xl : miss + 1)};
+      if (xl == 0 && u.movable > 0) {  // mirrored weights read over the link: the lines where the step sits
+        cost::StepCounts c;
+        c.reads = s[l];
+        const double y = (m.weight_bytes_per_layer - cost::step_bytes(m, c).hbm_weights) / m.kv_entry_bytes;
+        if (y > 0) values[l] = {u.w - y, u.r_lr * (sl + y), u.r_lw, u.r_d * (sl + y + 1)};
+      }
       const double f = *std::max_element(values[l].begin(), values[l].end());
       left[l] = 1e300;
       right[l] = -1e300;

@@ -44,7 +44,8 @@ void print_point_table(std::ostream& out, const eval::PointResult& r) {
       << "% of the final KV footprint)\n";
   out << "  HBM " << gbps(m.hbm_bw) << " GB/s, link " << gbps(m.link_read_bw) << "/" << gbps(m.link_write_bw)
       << " GB/s, DRAM " << gbps(m.dram_bw)
-      << " GB/s, hbm_reads " << config::to_string(m.hbm_reads) << "\n";
+      << " GB/s, hbm_reads " << config::to_string(m.hbm_reads)
+      << (m.weights_in_dram == config::WeightsInDram::kMirror ? ", weights mirrored in DRAM" : "") << "\n";
   char line[256];
   std::snprintf(line, sizeof line, "  %-14s %12s %12s %9s %8s %8s %11s %10s %8s\n", "policy", "total_time_s",
                 "tok/s", "vs static", "HBM hit", "KV hit", "migrated GB", "link GB", "cpu_s");
@@ -145,6 +146,7 @@ void write_point_json(io::JsonWriter& json, const eval::PointResult& r) {
   json.field("weight_bytes_per_layer", r.memory.weight_bytes_per_layer);
   json.field("hbm_kv_capacity_entries", r.memory.capacity_entries);
   json.field("hbm_reads", std::string(config::to_string(r.memory.hbm_reads)));
+  json.field("weights_in_dram", std::string(config::to_string(r.memory.weights_in_dram)));
   json.field("kv_footprint_entries", r.footprint_entries);
   json.key("policies").begin_object();
   for (const auto& p : r.policies) {

@@ -32,7 +32,9 @@ const std::vector<ModelPreset>& model_presets() {
       // shared/notes/PAPER.md): KV sized as if all 32 heads kept their own K and V (e = 2 * 4096 * 2 =
       // 16,384 B whichever kv_accounting), W = 4 d^2 * 2 + (2 d d_ff * 2) / 8 with d = 4096,
       // d_ff = 14,000 (their MLP term is divided by 8) = 162,889,728 B, and 16e9 B of resident weights.
-      {"llama-3.1-8b-paper", 32, 4096, 32, 128, 0, 8.0, Dtype::kFp16, 8.0, 162889728.0, 16e9},
+      // Their step splits all bytes read, weights included, by alpha <= B_hbm / (B_hbm + B_link): the
+      // weights are mirrored in DRAM (weights_in_dram: mirror by default).
+      {"llama-3.1-8b-paper", 32, 4096, 32, 128, 0, 8.0, Dtype::kFp16, 8.0, 162889728.0, 16e9, true},
   };
   return kPresets;
 }

@@ -40,6 +40,14 @@ std::string_view capacity_key(CapacitySpec::Kind kind) {
 
 std::string_view to_string(HbmReads mode) { return mode == HbmReads::kResident ? "resident" : "balanced"; }
 
+std::string_view to_string(WeightsInDram mode) { return mode == WeightsInDram::kMirror ? "mirror" : "none"; }
+
+std::optional<WeightsInDram> parse_weights_in_dram(std::string_view text) {
+  if (text == "none") return WeightsInDram::kNone;
+  if (text == "mirror") return WeightsInDram::kMirror;
+  return std::nullopt;
+}
+
 std::optional<HbmReads> parse_hbm_reads(std::string_view text) {
   if (text == "balanced") return HbmReads::kBalanced;
   if (text == "resident") return HbmReads::kResident;

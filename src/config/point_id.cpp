@@ -62,6 +62,8 @@ std::string point_id(const PointSpec& p) {
   if (pp.fm_lookahead != PolicyParams{}.fm_lookahead) s << ";fm_lookahead=" << pp.fm_lookahead;
   // Added with the balanced read mode: resident points keep the ids they had before it existed.
   if (p.hbm_reads == HbmReads::kBalanced) s << ";hbm_reads=balanced";
+  // Added with weights_in_dram: points without the mirror keep their ids.
+  if (p.weights_in_dram == WeightsInDram::kMirror) s << ";weights_in_dram=mirror";
   return core::hex16(core::hash_text(s.str()));
 }
 

@@ -129,6 +129,15 @@ bool parse_hbm_reads_key(const Field& f, YamlContext& ctx, Draft& d) {
   return mode.has_value();
 }
 
+bool parse_weights_in_dram_key(const Field& f, YamlContext& ctx, Draft& d) {
+  const auto text = read_string(f, ctx);
+  if (!text) return false;
+  const auto mode = parse_weights_in_dram(*text);
+  if (!mode) ctx.error(f.mark(), unknown_value("weights_in_dram", "value", *text, {"none", "mirror"}));
+  d.weights_in_dram = mode;
+  return mode.has_value();
+}
+
 ParseFn dtype_key(const char* key, std::optional<Dtype> Draft::*member, const std::vector<std::string>& allowed) {
   return [key, member, &allowed](const Field& f, YamlContext& ctx, Draft& d) {
     d.*member = std::nullopt;
@@ -333,6 +342,10 @@ std::vector<KeyDecl> make_point_decls() {
        "balanced: HBM serves the time-minimising share of a step's resident reads, DRAM's copy the rest; "
        "resident: every resident read comes from HBM",
        parse_hbm_reads_key},
+      {"weights_in_dram", "string", "none (mirror for llama-3.1-8b-paper)", "none, mirror",
+       "mirror: the weights also have a copy in DRAM, so balanced reads may read part of a step's weight bytes "
+       "over the link when HBM is its bottleneck (the paper's accounting); none: weights come from HBM only",
+       parse_weights_in_dram_key},
       {"prompt_tokens", "integer", "required unless trace.file", integer_bounds(1, kMaxPromptTokens),
        "prompt length P, tokens (2^24: longer than any model's context)",
        token_count(&Draft::prompt_tokens, kMaxPromptTokens)},

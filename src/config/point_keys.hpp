@@ -36,6 +36,7 @@ struct Draft {
   std::optional<double> link_write_gbps;
   std::optional<CapacitySpec> capacity;
   HbmReads hbm_reads = HbmReads::kBalanced;
+  std::optional<WeightsInDram> weights_in_dram;  // unset: the model's default
   YAML::Mark capacity_mark;
   std::optional<std::uint32_t> prompt_tokens;
   std::optional<std::uint32_t> decode_tokens;

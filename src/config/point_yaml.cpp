@@ -138,6 +138,8 @@ PointSpec finalize(const Draft& d, const YAML::Mark& point_mark, std::string sou
   }
 
   p.hbm_reads = d.hbm_reads;
+  const bool mirrors = d.model_preset != nullptr && d.model_preset->mirrors_weights;
+  p.weights_in_dram = d.weights_in_dram.value_or(mirrors ? WeightsInDram::kMirror : WeightsInDram::kNone);
   p.trace.file = d.trace_file;
   p.trace.synthetic = d.synthetic;
   if (!d.trace_file.empty()) {

@@ -138,6 +138,7 @@ void Judge::account(std::uint32_t n, std::uint32_t l, const StepCounts& c) {
   totals_.link_write_bytes += b.link_write;
   totals_.dram_bytes += b.dram;
   totals_.weight_bytes += memory_.weight_bytes_per_layer;
+  totals_.hbm_weight_bytes += b.hbm_weights;
   // Attribute the step to its bottleneck (ties go to HBM, then link, then DRAM).
   const double th = b.hbm / memory_.hbm_bw;
   const double tl = std::max(b.link_read / memory_.link_read_bw, b.link_write / memory_.link_write_bw);
@@ -180,7 +181,7 @@ PolicyMetrics summarise(const ScheduleTotals& t, const MemorySystem& m, std::uin
   r.throughput_tok_s = t.total_time_s > 0 ? decode_tokens / t.total_time_s : 0;
   r.speedup_vs_static = std::numeric_limits<double>::quiet_NaN();
   const double read_bytes = t.weight_bytes + e * static_cast<double>(t.reads);
-  const double hit_bytes = t.weight_bytes + e * t.hbm_hits;
+  const double hit_bytes = t.hbm_weight_bytes + e * t.hbm_hits;
   r.hbm_hit_rate = read_bytes > 0 ? hit_bytes / read_bytes : 1.0;
   r.kv_hit_rate = t.reads > 0 ? static_cast<double>(t.hits) / static_cast<double>(t.reads) : 1.0;
   r.promotions = t.piggyback + t.prefetch;

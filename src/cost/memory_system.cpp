@@ -16,6 +16,7 @@ MemorySystem make_memory_system(const config::PointSpec& point, const trace::Tra
   m.link_write_bw = core::gbps_to_bytes_per_s(point.hardware.link_write_gbps);
   m.dram_bw = core::gbps_to_bytes_per_s(point.hardware.dram_bw_gbps);
   m.hbm_reads = point.hbm_reads;
+  m.weights_in_dram = point.weights_in_dram;
   try {
     m.capacity_entries =
         config::capacity_entries(point, shape.prompt_tokens, shape.decode_tokens, shape.layers);

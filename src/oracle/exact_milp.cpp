@@ -109,6 +109,7 @@ Model build_model(const OracleInstance& inst, std::vector<EntryVars>& vars, cons
   const double r_lr = m.hbm_bw / m.link_read_bw, r_lw = m.hbm_bw / m.link_write_bw,
                r_d = m.hbm_bw / m.dram_bw;
   const bool balanced = m.hbm_reads == config::HbmReads::kBalanced;
+  const double movable = m.movable_weight_entries();  // mirrored weights: x may exceed the hits by W / e
 
   Model md;
   for (EntryVars& v : vars) {
@@ -170,7 +171,7 @@ Model build_model(const OracleInstance& inst, std::vector<EntryVars>& vars, cons
       const int hbm = md.add_row(w_over_e, kInf);  // T - h + x - a1 - a2 - beta >= W / e
       const int lr = md.add_row(r_lr * s, kInf);   // T + r (h - x - a2) >= r |S|
       const int dr = md.add_row(r_d * (s + 1), kInf);
-      const int xh = balanced ? md.add_row(-kInf, 0) : -1;  // x - h <= 0
+      const int xh = balanced ? md.add_row(-kInf, movable) : -1;  // x - h <= 0 (<= W / e, mirrored)
       for (int r : {hbm, lr, dr}) md.add(r, t, 1);
       if (balanced) {
         md.add(hbm, x, 1);

@@ -52,6 +52,8 @@ std::vector<ColumnDef> model_and_hardware() {
           [](const RowContext& c) { return c.point.model.kv_dtype; }),
       str("hbm_reads", 8, "balanced (HBM serves the time-minimising share of resident reads) or resident",
           [](const RowContext& c) { return config::to_string(c.point.hbm_reads); }),
+      str("weights_in_dram", 8, "mirror (a copy of the weights in DRAM: balanced reads may read weight bytes over the link) or none",
+          [](const RowContext& c) { return config::to_string(c.point.weights_in_dram); }),
       i64("layers", "", "L, the model's layers", [](const RowContext& c) { return c.point.model.layers; }),
       f64("kv_bytes_per_token_layer", "B", "e, one (token, layer) KV entry",
           [](const RowContext& c) { return c.point.model.kv_bytes_per_token_layer; }),

@@ -16,8 +16,9 @@ namespace kvsweep::testing {
 namespace {
 
 // T(n, l) from docs/cost-model.md's formulas, written out again. With balanced reads, x of the hits are read
-// from DRAM's copy: T(x) is the maximum of four lines in x, so its minimum over [0, hits] lies at an
-// end or where two lines cross; every candidate is tried (no closed form, unlike cost_model.hpp).
+// from DRAM's copy (with mirrored weights, also up to W / e entries' worth of weight bytes): T(x) is the
+// maximum of four lines in x, so its minimum over [0, cap] lies at an end or where two lines cross; every
+// candidate is tried (no closed form, unlike cost_model.hpp).
 double independent_step_time(const cost::MemorySystem& m, double reads, double hits, double a1, double a2,
                              double beta) {
   const double e = m.kv_entry_bytes;
@@ -28,18 +29,20 @@ double independent_step_time(const cost::MemorySystem& m, double reads, double h
     const double dram = link_read + link_write;
     return std::max({hbm / m.hbm_bw, link_read / m.link_read_bw, link_write / m.link_write_bw, dram / m.dram_bw});
   };
-  if (m.hbm_reads == config::HbmReads::kResident || hits == 0) return at(0);
+  const bool mirrored = m.weights_in_dram == config::WeightsInDram::kMirror;
+  const double cap = hits + (mirrored ? m.weight_bytes_per_layer / e : 0.0);
+  if (m.hbm_reads == config::HbmReads::kResident || cap == 0) return at(0);
   // Line i: a[i] + b[i] x, in seconds.
   const double w = m.weight_bytes_per_layer;
   const double a[4] = {(w + e * (hits + a1 + a2 + beta)) / m.hbm_bw, e * (reads - hits + a2) / m.link_read_bw,
                        e / m.link_write_bw, e * (reads - hits + a2 + 1) / m.dram_bw};
   const double b[4] = {-e / m.hbm_bw, e / m.link_read_bw, 0, e / m.dram_bw};
-  double best = std::min(at(0), at(hits));
+  double best = std::min(at(0), at(cap));
   for (int i = 0; i < 4; ++i) {
     for (int j = i + 1; j < 4; ++j) {
       if (b[i] == b[j]) continue;
       const double x = (a[j] - a[i]) / (b[i] - b[j]);
-      if (x > 0 && x < hits) best = std::min(best, at(x));
+      if (x > 0 && x < cap) best = std::min(best, at(x));
     }
   }
   return best;
@@ -235,7 +238,7 @@ double exhaustive_optimum(const trace::ExplicitTrace& trace, const cost::MemoryS
 }
 
 Instance random_instance(std::uint64_t seed, std::uint32_t max_layers, std::uint32_t max_tokens,
-                         config::HbmReads mode) {
+                         ReadMode mode) {
   core::Rng rng(core::derive_seed({seed, 0x7e57}));
   Instance in;
   auto& sh = in.trace.shape;
@@ -261,12 +264,12 @@ Instance random_instance(std::uint64_t seed, std::uint32_t max_layers, std::uint
   m.link_write_bw = m.hbm_bw * (0.02 + 0.6 * rng.uniform());
   m.dram_bw = m.hbm_bw * (0.05 + 0.8 * rng.uniform());
   m.capacity_entries = rng.below(static_cast<std::uint64_t>(total) * sh.layers + 1);
-  m.hbm_reads = mode;
+  mode.apply(m);
   return in;
 }
 
 Instance persistent_instance(std::uint64_t seed, std::uint32_t layers, std::uint32_t prompt, std::uint32_t decode,
-                             config::HbmReads mode) {
+                             ReadMode mode) {
   core::Rng rng(core::derive_seed({seed, 0x9e55}));
   Instance in = random_instance(seed, 1, 3, mode);  // bandwidths and sizes only
   auto& sh = in.trace.shape;
@@ -296,6 +299,12 @@ Instance persistent_instance(std::uint64_t seed, std::uint32_t layers, std::uint
   const double need = read_share * (prompt + decode) * layers;
   in.memory.capacity_entries = static_cast<std::uint64_t>(need * (0.2 + 0.8 * rng.uniform()));
   return in;
+}
+
+std::string mode_name(const ReadMode& mode) {
+  std::string name(config::to_string(mode.reads));
+  if (mode.weights == config::WeightsInDram::kMirror) name += "_mirror";
+  return name;
 }
 
 }  // namespace kvsweep::testing

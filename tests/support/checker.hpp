@@ -46,8 +46,24 @@ Schedule schedule_of(const oracle::ScheduleState& s, const oracle::OracleInstanc
 // residency sets. Tiny instances only: L <= 2 and P + D <= 8 (L = 2) or <= 12 (L = 1).
 double exhaustive_optimum(const trace::ExplicitTrace& trace, const cost::MemorySystem& m);
 
-// Both read modes, for tests that must hold in each.
-inline constexpr config::HbmReads kReadModes[] = {config::HbmReads::kBalanced, config::HbmReads::kResident};
+// Where a test's resident reads come from: the read mode, and whether the weights are mirrored in DRAM
+// (weights_in_dram), so that a test parametrised by it covers every variant of the cost model.
+struct ReadMode {
+  config::HbmReads reads = config::HbmReads::kBalanced;
+  config::WeightsInDram weights = config::WeightsInDram::kNone;
+  constexpr ReadMode(config::HbmReads r, config::WeightsInDram w = config::WeightsInDram::kNone)  // NOLINT: implicit
+      : reads(r), weights(w) {}
+  void apply(cost::MemorySystem& m) const {
+    m.hbm_reads = reads;
+    m.weights_in_dram = weights;
+  }
+};
+// "balanced", "resident", "balanced_mirror" (test names allow no '+').
+std::string mode_name(const ReadMode& mode);
+
+// Every read mode, for tests that must hold in each.
+inline constexpr ReadMode kReadModes[] = {config::HbmReads::kBalanced, config::HbmReads::kResident,
+                                          {config::HbmReads::kBalanced, config::WeightsInDram::kMirror}};
 
 // A random tiny instance: shape, reads, bandwidths and capacity drawn from `seed`; the read mode given.
 struct Instance {
@@ -55,13 +71,13 @@ struct Instance {
   cost::MemorySystem memory;
 };
 Instance random_instance(std::uint64_t seed, std::uint32_t max_layers, std::uint32_t max_tokens,
-                         config::HbmReads mode = config::HbmReads::kBalanced);
+                         ReadMode mode = config::HbmReads::kBalanced);
 
 // A small instance with persistent reads: each layer reads a set of about `read_share` of the past
 // tokens that changes by `churn` of its members per step (the leavers replaced by random other past
 // tokens, the newest token joining often), over `decode` steps after `prompt` tokens; capacity a
 // random share of what the reads need, bandwidths as in random_instance.
 Instance persistent_instance(std::uint64_t seed, std::uint32_t layers, std::uint32_t prompt, std::uint32_t decode,
-                             config::HbmReads mode = config::HbmReads::kBalanced);
+                             ReadMode mode = config::HbmReads::kBalanced);
 
 }  // namespace kvsweep::testing

@@ -10,7 +10,9 @@
 //   free_migration  = sum over n of min sum_l f_l(x_l) s.t. sum_l x_l <= C, 0 <= x_l <= s_l
 // (hits at step n come from R(n-1, ·), which holds at most C entries; migration is free).
 // bandwidth_split bounds every schedule including unlimited_hbm; free_migration bounds every schedule
-// that respects C, and free_migration >= bandwidth_split.
+// that respects C, and free_migration >= bandwidth_split. With weights_in_dram: mirror (and balanced
+// reads) a step may read weight bytes from DRAM's copy too: x ranges over [-W / e, s] (negative x: -x
+// entries' worth of weights read over the link), with no capacity used below 0.
 
 #include <cstdint>
 #include <span>
@@ -22,7 +24,7 @@ namespace kvsweep::bound {
 
 // f(x) for one (n, l) step with s reads.
 double step_time_lower(const cost::MemorySystem& m, double s, double x);
-// min over x in [0, s] of f(x).
+// min over x in [0, s] of f(x) ([-W / e, s] with mirrored weights).
 double bandwidth_split_step(const cost::MemorySystem& m, std::uint64_t s);
 // min of sum_l f_l(x_l) subject to sum_l x_l <= C for one decode step; reads[l] = |S(n, l)|.
 double free_migration_step(const cost::MemorySystem& m, std::span<const std::uint32_t> reads);

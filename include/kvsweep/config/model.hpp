@@ -39,6 +39,10 @@ struct ModelPreset {
   // byte counts: it refuses other dtypes.
   double weight_bytes_per_layer = 0;
   double resident_weight_bytes = 0;
+  // The accounting it reproduces reads part of the weights from a copy in DRAM when that is faster
+  // (the paper's simulator: its alpha cap takes weight bytes over the link too): the default of
+  // `weights_in_dram` for points of this model is then `mirror`.
+  bool mirrors_weights = false;
 
   bool fixed_bytes() const { return weight_bytes_per_layer > 0 || resident_weight_bytes > 0; }
 };

@@ -32,6 +32,17 @@ enum class HbmReads { kBalanced, kResident };
 std::string_view to_string(HbmReads mode);
 std::optional<HbmReads> parse_hbm_reads(std::string_view text);
 
+// Whether the weights also have a copy in DRAM (YAML key `weights_in_dram`):
+//   kNone    the weights are read from HBM only (the default);
+//   kMirror  a copy of the weights sits in DRAM too, so with balanced reads a step may read part of its
+//            weight bytes over the link when HBM is its bottleneck (raising the aggregate bandwidth at small
+//            batch, when the weights dominate a step's bytes; the paper's accounting does this). No effect
+//            with hbm_reads: resident, where every resident read comes from HBM.
+enum class WeightsInDram { kNone, kMirror };
+// "none" / "mirror"; parse_weights_in_dram is its inverse.
+std::string_view to_string(WeightsInDram mode);
+std::optional<WeightsInDram> parse_weights_in_dram(std::string_view text);
+
 struct TraceSpec {
   std::string file;            // empty: synthetic
   SyntheticParams synthetic;   // used when file is empty
@@ -82,6 +93,7 @@ struct PointSpec {
   HardwareSpec hardware;
   CapacitySpec capacity;
   HbmReads hbm_reads = HbmReads::kBalanced;
+  WeightsInDram weights_in_dram = WeightsInDram::kNone;  // resolved: the key, else the model's default
   std::uint32_t prompt_tokens = 0;  // P; 0 when a trace file is given (its header decides)
   std::uint32_t decode_tokens = 0;  // D; 0 when a trace file is given (its header decides)
   TraceSpec trace;

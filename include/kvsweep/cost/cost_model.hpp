@@ -12,7 +12,10 @@
 //   T(n, l) = max(HBM / B_hbm, link-read / B_lr, link-write / B_lw, DRAM / B_dram)
 // hbm_reads = resident: x = 0. hbm_reads = balanced: x minimises T. HBM time falls and the other three
 // rise with x, so the minimum is x = 0 when HBM is not the bottleneck, else where HBM time meets the
-// first of the other three (or x = hits if it meets none): a closed form, see balance_hits().
+// first of the other three (or x = its cap if it meets none): a closed form, see balance_hits().
+// With weights_in_dram = mirror (and balanced reads) DRAM holds a copy of the weights too, and x may
+// also take weight bytes: 0 <= x <= hits + W / e (hits first, then weights; x is a share of bytes).
+#include <algorithm>
 #include <cstdint>
 
 #include "kvsweep/cost/memory_system.hpp"
@@ -33,15 +36,19 @@ struct StepBytes {
   double link_read = 0;
   double link_write = 0;
   double dram = 0;
-  double hbm_hits = 0;  // hits - x: resident reads that HBM served
+  double hbm_hits = 0;     // hits - x: resident reads that HBM served
+  double hbm_weights = 0;  // weight bytes HBM served: W, less what a mirrored step read from DRAM
 };
 
-// Balanced reads: moves x = min(x*, hits) of the hits' bytes from HBM to the link and DRAM, where x* is
-// the first crossing of the falling HBM time (H - e x) / B_hbm with one of the rising terms:
+// Balanced reads: moves x = min(x*, cap) entries' worth of bytes from HBM to the link and DRAM, where
+// cap = hits (+ W / e with mirrored weights) and x* is the first crossing of the falling HBM time
+// (H - e x) / B_hbm with one of the rising terms:
 //   link read  (R + e x) / B_lr   at x = (H B_lr - R B_hbm) / (e (B_hbm + B_lr))
 //   link write w / B_lw           at x = (H - w B_hbm / B_lw) / e
 //   DRAM       (D + e x) / B_dram at x = (H B_dram - D B_hbm) / (e (B_hbm + B_dram))
-// Does nothing unless HBM is the strict bottleneck (then every crossing is at x > 0).
+// Does nothing unless HBM is the strict bottleneck (then every crossing is at x > 0). The hits go first,
+// then the weights: without the mirror, or where the hits suffice, every number is as it was before the
+// mirror existed, bit for bit.
 inline void balance_hits(const MemorySystem& m, std::uint64_t hits, StepBytes& b) {
   const double th = b.hbm / m.hbm_bw;
   double tl = b.link_read / m.link_read_bw;
@@ -49,9 +56,10 @@ inline void balance_hits(const MemorySystem& m, std::uint64_t hits, StepBytes& b
   const double d = b.dram / m.dram_bw;
   if (lw > tl) tl = lw;
   if (d > tl) tl = d;
-  if (hits == 0 || th <= tl) return;
+  const double weights = m.movable_weight_entries();
+  if ((hits == 0 && weights == 0) || th <= tl) return;
   const double e = m.kv_entry_bytes;
-  double x = static_cast<double>(hits);
+  double x = static_cast<double>(hits) + weights;
   const double x_lr = (b.hbm * m.link_read_bw - b.link_read * m.hbm_bw) / (e * (m.hbm_bw + m.link_read_bw));
   const double x_lw = (b.hbm - b.link_write * m.hbm_bw / m.link_write_bw) / e;
   const double x_d = (b.hbm * m.dram_bw - b.dram * m.hbm_bw) / (e * (m.hbm_bw + m.dram_bw));
@@ -61,7 +69,9 @@ inline void balance_hits(const MemorySystem& m, std::uint64_t hits, StepBytes& b
   b.hbm -= e * x;
   b.link_read += e * x;
   b.dram += e * x;
-  b.hbm_hits -= x;
+  const double from_hits = std::min(x, static_cast<double>(hits));
+  b.hbm_hits -= from_hits;
+  if (x > from_hits) b.hbm_weights -= e * (x - from_hits);
 }
 
 inline StepBytes step_bytes(const MemorySystem& m, const StepCounts& c) {
@@ -73,6 +83,7 @@ inline StepBytes step_bytes(const MemorySystem& m, const StepCounts& c) {
   b.link_write = e;
   b.dram = b.link_read + b.link_write;
   b.hbm_hits = static_cast<double>(c.hits);
+  b.hbm_weights = m.weight_bytes_per_layer;
   if (m.hbm_reads == config::HbmReads::kBalanced) balance_hits(m, c.hits, b);
   return b;
 }

@@ -30,7 +30,8 @@ struct ScheduleTotals {
   double link_read_bytes = 0;
   double link_write_bytes = 0;
   double dram_bytes = 0;
-  double weight_bytes = 0;       // the W part of hbm_bytes
+  double weight_bytes = 0;       // weights read (W per step)
+  double hbm_weight_bytes = 0;   // of those, the bytes HBM served (all of them unless weights_in_dram: mirror)
   // Time spent per bottleneck (which term of the max won), seconds.
   double hbm_bound_s = 0;
   double link_bound_s = 0;

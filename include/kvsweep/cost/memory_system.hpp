@@ -18,6 +18,15 @@ struct MemorySystem {
   double dram_bw = 0;                 // bytes/s
   std::uint64_t capacity_entries = 0; // C
   config::HbmReads hbm_reads = config::HbmReads::kBalanced;  // where resident entries are read from
+  config::WeightsInDram weights_in_dram = config::WeightsInDram::kNone;  // a copy of the weights in DRAM?
+
+  // The weight bytes a balanced step may read from DRAM's copy instead of HBM, in entries (W / e):
+  // W / e with weights_in_dram: mirror and balanced reads, else 0.
+  double movable_weight_entries() const {
+    return weights_in_dram == config::WeightsInDram::kMirror && hbm_reads == config::HbmReads::kBalanced
+               ? weight_bytes_per_layer / kv_entry_bytes
+               : 0.0;
+  }
 };
 
 // Resolves bandwidths (with the point's link overrides already applied to its hardware) and C.

@@ -8,7 +8,8 @@
 // other half zeroed. The maximum is exact, so a lookup is bit-identical to step_time_s (tested on every
 // count) — as long as both are compiled alike; the project builds without FMA contraction of these
 // expressions (x86-64-v2 has no FMA). In balanced mode a step whose HBM half is the strict bottleneck and
-// that has hits is rebalanced: it falls back to step_time_s itself (same bits by construction).
+// that has hits (or any step, with mirrored weights) is rebalanced: it falls back to step_time_s itself
+// (same bits by construction).
 
 #include <cstdint>
 #include <vector>
@@ -21,7 +22,8 @@ class StepTimeTable {
  public:
   // For steps of at most `tokens` entries per layer: n_hbm <= tokens + 1, n_link <= 2 tokens.
   StepTimeTable(const MemorySystem& m, std::uint32_t tokens)
-      : memory_(m), balanced_(m.hbm_reads == config::HbmReads::kBalanced), hbm_(tokens + std::size_t{2}),
+      : memory_(m), balanced_(m.hbm_reads == config::HbmReads::kBalanced), mirrored_(m.movable_weight_entries() > 0),
+        hbm_(tokens + std::size_t{2}),
         link_(2 * std::size_t{tokens} + 1) {
     MemorySystem unbalanced = m;
     unbalanced.hbm_reads = config::HbmReads::kResident;  // the halves, before any rebalancing
@@ -45,13 +47,14 @@ class StepTimeTable {
   double operator()(const StepCounts& c) const {
     const double h = hbm_[c.hits + c.piggyback + c.prefetch + (c.kept_new ? 1 : 0)];
     const double l = link_[c.reads - c.hits + c.prefetch];
-    if (balanced_ && h > l && c.hits != 0) return step_time_s(memory_, c);
+    if (balanced_ && h > l && (c.hits != 0 || mirrored_)) return step_time_s(memory_, c);
     return l > h ? l : h;
   }
 
  private:
   MemorySystem memory_;
   bool balanced_;
+  bool mirrored_;  // weights_in_dram: mirror: a step without hits may be rebalanced too
   std::vector<double> hbm_, link_;
 };
 

@@ -27,7 +27,7 @@ const std::vector<std::string> kPolicies = {"static", "reactive_lru", "page", "s
                                             "fm_tracking"};
 
 // The point of the report, in miniature: Llama-2-7B's entry and weights, GH200's HBM, write and DRAM.
-cost::MemorySystem reported_memory(double link_read_bw, config::HbmReads mode) {
+cost::MemorySystem reported_memory(double link_read_bw, ReadMode mode) {
   cost::MemorySystem m;
   m.kv_entry_bytes = 16384;
   m.weight_bytes_per_layer = 421.25e6;
@@ -35,7 +35,7 @@ cost::MemorySystem reported_memory(double link_read_bw, config::HbmReads mode) {
   m.link_read_bw = link_read_bw;
   m.link_write_bw = 297e9;
   m.dram_bw = 486e9;
-  m.hbm_reads = mode;
+  mode.apply(m);
   return m;
 }
 
@@ -83,7 +83,7 @@ Checked check(const Instance& in, const std::string& what) {
   return c;
 }
 
-class ExtremeBandwidth : public ::testing::TestWithParam<config::HbmReads> {};
+class ExtremeBandwidth : public ::testing::TestWithParam<ReadMode> {};
 
 TEST_P(ExtremeBandwidth, BoundsStayBetweenZeroAndEverySchedule) {
   int checked = 0;
@@ -130,8 +130,8 @@ TEST_P(ExtremeBandwidth, BothFormsAgreeAroundTheirBoundary) {
 }
 
 INSTANTIATE_TEST_SUITE_P(ReadModes, ExtremeBandwidth, ::testing::ValuesIn(kReadModes),
-                         [](const ::testing::TestParamInfo<config::HbmReads>& param_info) {
-                           return std::string(config::to_string(param_info.param));
+                         [](const ::testing::TestParamInfo<ReadMode>& param_info) {
+                           return mode_name(param_info.param);
                          });
 
 }  // namespace

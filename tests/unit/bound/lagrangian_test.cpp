@@ -50,7 +50,7 @@ bound::LagrangianDuals random_duals(const bound::StepMajorReads& reads, const co
   return d;
 }
 
-class Lagrangian : public ::testing::TestWithParam<config::HbmReads> {};
+class Lagrangian : public ::testing::TestWithParam<ReadMode> {};
 
 TEST_P(Lagrangian, ZeroDualsGiveBandwidthSplitAndFreeMigrationDualsAtLeastFreeMigration) {
   int checked = 0;
@@ -122,7 +122,7 @@ TEST_P(Lagrangian, VolumeAlgorithmClimbsTowardsTheLpRelaxation) {
   ASSERT_GE(instances, 10);
   std::printf("%s reads: the volume algorithm closes %.0f %% of the distance from free_migration to the LP "
               "on average over %d instances\n",
-              std::string(config::to_string(GetParam())).c_str(), 100 * closed / instances, instances);
+              mode_name(GetParam()).c_str(), 100 * closed / instances, instances);
   EXPECT_GE(closed / instances, 0.5);
 }
 
@@ -161,8 +161,8 @@ TEST(LagrangianDuals, InfeasibleDualsAreRefused) {
 }
 
 INSTANTIATE_TEST_SUITE_P(ReadModes, Lagrangian, ::testing::ValuesIn(kReadModes),
-                         [](const ::testing::TestParamInfo<config::HbmReads>& param_info) {
-                           return std::string(config::to_string(param_info.param));
+                         [](const ::testing::TestParamInfo<ReadMode>& param_info) {
+                           return mode_name(param_info.param);
                          });
 
 }  // namespace

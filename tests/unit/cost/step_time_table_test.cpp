@@ -12,9 +12,9 @@ namespace {
 
 // Bit-identical to step_time_s on every count the table covers, for memory systems where each of the
 // four terms is the largest somewhere (HBM-bound, link-read-bound, write-bound, DRAM-bound), in both
-// read modes (balanced: rebalanced steps and the ones left alone).
+// read modes (balanced: rebalanced steps and the ones left alone), with and without mirrored weights.
 TEST(StepTimeTable, EqualsStepTimeBitForBit) {
-  std::vector<MemorySystem> systems(4);
+  std::vector<MemorySystem> systems(5);
   for (auto& m : systems) {
     m.kv_entry_bytes = 16384;
     m.weight_bytes_per_layer = 2e6;
@@ -27,12 +27,15 @@ TEST(StepTimeTable, EqualsStepTimeBitForBit) {
   systems[2].dram_bw = 3e9;         // DRAM-bound
   systems[3].hbm_bw = 7e6;          // HBM-bound
   systems[3].weight_bytes_per_layer = 0;
+  systems[4].weight_bytes_per_layer = 5e7;  // weights dominate: mirrored steps read some over the link
   const std::uint32_t tokens = 300;
   core::Rng rng(11);
-  int rebalanced = 0;
+  int rebalanced = 0, weights_moved = 0;
   for (const config::HbmReads mode : {config::HbmReads::kBalanced, config::HbmReads::kResident})
+  for (const config::WeightsInDram weights : {config::WeightsInDram::kNone, config::WeightsInDram::kMirror})
   for (MemorySystem m : systems) {
     m.hbm_reads = mode;
+    m.weights_in_dram = weights;
     const StepTimeTable table(m, tokens);
     for (int k = 0; k < 20000; ++k) {
       StepCounts c;
@@ -44,9 +47,11 @@ TEST(StepTimeTable, EqualsStepTimeBitForBit) {
       ASSERT_EQ(std::bit_cast<std::uint64_t>(table(c)), std::bit_cast<std::uint64_t>(step_time_s(m, c)))
           << "reads " << c.reads << " hits " << c.hits << " a1 " << c.piggyback << " a2 " << c.prefetch;
       if (step_bytes(m, c).hbm_hits != static_cast<double>(c.hits)) ++rebalanced;
+      if (step_bytes(m, c).hbm_weights != m.weight_bytes_per_layer) ++weights_moved;
     }
   }
-  EXPECT_GT(rebalanced, 1000);  // the balanced path was exercised
+  EXPECT_GT(rebalanced, 1000);      // the balanced path was exercised
+  EXPECT_GT(weights_moved, 1000);   // and the mirrored weights' (steps with few reads, HBM-bound)
 }
 
 }  // namespace

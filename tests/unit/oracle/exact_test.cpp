@@ -44,7 +44,7 @@ bound::BoundTotals bounds_of(const trace::ExplicitTrace& trace, const cost::Memo
   return acc.totals();
 }
 
-class ExactMilp : public ::testing::TestWithParam<config::HbmReads> {};
+class ExactMilp : public ::testing::TestWithParam<ReadMode> {};
 
 TEST_P(ExactMilp, EqualsExhaustiveSearchOnTinyInstances) {
   int checked = 0;
@@ -127,7 +127,7 @@ TEST_P(ExactMilp, OracleWithinATenthOfAPercentOnSmallInstances) {
   std::printf(
       "%s reads: oracle exact on %d of %d small instances (the exact window polish improved %d), worst gap "
       "%.3g\n",
-      std::string(config::to_string(GetParam())).c_str(), exact, instances, polished, worst);
+      mode_name(GetParam()).c_str(), exact, instances, polished, worst);
 }
 
 TEST(ExactMilpLimits, RefusesInstancesAboveTheSizeLimit) {
@@ -148,8 +148,8 @@ TEST(ExactMilpLimits, RefusesInstancesAboveTheSizeLimit) {
 }
 
 INSTANTIATE_TEST_SUITE_P(ReadModes, ExactMilp, ::testing::ValuesIn(kReadModes),
-                         [](const ::testing::TestParamInfo<config::HbmReads>& param_info) {
-                           return std::string(config::to_string(param_info.param));
+                         [](const ::testing::TestParamInfo<ReadMode>& param_info) {
+                           return mode_name(param_info.param);
                          });
 
 }  // namespace

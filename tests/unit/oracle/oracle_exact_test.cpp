@@ -48,7 +48,7 @@ oracle::OracleOptions tiny_options(std::uint64_t seed) {
   return o;
 }
 
-class OracleExactness : public ::testing::TestWithParam<config::HbmReads> {};
+class OracleExactness : public ::testing::TestWithParam<ReadMode> {};
 
 TEST_P(OracleExactness, MatchesExhaustiveSearchOnTinyInstances) {
   int exact = 0, total = 0, seed_not_optimal = 0, fm_optimal = 0;
@@ -88,7 +88,7 @@ TEST_P(OracleExactness, MatchesExhaustiveSearchOnTinyInstances) {
   RecordProperty("exact", exact);
   RecordProperty("instances", total);
   std::printf("%s reads: oracle exact on %d of %d tiny instances (best baseline not optimal on %d; fm_tracking "
-              "optimal on %d), worst gap %.3g, slowest %.3f s\n", std::string(config::to_string(GetParam())).c_str(),
+              "optimal on %d), worst gap %.3g, slowest %.3f s\n", mode_name(GetParam()).c_str(),
               exact, total, seed_not_optimal, fm_optimal, worst, slowest);
 }
 
@@ -124,8 +124,8 @@ TEST_P(OracleExactness, FinalScheduleIsJudgedAndChecked) {
 }
 
 INSTANTIATE_TEST_SUITE_P(ReadModes, OracleExactness, ::testing::ValuesIn(kReadModes),
-                         [](const ::testing::TestParamInfo<config::HbmReads>& param_info) {
-                           return std::string(config::to_string(param_info.param));
+                         [](const ::testing::TestParamInfo<ReadMode>& param_info) {
+                           return mode_name(param_info.param);
                          });
 
 }  // namespace

@@ -80,7 +80,7 @@ TEST(SaGuided, MatchesItsSpecificationOnEveryPathAndKernel) {
       core::Rng rng(seed);
       const std::uint32_t layers = 1 + static_cast<std::uint32_t>(rng.below(3));
       const std::uint32_t prompt = 60 + static_cast<std::uint32_t>(rng.below(300));
-      Instance in = persistent_instance(seed, layers, prompt, 30, kReadModes[seed % 2]);
+      Instance in = persistent_instance(seed, layers, prompt, 30, kReadModes[seed % 3]);
       const std::uint64_t footprint = std::uint64_t{prompt + 30} * layers;
       in.memory.capacity_entries = footprint * (1 + rng.below(6)) / 10;  // 10-60 %: promotions compete
       config::PolicyParams params;
