@@ -34,7 +34,7 @@ TEST(BadPointCorpus, HasTheRequiredCases) {
       files,
       {"unknown_key", "bad_hardware_preset", "sparsity_out_of_range", "two_capacity_keys",
        "non_integer_tokens", "unknown_policy", "duplicate_policy", "syntax_error", "list_instead_of_scalar",
-       "missing_required_key", "inline_model_missing_field", "trace_file_missing"});
+       "missing_required_key", "inline_model_missing_field", "trace_file_missing", "second_document"});
 }
 
 }  // namespace
