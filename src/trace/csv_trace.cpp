@@ -19,6 +19,10 @@ constexpr std::uint64_t kMaxNumber = std::numeric_limits<std::uint32_t>::max() -
 constexpr const char* kFormat = "lines must be n,l,\"[t1, t2, ...]\" (step, layer, list of past tokens)";
 constexpr const char* kLine = "n,l,\"[t1, t2, ...]\" (step, layer, list of past tokens)";
 
+constexpr const char* kNoPrompt =
+    "the first step is 0, so the trace has no prompt (P = 0); P, the first step, must be at least 1 "
+    "(at step 0 no KV exists to place or read): drop the lines of step 0 to start at P = 1";
+
 std::string at(const std::string& path, std::uint64_t line) { return path + ":" + std::to_string(line); }
 
 bool is_blank(std::string_view s) {
@@ -239,6 +243,7 @@ class Checker {
       have_first_ = true;
       p_ = n_ = n;
       next_l_ = 0;
+      if (n == 0) add(line_no, kNoPrompt);
     } else if (n != n_) {
       if (layers_ == 0) layers_ = max_first_l_ + 1;  // the first step ends here: L is known
       if (next_l_ < layers_) {

@@ -180,5 +180,15 @@ TEST_F(H5TraceTest, BadFilesAreInputErrorsNamingTheFile) {
       0u);
 }
 
+// Issue 27 item 4: a trace without a prompt (P = 0) passed every check and crashed `page`; it is refused
+// when opened, in this format as in CSV.
+TEST_F(H5TraceTest, ATraceWithoutAPromptIsRefused) {
+  const ExplicitTrace t{{0, 2, 2}, {{}, {}, {0}, {0}}};
+  write_h5_trace(*make_explicit_source(t), path("p0.h5"));
+  const std::string msg = first_message([&] { open_trace_file(path("p0.h5")); });
+  EXPECT_EQ(msg.rfind(path("p0.h5") + ": attribute 'prompt_tokens' is 0, so the trace has no prompt", 0), 0u)
+      << msg;
+}
+
 }  // namespace
 }  // namespace kvsweep::trace
