@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Issue 27 item 4: trace files that used to pass `validate` and then crash (a trace starting at step 0:
-# no prompt) are refused where they are first read — validate, trace convert, trace stats, eval — with
-# file:line, what is wrong and what to do, exit 2, no output file. `run` turns the point into a failed
-# row instead of a crash.
+# Issue 27 items 4 and 8: trace files that used to pass `validate` and then crash (a trace starting at
+# step 0: no prompt) or be misread ("no data lines after the header" for a gzip file) are refused where
+# they are first read — validate, trace convert, trace stats, eval — with file:line, what is wrong and
+# what to do, exit 2, no output file. `run` turns the point into a failed row instead of a crash.
 # Usage: bash trace_refusals.sh <path-to-kvsweep> <tests-dir>
 set -euo pipefail
 
@@ -69,5 +69,30 @@ expect_refusal "trace convert of a P = 0 HDF5 trace" "$H5_NO_PROMPT" \
   "$KVSWEEP" trace convert "$WORK/p0-trace.h5" "$WORK/p0-back.h5"
 [[ ! -e "$WORK/p0-back.h5" ]] || fail "trace convert of a P = 0 HDF5 trace wrote a file"
 expect_refusal "eval of a P = 0 HDF5 trace" "$H5_NO_PROMPT" "$KVSWEEP" eval "$WORK/p0-h5.yaml"
+
+# 2. A compressed trace (item 8): "no data lines after the header" before; now what it is and the command
+# that decompresses it, for a .gz name and for a gzip file renamed .csv.
+cp "$DATA/tiny_trace.csv" "$WORK/t.csv"
+gzip -k "$WORK/t.csv"
+point gz.yaml t.csv.gz
+expect_refusal "validate of a .csv.gz trace" \
+  "t.csv.gz:1: compressed file (gzip): decompress it first (gunzip -k $WORK/t.csv.gz)" \
+  "$KVSWEEP" validate "$WORK/gz.yaml"
+cp "$WORK/t.csv.gz" "$WORK/renamed.csv"
+point renamed.yaml renamed.csv
+expect_refusal "validate of a gzip file named .csv" \
+  "renamed.csv:1: compressed file (gzip): decompress it first (gunzip -c $WORK/renamed.csv > decompressed.csv)" \
+  "$KVSWEEP" validate "$WORK/renamed.yaml"
+expect_refusal "trace stats of a .csv.gz file" "compressed file (gzip)" "$KVSWEEP" trace stats "$WORK/t.csv.gz"
+# Decompressed as told, it passes.
+gunzip -c "$WORK/renamed.csv" > "$WORK/decompressed.csv"
+point ok.yaml decompressed.csv
+"$KVSWEEP" validate "$WORK/ok.yaml" | grep -q '^OK: 1 point' || fail "the decompressed trace does not validate"
+
+# 3. Other binary content given as a CSV trace: NUL bytes.
+{ printf 'n,l,tokens\n4,0,"[0]"\n'; printf '4,1,"[1]\0\0\0"\n'; } > "$WORK/nul.csv"
+point nul.yaml nul.csv
+expect_refusal "validate of a trace with NUL bytes" "nul.csv:3: binary content (a NUL byte at byte 29)" \
+  "$KVSWEEP" validate "$WORK/nul.yaml"
 
 echo "trace refusals: OK"
