@@ -80,38 +80,29 @@ cost::MemorySystem memory(std::uint64_t capacity, config::HbmReads mode, bool wi
   return m;
 }
 
-// Knobs at the ends of their allowed ranges (docs/yaml-reference.md), and the defaults.
+// Knobs at the ends of their allowed ranges (docs/yaml-reference.md), odd ones, and the defaults.
 std::vector<config::PolicyParams> edge_params() {
-  std::vector<config::PolicyParams> out(1);  // the defaults
-  config::PolicyParams low;
-  low.page_tokens = 1;
-  low.streaming_sinks = 0;
-  low.h2o_recent_share = 0;
-  low.belady_lookahead = 1;
-  low.sa_window = 1;
-  low.sa_fraction = 1e-9;
-  low.fm_lookahead = 1;
-  out.push_back(low);
-  config::PolicyParams high;
-  high.page_tokens = std::numeric_limits<std::uint32_t>::max();
-  high.streaming_sinks = std::numeric_limits<std::uint32_t>::max();
-  high.h2o_recent_share = 1;
-  high.belady_lookahead = 4096;
-  high.sa_window = 4096;
-  high.sa_fraction = 1;
-  high.fm_lookahead = 4096;
-  out.push_back(high);
-  config::PolicyParams word;  // pages of one and of two 64-token words, odd windows
-  word.page_tokens = 64;
-  word.streaming_sinks = 1;
-  word.sa_window = 13;
-  word.belady_lookahead = 3;
-  word.fm_lookahead = 2;
-  out.push_back(word);
-  word.page_tokens = 128;
-  word.sa_window = 22;
-  out.push_back(word);
-  return out;
+  constexpr std::uint32_t kMax = std::numeric_limits<std::uint32_t>::max();
+  return {
+      {},
+      {.page_tokens = 1,
+       .streaming_sinks = 0,
+       .h2o_recent_share = 0,
+       .belady_lookahead = 1,
+       .sa_window = 1,
+       .sa_fraction = 1e-9,
+       .fm_lookahead = 1},
+      {.page_tokens = kMax,
+       .streaming_sinks = kMax,
+       .h2o_recent_share = 1,
+       .belady_lookahead = 4096,
+       .sa_window = 4096,
+       .sa_fraction = 1,
+       .fm_lookahead = 4096},
+      // pages of one and of two 64-token words, windows on the class and the sort paths of sa_guided
+      {.page_tokens = 64, .streaming_sinks = 1, .belady_lookahead = 3, .sa_window = 13, .fm_lookahead = 2},
+      {.page_tokens = 128, .streaming_sinks = 1, .belady_lookahead = 3, .sa_window = 22, .fm_lookahead = 2},
+  };
 }
 
 struct EdgeCase {
