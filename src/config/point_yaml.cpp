@@ -2,8 +2,11 @@
 // defaults, and the checks that involve more than one key.
 #include "kvsweep/config/point_yaml.hpp"
 
+#include <yaml-cpp/eventhandler.h>
+
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "kvsweep/core/units.hpp"
@@ -177,14 +180,77 @@ PointSpec finalize(const Draft& d, const YAML::Mark& point_mark, std::string sou
   return p;
 }
 
-// The document of a point file: a mapping, or an InputError for a syntax error, an empty file or
-// anything else.
+// Records where each document of a YAML stream starts and whether it holds anything but a lone null.
+class DocumentStarts final : public YAML::EventHandler {
+ public:
+  struct Document {
+    YAML::Mark start;
+    bool content = false;
+  };
+  std::vector<Document> documents;
+
+  void OnDocumentStart(const YAML::Mark& mark) override { documents.push_back({mark, false}); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override { seen(); }
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {
+    seen();
+  }
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    seen();
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    seen();
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void seen() {
+    if (!documents.empty()) documents.back().content = true;
+  }
+};
+
+// Where a second document with content starts (its `---`), if `text` has one. YAML::Load reads the
+// first document only, so the rest of a file would otherwise be dropped without a word. A document that
+// is empty (a trailing `---`) hides nothing and is let be.
+std::optional<YAML::Mark> second_document(const std::string& text) {
+  // Every later document begins after a `---` or `...` marker: files without one need no second pass.
+  if (text.find("---") == std::string::npos && text.find("...") == std::string::npos) return std::nullopt;
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentStarts starts;
+  try {
+    while (parser.HandleNextDocument(starts)) {
+      for (std::size_t i = 1; i < starts.documents.size(); ++i) {
+        if (starts.documents[i].content) return starts.documents[i].start;
+      }
+    }
+  } catch (const YAML::Exception&) {
+    // A syntax error past the first document: that document is still one too many.
+    if (starts.documents.size() > 1) return starts.documents[1].start;
+    throw;
+  }
+  return std::nullopt;
+}
+
+// The document of a point file: a mapping, or an InputError for a syntax error, an empty file, a second
+// document or anything else.
 YAML::Node parse_document(const std::string& text, const YamlContext& ctx) {
   YAML::Node root;
+  std::optional<YAML::Mark> second;
   try {
     root = YAML::Load(text);
+    second = second_document(text);
   } catch (const YAML::Exception& e) {
     throw core::InputError(ctx.where(e.mark), "YAML syntax error: " + e.msg);
+  }
+  if (second) {
+    throw core::InputError(ctx.where(*second),
+                           "a second YAML document starts here; a point or sweep file is one document (the "
+                           "rest would be ignored): give several points as a list under 'points:', or "
+                           "several values of a key as a list (an axis)");
   }
   if (!root || root.IsNull()) {
     throw core::InputError(ctx.file(),

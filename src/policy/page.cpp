@@ -17,10 +17,14 @@ namespace {
 class Page final : public Policy {
  public:
   explicit Page(const PolicyContext& ctx)
-      : shape_(ctx.shape), capacity_(ctx.memory.capacity_entries),
-        page_tokens_(std::max<std::uint32_t>(1, ctx.params.page_tokens)),
+      : shape_(ctx.shape),
+        capacity_(ctx.memory.capacity_entries),
+        page_tokens_(effective_page_tokens(ctx)),
         pages_((ctx.shape.total_tokens() + page_tokens_ - 1) / page_tokens_),
-        resident_(pages_, 0), score_(pages_, 0), selected_(pages_, 0), mask_(ctx.shape.total_tokens()) {}
+        resident_(pages_, 0),
+        score_(pages_, 0),
+        selected_(pages_, 0),
+        mask_(ctx.shape.total_tokens()) {}
 
   std::string_view name() const override { return "page"; }
   std::uint32_t lookahead() const override { return 1; }
@@ -45,6 +49,13 @@ class Page final : public Policy {
   }
 
  private:
+  // A page longer than the context is one page holding all of it, whatever its length: capped there,
+  // the page count cannot wrap (page_tokens may be up to 2^32 - 1) and the score buckets stay O(context).
+  static std::uint32_t effective_page_tokens(const PolicyContext& ctx) {
+    return std::clamp<std::uint32_t>(ctx.params.page_tokens, 1,
+                                     std::max<std::uint32_t>(1, ctx.shape.total_tokens()));
+  }
+
   // Entries page p holds when the newest token is `last`.
   std::uint64_t page_entries(std::uint32_t p, std::uint32_t last) const {
     const std::uint64_t begin = static_cast<std::uint64_t>(p) * page_tokens_;

@@ -8,6 +8,8 @@
 #include <atomic>
 #include <chrono>
 #include <ctime>
+#include <stdexcept>
+#include <string>
 
 namespace kvsweep::sim {
 
@@ -77,6 +79,12 @@ SimulationResult simulate(trace::TraceSource& source, const cost::MemorySystem& 
                           std::vector<std::vector<cost::StepRecord>>* records) {
   const auto t_start = Clock::now();
   const trace::TraceShape shape = source.shape();
+  if (shape.prompt_tokens == 0 || shape.decode_tokens == 0 || shape.layers == 0) {
+    // Trace readers refuse such shapes; a policy would index R(P - 1) or the window past its end.
+    throw std::invalid_argument(
+        "simulate: P, D and L must be at least 1, got P = " + std::to_string(shape.prompt_tokens) +
+        ", D = " + std::to_string(shape.decode_tokens) + ", L = " + std::to_string(shape.layers));
+  }
   const std::uint32_t first = shape.prompt_tokens;
   const std::uint32_t end = shape.total_tokens();
   std::uint32_t lookahead = 0;

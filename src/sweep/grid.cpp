@@ -3,6 +3,7 @@
 #include <limits>
 #include <map>
 
+#include "exclude_index.hpp"
 #include "yaml_value.hpp"
 
 namespace kvsweep::sweep::detail {
@@ -77,6 +78,7 @@ Plan make_plan(const Mapping& m, const std::vector<const Rules*>& rules, config:
 
 std::size_t for_each_combination(const Mapping& m, const Plan& plan,
                                  const std::function<void(const std::vector<std::size_t>&)>& visit) {
+  const ExcludeIndex index(m, plan.groups, plan.excludes);
   std::vector<std::size_t> step(plan.groups.size(), 0);  // the odometer, one digit per group
   std::vector<std::size_t> choice(m.axes.size(), 0);
   std::size_t dropped = 0;
@@ -84,9 +86,7 @@ std::size_t for_each_combination(const Mapping& m, const Plan& plan,
     for (std::size_t g = 0; g < plan.groups.size(); ++g) {
       for (const auto a : plan.groups[g]) choice[a] = step[g];
     }
-    bool keep = true;
-    for (const ExcludeRule* rule : plan.excludes) keep = keep && !excludes(*rule, m, choice);
-    if (keep) {
+    if (!index.excluded(step)) {
       visit(choice);
     } else {
       ++dropped;

@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <unordered_set>
 
 #include "kvsweep/core/diagnostics.hpp"
 #include "yaml_value.hpp"
@@ -130,20 +131,41 @@ std::string not_an_axis(const std::string& name, const std::vector<const Mapping
          "; axes: " + (axes.empty() ? std::string("none (no key has a list of values)") : core::join(axes));
 }
 
-// The values of axis `name` over `mappings`, each once.
+// The values of axis `name` over `mappings`, each once (by same_value), in order of first appearance.
+// Equal values are found by canonical key, the few values without one by comparing.
 std::vector<YAML::Node> axis_values(const std::string& name, const std::vector<const Mapping*>& mappings) {
   std::vector<YAML::Node> values;
+  std::unordered_set<std::string> keys;  // of the values with a canonical key
+  std::vector<std::size_t> irregular;    // the others, as indices into values
+  std::string key;
   for (const Mapping* m : mappings) {
     const int a = m->axis_index(name);
     if (a < 0) continue;
     for (const auto& v : m->axes[static_cast<std::size_t>(a)].values) {
-      bool known = false;
-      for (const auto& w : values) known = known || same_value(v, w);
-      if (!known) values.push_back(v);
+      const bool regular = canonical_key(v, key);
+      bool known = regular && keys.count(key) > 0;
+      if (regular) {
+        for (const std::size_t i : irregular) known = known || same_value(v, values[i]);
+      } else {
+        for (const auto& w : values) known = known || same_value(v, w);
+      }
+      if (known) continue;
+      if (regular) {
+        keys.insert(key);
+      } else {
+        irregular.push_back(values.size());
+      }
+      values.push_back(v);
     }
   }
   return values;
 }
+
+// The values of each axis a rule names, found once per name however many rules name it.
+struct AxisValues {
+  std::vector<YAML::Node> values;
+  std::optional<ValueLookup> lookup;
+};
 }  // namespace
 
 Rules read_rules(const YAML::Node& level, std::string where, config::PointReader& reader) {
@@ -173,38 +195,28 @@ void check_rules(const Rules& rules, const std::vector<const Mapping*>& mappings
         reader.error(name.Mark(), rules.where + "zip: " + not_an_axis(name.Scalar(), mappings));
     }
   }
+  std::map<std::string, AxisValues> axes;  // stable addresses: each lookup refers to its values
   for (const auto& rule : rules.excludes) {
     for (const auto& pair : rule.pairs) {
       if (!is_axis(pair.name)) {
         reader.error(pair.key.Mark(), rules.where + "exclude: " + not_an_axis(pair.name, mappings));
         continue;
       }
-      const auto values = axis_values(pair.name, mappings);
+      auto [it, fresh] = axes.try_emplace(pair.name);
+      AxisValues& axis = it->second;
+      if (fresh) {
+        axis.values = axis_values(pair.name, mappings);
+        axis.lookup.emplace(axis.values);
+      }
       for (const auto& v : pair.values) {
-        bool on_axis = false;
-        for (const auto& w : values) on_axis = on_axis || matches(w, v);
-        if (!on_axis) {
+        if (axis.lookup->matching(v).empty()) {
           reader.error(mark_of(v, pair.key), rules.where + "exclude: " + pair.name + ": " + display_text(v) +
                                                  " is not a value of the axis (values: " +
-                                                 display_list(values) + "); it would exclude nothing");
+                                                 display_list(axis.values) + "); it would exclude nothing");
         }
       }
     }
   }
-}
-
-bool excludes(const ExcludeRule& rule, const Mapping& m, const std::vector<std::size_t>& choice) {
-  for (const auto& pair : rule.pairs) {
-    const int a = m.axis_index(pair.name);
-    const std::optional<YAML::Node> value =
-        a >= 0 ? m.axes[static_cast<std::size_t>(a)].values[choice[static_cast<std::size_t>(a)]]
-               : m.single_value(pair.name);
-    if (!value) return false;
-    bool any = false;
-    for (const auto& v : pair.values) any = any || matches(*value, v);
-    if (!any) return false;
-  }
-  return true;
 }
 
 }  // namespace kvsweep::sweep::detail

@@ -49,8 +49,4 @@ Rules read_rules(const YAML::Node& level, std::string where, config::PointReader
 void check_rules(const Rules& rules, const std::vector<const Mapping*>& mappings,
                  config::PointReader& reader);
 
-// Whether the combination choice of `m` matches every pair of `rule`. A key that is not an axis of `m`
-// matches when `m` gives it one equal value.
-bool excludes(const ExcludeRule& rule, const Mapping& m, const std::vector<std::size_t>& choice);
-
 }  // namespace kvsweep::sweep::detail

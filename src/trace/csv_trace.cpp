@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <limits>
 #include <stdexcept>
 #include <string_view>
@@ -19,7 +20,79 @@ constexpr std::uint64_t kMaxNumber = std::numeric_limits<std::uint32_t>::max() -
 constexpr const char* kFormat = "lines must be n,l,\"[t1, t2, ...]\" (step, layer, list of past tokens)";
 constexpr const char* kLine = "n,l,\"[t1, t2, ...]\" (step, layer, list of past tokens)";
 
+constexpr const char* kNoPrompt =
+    "the first step is 0, so the trace has no prompt (P = 0); P, the first step, must be at least 1 "
+    "(at step 0 no KV exists to place or read): drop the lines of step 0 to start at P = 1";
+constexpr const char* kBinaryLine =
+    "binary content (a NUL byte) in this line: not a CSV text trace; lines must be n,l,\"[t1, t2, ...]\"";
+
 std::string at(const std::string& path, std::uint64_t line) { return path + ":" + std::to_string(line); }
+
+bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// Refuses a file whose first bytes show that it is not CSV text: a compressed file (the line parser
+// would find "no data lines after the header" in it), an HDF5 file, or other binary content (NUL bytes,
+// UTF-16). Reads at most the first 64 KiB.
+void refuse_binary(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return;  // the line reader says why
+  std::string head(std::size_t{64} << 10, '\0');
+  head.resize(std::fread(head.data(), 1, head.size(), f));
+  std::fclose(f);
+
+  struct Compressed {
+    std::string_view magic;
+    const char* kind;
+    const char* suffix;
+    const char* keep;    // the command that decompresses FILE + suffix beside it
+    const char* to_out;  // the command that writes FILE decompressed to stdout
+  };
+  static constexpr Compressed kCompressed[] = {
+      {"\x1f\x8b", "gzip", ".gz", "gunzip -k", "gunzip -c"},
+      {"\xfd\x37zXZ", "xz", ".xz", "unxz -k", "xz -dc"},
+      {"\x28\xb5\x2f\xfd", "zstd", ".zst", "unzstd -k", "zstd -dc"},
+      {"BZh", "bzip2", ".bz2", "bunzip2 -k", "bzip2 -dc"},
+      {"PK\x03\x04", "zip", ".zip", "unzip", "unzip -p"},
+  };
+  for (const auto& c : kCompressed) {
+    if (!starts_with(head, c.magic)) continue;
+    // "BZh" is ordinary text too: a bzip2 stream continues with the block size and the block magic.
+    if (c.kind == std::string_view("bzip2") && (head.size() < 10 || head.compare(4, 6, "1AY&SY") != 0))
+      continue;
+    const std::string how = ends_with(path, c.suffix)
+                                ? std::string(c.keep) + " " + path
+                                : std::string(c.to_out) + " " + path + " > decompressed.csv";
+    throw core::InputError(at(path, 1), std::string("compressed file (") + c.kind +
+                                            "): decompress it first (" + how +
+                                            "); a trace is CSV text or a kvsweep HDF5 file");
+  }
+  static constexpr std::string_view kHdf5 = "\x89HDF\r\n\x1a\n";
+  for (std::size_t at_byte = 0; at_byte + kHdf5.size() <= head.size();
+       at_byte = at_byte == 0 ? 512 : 2 * at_byte) {
+    if (head.compare(at_byte, kHdf5.size(), kHdf5) == 0) {
+      throw core::InputError(at(path, 1),
+                             "an HDF5 file (signature at byte " + std::to_string(at_byte) +
+                                 "), read here as CSV text; give it to trace: {file: ...} as is, "
+                                 "kvsweep tells the two formats apart by content");
+    }
+  }
+  if (starts_with(head, "\xff\xfe") || starts_with(head, "\xfe\xff")) {
+    throw core::InputError(
+        at(path, 1), "UTF-16 text (byte-order mark " + std::string(head[0] == '\xff' ? "FF FE" : "FE FF") +
+                         "); save it as UTF-8 or ASCII (iconv -f UTF-16 -t UTF-8 " + path + " > trace.csv)");
+  }
+  if (const std::size_t nul = head.find('\0'); nul != std::string::npos) {
+    const auto line = 1 + static_cast<std::uint64_t>(std::count(
+                              head.begin(), head.begin() + static_cast<std::ptrdiff_t>(nul), '\n'));
+    throw core::InputError(at(path, line),
+                           "binary content (a NUL byte at byte " + std::to_string(nul) +
+                               "): not a CSV text trace; a trace is CSV text (a header line, then "
+                               "lines n,l,\"[t1, t2, ...]\") or a kvsweep HDF5 file");
+  }
+}
 
 bool is_blank(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c == ' ' || c == '\t'; });
@@ -157,7 +230,7 @@ class Checker {
     clear_scratch(head.n);
     last_line_ = line_no;
     if (!err.empty()) {
-      add(line_no, err);
+      add(line_no, text.find('\0') == std::string_view::npos ? err : kBinaryLine);
       // Keep following the structure, so that one bad line is one error, not a cascade.
       if (head.known)
         advance(line_no, head.n, head.l);
@@ -239,6 +312,7 @@ class Checker {
       have_first_ = true;
       p_ = n_ = n;
       next_l_ = 0;
+      if (n == 0) add(line_no, kNoPrompt);
     } else if (n != n_) {
       if (layers_ == 0) layers_ = max_first_l_ + 1;  // the first step ends here: L is known
       if (next_l_ < layers_) {
@@ -333,6 +407,7 @@ class CsvSource final : public TraceSource {
 
 CsvTrace CsvTrace::open(const std::string& path) {
   io::LineReader reader(path);
+  refuse_binary(path);
   CsvTrace trace;
   trace.path_ = path;
   std::string_view text;

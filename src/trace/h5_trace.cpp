@@ -202,6 +202,11 @@ std::unique_ptr<TraceSource> open_checked(const std::string& path) {
   if (sink.empty() && (shape.decode_tokens == 0 || shape.layers == 0)) {
     sink.add(path, "decode_tokens and layers must be at least 1");
   }
+  if (sink.empty() && shape.prompt_tokens == 0) {
+    sink.add(path,
+             "attribute 'prompt_tokens' is 0, so the trace has no prompt; P, its first decode step, must "
+             "be at least 1 (at step 0 no KV exists to place or read)");
+  }
   io::Dataset offsets = integer_vector(root, "offsets", kOffsetCacheBytes, sink, path);
   io::Dataset tokens = integer_vector(root, "tokens", kTokenCacheBytes, sink, path);
   sink.throw_if_any();

@@ -18,11 +18,15 @@ TraceFileFormat detect_trace_format(const std::string& path) {
     throw core::InputError(path, "is a directory, not a trace file");
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (f == nullptr) throw core::InputError(path, std::string("cannot open: ") + std::strerror(errno));
-  char head[8] = {};
-  const std::size_t got = std::fread(head, 1, sizeof head, f);
+  // HDF5 looks for its signature at byte 0, then after a user block of 512, 1024, 2048, ... bytes.
+  bool hdf5 = false;
+  for (long at = 0; !hdf5; at = at == 0 ? 512 : 2 * at) {
+    char head[8] = {};
+    if (std::fseek(f, at, SEEK_SET) != 0 || std::fread(head, 1, sizeof head, f) != sizeof head) break;
+    hdf5 = std::memcmp(head, kSignature, sizeof head) == 0;
+  }
   std::fclose(f);
-  return got == sizeof head && std::memcmp(head, kSignature, sizeof head) == 0 ? TraceFileFormat::kHdf5
-                                                                               : TraceFileFormat::kCsv;
+  return hdf5 ? TraceFileFormat::kHdf5 : TraceFileFormat::kCsv;
 }
 
 std::unique_ptr<TraceSource> open_trace_file(const std::string& path) {

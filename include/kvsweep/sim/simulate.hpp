@@ -45,6 +45,7 @@ struct SimulationOptions {
   std::function<void(std::uint32_t, std::uint32_t)> progress;
 };
 
+// Throws std::invalid_argument for a trace shape with P, D or L of 0 (the trace readers refuse those).
 SimulationResult simulate(trace::TraceSource& source, const cost::MemorySystem& memory,
                           std::vector<std::unique_ptr<policy::Policy>>& policies,
                           const SimulationOptions& options = {},

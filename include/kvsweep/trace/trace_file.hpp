@@ -10,7 +10,8 @@ namespace kvsweep::trace {
 
 enum class TraceFileFormat { kCsv, kHdf5 };
 
-// kHdf5 when the file starts with the HDF5 signature "\x89HDF\r\n\x1a\n", kCsv otherwise.
+// kHdf5 when the file holds the HDF5 signature "\x89HDF\r\n\x1a\n" where HDF5 looks for it (byte 0, or
+// after a user block: 512, 1024, 2048, ...), kCsv otherwise.
 // Throws core::InputError (where = path) when the file cannot be opened.
 TraceFileFormat detect_trace_format(const std::string& path);
 

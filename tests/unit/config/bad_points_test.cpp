@@ -35,10 +35,10 @@ TEST(BadPointCorpus, HasTheRequiredCases) {
       {"unknown_key", "bad_hardware_preset", "sparsity_out_of_range", "two_capacity_keys",
        "non_integer_tokens", "unknown_policy", "duplicate_policy", "syntax_error", "list_instead_of_scalar",
        "missing_required_key", "inline_model_missing_field", "trace_file_missing",
-       // issue 27: values that passed validate and failed later
+       // issue 27: values that passed validate and failed later; a second YAML document; weights_in_dram
        "page_tokens_too_large", "capacity_gb_too_large", "capacity_gb_uint64_max", "prompt_tokens_too_large",
        "link_read_too_slow", "link_write_too_fast", "inline_hardware_bandwidth_too_slow",
-       "inline_model_too_many_layers", "oracle_moves_too_many"});
+       "inline_model_too_many_layers", "oracle_moves_too_many", "second_document", "bad_weights_in_dram"});
 }
 
 }  // namespace

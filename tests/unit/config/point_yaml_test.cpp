@@ -255,6 +255,38 @@ TEST(LoadPoint, EmptyTextIsAnError) {
   EXPECT_NE(diags[0].message.find("empty"), std::string::npos);
 }
 
+// Issue 27 item 9: yaml-cpp's Load reads the first document only, so a second point after `---` was
+// dropped without a word ("OK: 1 point").
+TEST(LoadPoint, ASecondDocumentIsRefusedAtItsStart) {
+  const std::string point =
+      "model: llama-3.1-8b\nhardware: paper-table1\nprompt_tokens: 1000\ndecode_tokens: 100\n";
+  auto diags = errors_of(point + "---\n" + point);
+  ASSERT_EQ(diags.size(), 1u);
+  EXPECT_EQ(diags[0].where, "t.yaml:5:1");
+  EXPECT_NE(diags[0].message.find("a second YAML document starts here"), std::string::npos)
+      << diags[0].message;
+  EXPECT_NE(diags[0].message.find("'points:'"), std::string::npos) << diags[0].message;
+  // After an explicit end of document, and with a syntax error in the second document.
+  diags = errors_of(point + "...\n" + point);
+  ASSERT_EQ(diags.size(), 1u);
+  EXPECT_EQ(diags[0].where, "t.yaml:6:1");
+  diags = errors_of("---\n" + point + "--- \nmodel: [a, b\n");
+  ASSERT_EQ(diags.size(), 1u);
+  EXPECT_EQ(diags[0].where, "t.yaml:6:1");
+  EXPECT_NE(diags[0].message.find("a second YAML document"), std::string::npos) << diags[0].message;
+}
+
+TEST(LoadPoint, DocumentMarkersAroundOneDocumentAreFine) {
+  const std::string point =
+      "model: llama-3.1-8b\nhardware: paper-table1\nprompt_tokens: 1000\ndecode_tokens: 100\n";
+  EXPECT_EQ(load_point_text("---\n" + point, "t.yaml").size(), 1u);
+  EXPECT_EQ(load_point_text("---\n" + point + "...\n", "t.yaml").size(), 1u);
+  // An empty document hides nothing.
+  EXPECT_EQ(load_point_text(point + "---\n# nothing here\n", "t.yaml").size(), 1u);
+  // '---' inside a value is not a marker.
+  EXPECT_EQ(load_point_text(point + "name: a---b...c\n", "t.yaml").size(), 1u);
+}
+
 TEST(LoadPoint, EveryProblemIsReportedAtOnce) {
   const auto diags = errors_of(R"(model: llama-3.1-8b
 hardwre: paper-table1

@@ -34,7 +34,8 @@ TEST(BadSweepCorpus, HasEveryKindOfSweepError) {
       bad_sweep_files(),
       {"zip_length_mismatch", "zip_not_an_axis", "zip_single_value", "exclude_unknown_axis",
        "exclude_value_not_on_axis", "exclude_everything", "element_out_of_range", "empty_axis", "seed_list",
-       "duplicate_points", "duplicate_axis_value", "too_many_points", "unknown_key", "syntax_error"});
+       "duplicate_points", "duplicate_axis_value", "too_many_points", "unknown_key", "syntax_error",
+       "second_document"});
 }
 
 }  // namespace

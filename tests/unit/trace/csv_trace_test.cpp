@@ -139,6 +139,26 @@ TEST_F(CsvTraceTest, StopsCollectingAfterTwentyErrors) {
   }
 }
 
+// Issue 27 item 8: binary content past the first 64 KiB (which are checked as a whole when opened) is
+// still called binary at its line, not "cannot parse: found '...'" with the bytes quoted.
+TEST_F(CsvTraceTest, ANulByteDeepInTheFileIsCalledBinaryAtItsLine) {
+  std::string text = "n,l,tokens\n";
+  std::uint64_t lines = 1;
+  for (std::uint32_t n = 1; text.size() < (std::size_t{80} << 10); ++n, ++lines) {
+    text += std::to_string(n) + ",0,\"[0]\"\n";
+  }
+  const std::uint64_t bad = lines + 1;
+  text += std::to_string(lines) + ",0,\"[0" + std::string(3, '\0') + "]\"\n";
+  try {
+    CsvTrace::open(write("deep.csv", text));
+    FAIL() << "accepted";
+  } catch (const core::InputError& e) {
+    ASSERT_EQ(e.diagnostics().size(), 1u) << e.what();
+    EXPECT_EQ(e.diagnostics()[0].where, path("deep.csv") + ":" + std::to_string(bad));
+    EXPECT_EQ(e.diagnostics()[0].message.rfind("binary content (a NUL byte) in this line", 0), 0u) << e.what();
+  }
+}
+
 // ---- the bad-input corpus: tests/data/bad_traces/*.csv with expectations in EXPECT ---------------
 
 struct Expectation {

@@ -180,5 +180,30 @@ TEST_F(H5TraceTest, BadFilesAreInputErrorsNamingTheFile) {
       0u);
 }
 
+// Issue 27 item 4: a trace without a prompt (P = 0) passed every check and crashed `page`; it is refused
+// when opened, in this format as in CSV.
+TEST_F(H5TraceTest, ATraceWithoutAPromptIsRefused) {
+  const ExplicitTrace t{{0, 2, 2}, {{}, {}, {0}, {0}}};
+  write_h5_trace(*make_explicit_source(t), path("p0.h5"));
+  const std::string msg = first_message([&] { open_trace_file(path("p0.h5")); });
+  EXPECT_EQ(msg.rfind(path("p0.h5") + ": attribute 'prompt_tokens' is 0, so the trace has no prompt", 0), 0u)
+      << msg;
+}
+
+// HDF5 finds its signature after a user block too (512, 1024, ... bytes): such a file is HDF5, not CSV
+// text to be parsed as garbage.
+TEST_F(H5TraceTest, AFileWithAUserBlockIsHdf5) {
+  const std::string p = path("ub.h5");
+  const hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
+  ASSERT_GE(H5Pset_userblock(fcpl, 1024), 0);
+  const hid_t f = H5Fcreate(p.c_str(), H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
+  ASSERT_GE(f, 0);
+  H5Fclose(f);
+  H5Pclose(fcpl);
+  EXPECT_EQ(detect_trace_format(p), TraceFileFormat::kHdf5);
+  const std::string msg = first_message([&] { open_trace_file(p); });
+  EXPECT_EQ(msg.rfind(p + ": not a kvsweep trace", 0), 0u) << msg;
+}
+
 }  // namespace
 }  // namespace kvsweep::trace
