@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "kvsweep/sweep/memory.hpp"
 #include "resume.hpp"
 
 namespace kvsweep::driver {
@@ -10,6 +11,7 @@ namespace kvsweep::driver {
 Plan make_plan(const RunOptions& options, const std::map<std::string, std::string>& provenance) {
   Plan plan;
   plan.sweep = sweep::load_sweep_file(options.sweep_path);
+  sweep::check_memory(plan.sweep, sweep::memory_limit(options.max_memory_gb));  // before the output is touched
   const bool reopen = options.resume && std::filesystem::exists(options.out_path);
   if (!reopen) result::ResultFile::check_can_create(options.out_path, options.force || options.resume);
 
