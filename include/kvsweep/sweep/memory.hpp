@@ -19,8 +19,9 @@
 //             ceil((D + 1) / 64) 8 bytes each, oracle::oracle_memory_bytes), or as many windows of 64
 //             states as oracle.max_memory_gb holds (oracle::window_for_memory), and fm_dual's plan
 //   exact     Cbc: ~2 KB per binary up to oracle.exact_max_binaries
-// Against peak RSS (/usr/bin/time -v, docs/performance.md "Memory estimate"): within ~10 % from 24 MB to
-// 3.6 GB.
+// The Lagrangian is assumed to run (whether it does depends on the gap the baselines leave). Against
+// peak RSS (/usr/bin/time -v, docs/performance.md "Memory estimate"): within ~10 % from 24 MB to 3.9 GB
+// where the phases it assumes run, above where the Lagrangian does not.
 
 #include <cstdint>
 #include <map>
