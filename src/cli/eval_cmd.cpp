@@ -12,6 +12,7 @@
 #include "kvsweep/core/diagnostics.hpp"
 #include "kvsweep/eval/evaluate.hpp"
 #include "kvsweep/result/schema.hpp"
+#include "kvsweep/sweep/memory.hpp"
 #include "kvsweep/sweep/sweep.hpp"
 
 namespace kvsweep::cli {
@@ -27,6 +28,7 @@ struct EvalArgs {
   std::optional<double> oracle_moves;
   std::optional<double> oracle_wall_s;
   std::optional<std::uint32_t> oracle_replicas;
+  std::optional<double> max_memory_gb;
 };
 
 // The point YAML reference as a markdown table (docs/yaml-reference.md "YAML reference (point files)" is
@@ -58,6 +60,7 @@ void add_eval_command(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--oracle-replicas", args->oracle_replicas, "Oracle parallel-tempering replicas")
       ->check(CLI::Range(1, 256));
+  add_max_memory_option(*cmd, args->max_memory_gb);
   cmd->callback([args] {
     if (args->keys) {
       print_key_reference();
@@ -68,8 +71,10 @@ void add_eval_command(CLI::App& app) {
       return;
     }
     if (args->file.empty()) throw core::InputError("points", "a YAML point file is required (or --keys)");
+    sweep::Sweep sweep = sweep::load_sweep_file(args->file);
+    sweep::check_memory(sweep, sweep::memory_limit(args->max_memory_gb));
     std::vector<config::PointSpec> points;
-    for (auto& p : sweep::load_sweep_file(args->file).points) points.push_back(std::move(p.spec));
+    for (auto& p : sweep.points) points.push_back(std::move(p.spec));
     if (args->verbose) std::fprintf(stderr, "kvsweep: %zu point(s) from %s\n", points.size(), args->file.c_str());
     std::vector<eval::PointResult> results;
     for (std::size_t i = 0; i < points.size(); ++i) {

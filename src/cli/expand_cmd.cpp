@@ -13,6 +13,7 @@
 #include "kvsweep/config/point.hpp"
 #include "kvsweep/core/diagnostics.hpp"
 #include "kvsweep/io/json.hpp"
+#include "kvsweep/sweep/memory.hpp"
 #include "kvsweep/sweep/sweep.hpp"
 
 namespace kvsweep::cli {
@@ -21,6 +22,7 @@ namespace {
 struct ExpandArgs {
   std::string file;
   std::string format = "table";
+  std::optional<double> max_memory_gb;
 };
 
 // One parameter of a point as every format shows it.
@@ -34,6 +36,13 @@ struct Field {
 std::string num(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+// GB with 3 significant digits ("0.0245", "3.61", "37.2").
+std::string memory_text(double bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g", bytes / 1e9);
   return buf;
 }
 
@@ -105,6 +114,7 @@ std::vector<Field> fields_of(const TableColumns& table, const sweep::SweepPoint&
   }
   f.push_back({"cost_estimate", num(p.cost_estimate), p.cost_estimate, false});
   f.push_back({"estimated_s", num(p.estimated_s), p.estimated_s, true});
+  f.push_back({"estimated_memory_gb", memory_text(p.memory_bytes), p.memory_bytes / 1e9, true});
   return f;
 }
 
@@ -122,13 +132,15 @@ std::string duration_text(double s) {
 }
 
 std::string totals_line(const sweep::Sweep& s) {
-  double work = 0, wall = 0;
+  double work = 0, wall = 0, memory = 0;
   for (const auto& p : s.points) {
     work += p.cost_estimate;
     wall += p.estimated_s;
+    memory = std::max(memory, p.memory_bytes);
   }
   return std::to_string(s.points.size()) + " points; estimated " + duration_text(wall) +
-         " wall on the reference machine (2 cores), " + duration_text(work) + " of CPU";
+         " wall on the reference machine (2 cores), " + duration_text(work) + " of CPU, at most " +
+         memory_text(memory) + " GB of memory per point";
 }
 
 void print_table(const sweep::Sweep& s) {
@@ -221,8 +233,10 @@ void add_expand_command(CLI::App& app) {
   cmd->add_option("--format", args->format, "Output format")
       ->check(CLI::IsMember({"table", "csv", "json"}))
       ->capture_default_str();
+  add_max_memory_option(*cmd, args->max_memory_gb);
   cmd->callback([args] {
     const sweep::Sweep s = sweep::load_sweep_file(args->file);
+    sweep::check_memory(s, sweep::memory_limit(args->max_memory_gb));
     if (args->format == "json") {
       print_json(s);
     } else if (args->format == "csv") {

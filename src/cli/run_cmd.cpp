@@ -89,6 +89,7 @@ void add_run_command(CLI::App& app) {
       ->check(CLI::Range(1, 256));
   cmd->add_flag("--detail", opts->detail,
                 "Also store each point's per-step times per policy (/detail/<point_id>/<policy>_step_time_s)");
+  add_max_memory_option(*cmd, opts->max_memory_gb);
   cmd->add_flag("-v,--verbose", opts->verbose, "Say which point runs where");
   cmd->add_flag("-q,--quiet", *quiet, "No progress lines");
   cmd->callback([opts, quiet] {

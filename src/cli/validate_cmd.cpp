@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "kvsweep/config/point.hpp"
 #include "kvsweep/core/diagnostics.hpp"
 #include "kvsweep/core/token_bitset.hpp"
+#include "kvsweep/sweep/memory.hpp"
 #include "kvsweep/sweep/sweep.hpp"
 #include "kvsweep/trace/trace_file.hpp"
 
@@ -23,7 +25,7 @@ namespace {
 // Reads every trace file the sweep's points name, in full (a CSV is checked line by line when opened;
 // an HDF5 trace's steps are checked as they are read), then checks each point against its file's shape:
 // the model's layers and whether the point fits its hardware. Files over 50 MB say so on stderr.
-void check_trace_files(const sweep::Sweep& s) {
+std::map<std::string, trace::TraceShape> check_trace_files(const sweep::Sweep& s) {
   std::map<std::string, trace::TraceShape> shapes;
   for (const auto& point : s.points) {
     const std::string& path = point.spec.trace.file;
@@ -60,20 +62,35 @@ void check_trace_files(const sweep::Sweep& s) {
     if (!why.empty()) diags.add(point.spec.source, why);
   }
   diags.throw_if_any();
+  return shapes;
 }
 
 }  // namespace
 
+CLI::Option* add_max_memory_option(CLI::App& cmd, std::optional<double>& max_memory_gb) {
+  return cmd
+      .add_option("--max-memory-gb", max_memory_gb,
+                  "Refuse points whose estimated peak memory exceeds this many GB (default: this machine's "
+                  "physical memory; `kvsweep expand` prints each point's estimate)")
+      ->check(CLI::Range(0.001, 1e6));
+}
+
 void add_validate_command(CLI::App& app) {
   auto file = std::make_shared<std::string>();
+  auto max_memory_gb = std::make_shared<std::optional<double>>();
   CLI::App* cmd = app.add_subcommand(
       "validate", "Check a sweep file: every point of its grid, every error with file:line:col");
   cmd->add_option("sweep", *file, "Sweep YAML file (any point key may be a list; see docs/yaml-reference.md \"Sweeps\")")
       ->required()
       ->check(CLI::ExistingFile);
-  cmd->callback([file] {
+  add_max_memory_option(*cmd, *max_memory_gb);
+  cmd->callback([file, max_memory_gb] {
     const sweep::Sweep s = sweep::load_sweep_file(*file);
-    check_trace_files(s);
+    std::map<std::string, sweep::SequenceShape> shapes;
+    for (const auto& [path, shape] : check_trace_files(s)) {
+      shapes[path] = {shape.prompt_tokens, shape.decode_tokens, shape.layers};
+    }
+    sweep::check_memory(s, sweep::memory_limit(*max_memory_gb), shapes);
     std::printf("OK: %zu point%s (axes: %s)\n", s.points.size(), s.points.size() == 1 ? "" : "s",
                 s.axes.empty() ? "none" : core::join(s.axes).c_str());
   });

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "kvsweep/core/diagnostics.hpp"
+#include "kvsweep/sweep/memory.hpp"
 #include "resume.hpp"
 
 namespace kvsweep::driver {
@@ -38,6 +39,7 @@ Plan make_plan(const RunOptions& options, const std::map<std::string, std::strin
   Plan plan;
   plan.sweep = sweep::load_sweep_file(options.sweep_path);
   refuse_input_as_output(options, plan.sweep);
+  sweep::check_memory(plan.sweep, sweep::memory_limit(options.max_memory_gb));  // before the output is touched
   const bool reopen = options.resume && std::filesystem::exists(options.out_path);
   if (!reopen) result::ResultFile::check_can_create(options.out_path, options.force || options.resume);
 

@@ -43,10 +43,7 @@ bool is_hdf5(const std::string& path) {
 // (entries, reads) in units of 1e9.
 std::pair<double, double> work_size(const config::PointSpec& p) {
   if (!p.trace.file.empty()) {
-    std::error_code ec;
-    const auto bytes = std::filesystem::file_size(p.trace.file, ec);
-    const double b = ec ? 0.0 : static_cast<double>(bytes);
-    const double reads = b / (is_hdf5(p.trace.file) ? 0.75 : 6.0) / 1e9;
+    const double reads = trace_file_reads(p.trace.file) / 1e9;
     return {reads / 0.4, reads};
   }
   const double P = p.prompt_tokens;
@@ -55,6 +52,13 @@ std::pair<double, double> work_size(const config::PointSpec& p) {
   return {entries, entries * (1 - p.trace.synthetic.sparsity)};
 }
 }  // namespace
+
+double trace_file_reads(const std::string& path) {
+  std::error_code ec;
+  const auto bytes = std::filesystem::file_size(path, ec);
+  const double b = ec ? 0.0 : static_cast<double>(bytes);
+  return b / (is_hdf5(path) ? 0.75 : 6.0);
+}
 
 CostEstimate estimate_cost(const config::PointSpec& p) {
   const auto [entries, reads] = work_size(p);

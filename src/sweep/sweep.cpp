@@ -3,11 +3,13 @@
 
 #include <filesystem>
 #include <map>
+#include <thread>
 
 #include "expand.hpp"
 #include "kvsweep/config/point_yaml.hpp"
 #include "kvsweep/core/hash.hpp"
 #include "kvsweep/sweep/cost.hpp"
+#include "kvsweep/sweep/memory.hpp"
 #include "yaml_value.hpp"
 
 namespace kvsweep::sweep {
@@ -88,6 +90,7 @@ Sweep assemble(const std::string& text, const std::string& name, Expansion& x,
     const CostEstimate cost = estimate_cost(c.spec);
     p.cost_estimate = cost.work;
     p.estimated_s = cost.wall_s;
+    p.memory_bytes = estimate_memory(c.spec, std::max(1U, std::thread::hardware_concurrency())).peak;
     p.id = std::move(ids[i]);
     p.spec = std::move(c.spec);
     s.points.push_back(std::move(p));

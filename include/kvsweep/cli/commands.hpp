@@ -4,7 +4,14 @@
 
 #include <CLI/CLI.hpp>
 
+#include <optional>
+
 namespace kvsweep::cli {
+
+// --max-memory-gb on the commands that check a sweep's points against memory (validate, expand, eval,
+// run): the limit a point's estimated peak (sweep/memory.hpp) may not exceed, GB; unset: this
+// machine's physical memory.
+CLI::Option* add_max_memory_option(CLI::App& cmd, std::optional<double>& max_memory_gb);
 
 void add_eval_command(CLI::App& app);
 void add_trace_command(CLI::App& app);

@@ -34,6 +34,7 @@ struct RunOptions {
   double grace_s = 60;              // after a stop signal: how long points in flight may still run
   bool verbose = false;
   bool detail = false;  // also write each point's per-step times (ResultFile::write_detail)
+  std::optional<double> max_memory_gb;  // refuse points estimated above this (unset: physical memory)
   eval::EvalOptions eval;  // oracle overrides; `parallel` and `progress` are set by the driver
 };
 
