@@ -67,7 +67,7 @@ trace::ExplicitTrace make_trace(const trace::TraceShape& shape, Reads reads) {
   return t;
 }
 
-cost::MemorySystem memory(std::uint64_t capacity, config::HbmReads mode, bool with_weights) {
+cost::MemorySystem memory(std::uint64_t capacity, ReadMode mode, bool with_weights) {
   cost::MemorySystem m;
   m.kv_entry_bytes = 4096;
   m.weight_bytes_per_layer = with_weights ? 3.0 * 4096 : 0;
@@ -76,7 +76,7 @@ cost::MemorySystem memory(std::uint64_t capacity, config::HbmReads mode, bool wi
   m.link_write_bw = 297e9;
   m.dram_bw = 486e9;
   m.capacity_entries = capacity;
-  m.hbm_reads = mode;
+  mode.apply(m);
   return m;
 }
 
@@ -133,7 +133,7 @@ std::vector<EdgeCase> edge_cases() {
           c.label = "P=" + std::to_string(shape.prompt_tokens) + " D=" + std::to_string(shape.decode_tokens) +
                     " L=" + std::to_string(shape.layers) +
                     " reads=" + std::to_string(static_cast<int>(reads)) + " C=" + std::to_string(capacity) +
-                    " mode=" + std::string(config::to_string(mode)) + " params#" +
+                    " mode=" + mode_name(mode) + " params#" +
                     std::to_string(k % params.size());
           out.push_back(std::move(c));
           ++k;
