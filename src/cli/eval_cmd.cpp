@@ -29,7 +29,34 @@ struct EvalArgs {
   std::optional<double> oracle_wall_s;
   std::optional<std::uint32_t> oracle_replicas;
   std::optional<double> max_memory_gb;
+  std::vector<std::string> only;  // --point: indexes (as `expand` numbers them) or point ids
 };
+
+// The points --point selects, in the file's order; every selector must match a point.
+std::vector<sweep::SweepPoint> select_points(sweep::Sweep& sweep, const std::vector<std::string>& only) {
+  if (only.empty()) return std::move(sweep.points);
+  std::vector<bool> chosen(sweep.points.size(), false);
+  for (const std::string& s : only) {
+    bool found = false;
+    if (!s.empty() && s.find_first_not_of("0123456789") == std::string::npos && s.size() < 10) {
+      const std::size_t k = std::stoul(s);
+      if (k < sweep.points.size()) chosen[k] = found = true;
+    }
+    for (std::size_t k = 0; k < sweep.points.size() && !found; ++k) {
+      if (sweep.points[k].id == s) chosen[k] = found = true;
+    }
+    if (!found) {
+      throw core::InputError("--point", "'" + s + "' is neither a point index (0.." +
+                                            std::to_string(sweep.points.size() - 1) + ") nor a point id of " +
+                                            sweep.path + " (`kvsweep expand` lists both)");
+    }
+  }
+  std::vector<sweep::SweepPoint> out;
+  for (std::size_t k = 0; k < sweep.points.size(); ++k) {
+    if (chosen[k]) out.push_back(std::move(sweep.points[k]));
+  }
+  return out;
+}
 
 // The point YAML reference as a markdown table (docs/yaml-reference.md "YAML reference (point files)" is
 // generated from it by scripts/update-readme-tables.sh).
@@ -60,6 +87,10 @@ void add_eval_command(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--oracle-replicas", args->oracle_replicas, "Oracle parallel-tempering replicas")
       ->check(CLI::Range(1, 256));
+  cmd->add_option("--point", args->only,
+                  "Evaluate only this point: its index as `expand` numbers it, or its point id (repeatable, or comma-separated)")
+      ->allow_extra_args(false)
+      ->delimiter(',');
   add_max_memory_option(*cmd, args->max_memory_gb);
   cmd->callback([args] {
     if (args->keys) {
@@ -72,6 +103,7 @@ void add_eval_command(CLI::App& app) {
     }
     if (args->file.empty()) throw core::InputError("points", "a YAML point file is required (or --keys)");
     sweep::Sweep sweep = sweep::load_sweep_file(args->file);
+    sweep.points = select_points(sweep, args->only);
     sweep::check_memory(sweep, sweep::memory_limit(args->max_memory_gb));
     std::vector<config::PointSpec> points;
     for (auto& p : sweep.points) points.push_back(std::move(p.spec));

@@ -41,8 +41,8 @@ hardware: gh200-measured
 hbm_kv_capacity_entries: [0, 1, 2, 8, 1000000]
 hbm_reads: [balanced, resident]
 policy_params:
-  page_tokens: [1, 4294967295]
-  streaming_sinks: [0, 4294967295]
+  page_tokens: [1, 16777216]       # the largest allowed (config/limits.hpp), far past every P here
+  streaming_sinks: [0, 16777216]
   h2o_recent_share: [0, 1]
   belady_lookahead: [1, 4096]
   sa_window: [1, 4096]
