@@ -99,7 +99,7 @@ std::uint32_t first_tokens_for(const StatsOptions& o, const std::optional<config
                                const trace::TraceShape& s) {
   if (o.first_tokens) return *o.first_tokens;
   if (!point || s.layers == 0) return 0;
-  const std::uint64_t c = config::capacity_entries(*point, s.prompt_tokens, s.decode_tokens, s.layers);
+  const std::uint64_t c = config::capacity_entries(*point, s.footprint_tokens(), s.layers);
   return static_cast<std::uint32_t>(std::min<std::uint64_t>(c / s.layers, s.total_tokens()));
 }
 

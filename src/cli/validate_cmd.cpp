@@ -58,7 +58,7 @@ std::map<std::string, trace::TraceShape> check_trace_files(const sweep::Sweep& s
                                        std::to_string(point.spec.model.layers));
       continue;
     }
-    const std::string why = config::capacity_problem(point.spec, shape.prompt_tokens, shape.decode_tokens, shape.layers);
+    const std::string why = config::capacity_problem(point.spec, shape.footprint_tokens(), shape.layers);
     if (!why.empty()) diags.add(point.spec.source, why);
   }
   diags.throw_if_any();

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "kvsweep/core/rng.hpp"
 #include "kvsweep/core/units.hpp"
 
 namespace kvsweep::config {
@@ -48,6 +49,29 @@ std::optional<WeightsInDram> parse_weights_in_dram(std::string_view text) {
   return std::nullopt;
 }
 
+std::string_view to_string(ReadUnit unit) { return unit == ReadUnit::kBlock ? "block" : "token"; }
+
+std::optional<ReadUnit> parse_read_unit(std::string_view text) {
+  if (text == "token") return ReadUnit::kToken;
+  if (text == "block") return ReadUnit::kBlock;
+  return std::nullopt;
+}
+
+std::vector<std::uint32_t> batch_prompts(const PointSpec& p) {
+  if (!p.batch_prompt_tokens.empty()) return p.batch_prompt_tokens;
+  std::vector<std::uint32_t> out(p.batch_size, p.prompt_tokens);
+  if (p.prompt_tokens_spread == 0) return out;
+  // P_b uniform over the integers of [P (1 - s), P (1 + s)], sequence by sequence from its own stream.
+  const double lo = std::ceil(p.prompt_tokens * (1 - p.prompt_tokens_spread));
+  const double hi = std::floor(p.prompt_tokens * (1 + p.prompt_tokens_spread));
+  for (std::uint32_t b = 0; b < p.batch_size; ++b) {
+    core::Rng rng(core::derive_seed({p.seed, 0xba7c4ULL, b}));
+    const auto span = static_cast<std::uint64_t>(hi - lo) + 1;
+    out[b] = static_cast<std::uint32_t>(std::max(1.0, lo + static_cast<double>(rng.below(span))));
+  }
+  return out;
+}
+
 std::optional<HbmReads> parse_hbm_reads(std::string_view text) {
   if (text == "balanced") return HbmReads::kBalanced;
   if (text == "resident") return HbmReads::kResident;
@@ -69,13 +93,12 @@ std::string gb(double bytes) {
 }
 
 // HBM a point needs: its resident weights and the KV capacity it asks for, bytes.
-double needed_bytes(const PointSpec& p, const ModelSpec& m, std::uint32_t prompt_tokens, std::uint32_t decode_tokens,
-                    std::uint32_t layers) {
+double needed_bytes(const PointSpec& p, const ModelSpec& m, std::uint64_t footprint_tokens, std::uint32_t layers) {
   const double e = m.kv_bytes_per_token_layer;
   switch (p.capacity.kind) {
     case CapacitySpec::Kind::kRatio:
       return m.resident_weight_bytes +
-             std::floor(p.capacity.value * (static_cast<double>(prompt_tokens) + decode_tokens) * layers) * e;
+             std::floor(p.capacity.value * static_cast<double>(footprint_tokens) * layers) * e;
     case CapacitySpec::Kind::kGigabytes:
       return core::gb_to_bytes(p.capacity.value);
     case CapacitySpec::Kind::kEntries:
@@ -86,12 +109,22 @@ double needed_bytes(const PointSpec& p, const ModelSpec& m, std::uint32_t prompt
 
 }  // namespace
 
-std::string infeasibility(const PointSpec& p, std::uint32_t prompt_tokens, std::uint32_t decode_tokens,
-                          std::uint32_t layers) {
+std::string infeasibility(const PointSpec& p, std::uint64_t footprint_tokens, std::uint32_t layers) {
+  if (p.hardware.dram_capacity_gb) {
+    // DRAM keeps a copy of every entry: the whole KV of every sequence must fit in it.
+    const double kv = static_cast<double>(footprint_tokens) * layers * p.model.kv_bytes_per_token_layer;
+    const double dram = core::gb_to_bytes(*p.hardware.dram_capacity_gb);
+    if (kv > dram * (1 + 1e-12)) {
+      return p.model.name + " on " + p.hardware.name + " does not fit: the batch's KV, " + std::to_string(footprint_tokens) +
+             " tokens x " + std::to_string(layers) + " layers = " + gb(kv) + ", exceeds its " + gb(dram) +
+             " of DRAM (dram_capacity_gb), which holds a copy of every entry; use fewer or shorter sequences, a "
+             "smaller kv_dtype, or an inline hardware mapping with more dram_capacity_gb or without it";
+    }
+  }
   // hbm_capacity_gb is the HBM size itself (its own check: the weights must leave room for KV).
   if (!p.hardware.hbm_capacity_gb || p.capacity.kind == CapacitySpec::Kind::kGigabytes) return "";
   const double hbm = core::gb_to_bytes(*p.hardware.hbm_capacity_gb);
-  const double need = needed_bytes(p, p.model, prompt_tokens, decode_tokens, layers);
+  const double need = needed_bytes(p, p.model, footprint_tokens, layers);
   if (need <= hbm * (1 + 1e-12)) return "";
   const ModelSpec& m = p.model;
   std::string what = m.name;
@@ -109,7 +142,7 @@ std::string infeasibility(const PointSpec& p, std::uint32_t prompt_tokens, std::
     // HBM needed with weights w and KV k, or nothing when either is not smaller than what the point has.
     auto fits = [&](Dtype w, Dtype k) -> std::optional<double> {
       const ModelSpec s = resolve_model(*preset, p.kv_accounting, w, k);
-      const double bytes = needed_bytes(p, s, prompt_tokens, decode_tokens, layers);
+      const double bytes = needed_bytes(p, s, footprint_tokens, layers);
       return bytes <= hbm ? std::optional(bytes) : std::nullopt;
     };
     auto smaller = [](const std::vector<std::string>& names, Dtype than) {
@@ -160,15 +193,14 @@ std::string infeasibility(const PointSpec& p, std::uint32_t prompt_tokens, std::
   return msg + "; use " + joined;
 }
 
-std::uint64_t capacity_entries(const PointSpec& p, std::uint32_t prompt_tokens, std::uint32_t decode_tokens,
-                               std::uint32_t layers) {
-  if (const std::string why = infeasibility(p, prompt_tokens, decode_tokens, layers); !why.empty()) {
+std::uint64_t capacity_entries(const PointSpec& p, std::uint64_t footprint_tokens, std::uint32_t layers) {
+  if (const std::string why = infeasibility(p, footprint_tokens, layers); !why.empty()) {
     throw std::invalid_argument(why);
   }
   const double value = p.capacity.value;
   switch (p.capacity.kind) {
     case CapacitySpec::Kind::kRatio: {
-      const double footprint = (static_cast<double>(prompt_tokens) + decode_tokens) * layers;
+      const double footprint = static_cast<double>(footprint_tokens) * layers;
       return floor_entries(value * footprint, "hbm_capacity_ratio");
     }
     case CapacitySpec::Kind::kGigabytes: {
@@ -192,10 +224,15 @@ std::uint64_t capacity_entries(const PointSpec& p, std::uint32_t prompt_tokens, 
   throw std::invalid_argument("unknown capacity kind");
 }
 
-std::string capacity_problem(const PointSpec& p, std::uint32_t prompt_tokens, std::uint32_t decode_tokens,
-                             std::uint32_t layers) {
+std::uint64_t footprint_tokens(const PointSpec& p) {
+  std::uint64_t f = 0;
+  for (const std::uint32_t prompt : batch_prompts(p)) f += std::uint64_t{prompt} + p.decode_tokens;
+  return f;
+}
+
+std::string capacity_problem(const PointSpec& p, std::uint64_t footprint_tokens, std::uint32_t layers) {
   try {
-    capacity_entries(p, prompt_tokens, decode_tokens, layers);
+    capacity_entries(p, footprint_tokens, layers);
   } catch (const std::invalid_argument& e) {
     return e.what();
   }

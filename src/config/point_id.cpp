@@ -64,6 +64,29 @@ std::string point_id(const PointSpec& p) {
   if (p.hbm_reads == HbmReads::kBalanced) s << ";hbm_reads=balanced";
   // Added with weights_in_dram: points without the mirror keep their ids.
   if (p.weights_in_dram == WeightsInDram::kMirror) s << ";weights_in_dram=mirror";
+  // Added with batches, blocks and per-transfer costs (issue 25): a lone sequence placed token by token
+  // over a link without transfer costs keeps its id.
+  if (p.batch_size != 1 || !p.batch_prompt_tokens.empty()) {
+    s << ";B=" << p.batch_size;
+    if (!p.batch_prompt_tokens.empty()) {
+      s << ";prompts=";
+      for (const std::uint32_t v : p.batch_prompt_tokens) s << v << ',';
+    }
+  }
+  if (p.prompt_tokens_spread != 0) {
+    s << ";spread=";
+    num(p.prompt_tokens_spread);
+  }
+  if (!p.trace.files.empty()) {
+    s << ";files=";
+    for (const auto& f : p.trace.files) s << f << ',';
+  }
+  if (p.kv_block_tokens != 1) s << ";k=" << p.kv_block_tokens;
+  if (p.read_unit == ReadUnit::kBlock) s << ";read_unit=block";
+  if (p.hardware.link_transfer_overhead_bytes != 0) {
+    s << ";O=";
+    num(p.hardware.link_transfer_overhead_bytes);
+  }
   return core::hex16(core::hash_text(s.str()));
 }
 

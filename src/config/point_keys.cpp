@@ -13,11 +13,14 @@ namespace {
 const std::string kModelInline =
     "an inline mapping {name, layers, kv_bytes_per_token_layer, weight_bytes_per_layer}";
 const std::string kHardwareInline =
-    "an inline mapping {name, hbm_bw_gbps, link_read_gbps, link_write_gbps, dram_bw_gbps, hbm_capacity_gb}";
+    "an inline mapping {name, hbm_bw_gbps, link_read_gbps, link_write_gbps, dram_bw_gbps, hbm_capacity_gb, "
+    "dram_capacity_gb, link_transfer_overhead_bytes}";
 
 // The ranges of config/limits.hpp, as the readers take them.
 const Range kBandwidth = closed(kMinBandwidthGbps, kMaxBandwidthGbps);
 const Range kHbmGb{0, kMaxHbmGb, true, false};
+const Range kDramGb{0, kMaxDramGb, true, false};
+const Range kOverhead = closed(0, kMaxTransferOverheadBytes);
 
 // The fields of an inline mapping by key, with every missing required key reported at the mapping.
 std::map<std::string, Field> read_inline(const Field& f, const std::vector<std::string>& required,
@@ -86,7 +89,7 @@ bool parse_hardware(const Field& f, YamlContext& ctx, Draft& d) {
   }
   const std::size_t before = ctx.error_count();
   auto fields = read_inline(f, {"name", "hbm_bw_gbps", "link_read_gbps", "link_write_gbps", "dram_bw_gbps"},
-                            {"hbm_capacity_gb"}, ctx);
+                            {"hbm_capacity_gb", "dram_capacity_gb", "link_transfer_overhead_bytes"}, ctx);
   HardwareSpec h;
   if (fields.count("name")) h.name = read_string(fields.at("name"), ctx).value_or("");
   const std::pair<const char*, double HardwareSpec::*> bandwidths[] = {
@@ -99,6 +102,10 @@ bool parse_hardware(const Field& f, YamlContext& ctx, Draft& d) {
     if (fields.count(key)) h.*member = read_number(fields.at(key), kBandwidth, ctx).value_or(0);
   }
   if (fields.count("hbm_capacity_gb")) h.hbm_capacity_gb = read_number(fields.at("hbm_capacity_gb"), kHbmGb, ctx);
+  if (fields.count("dram_capacity_gb")) h.dram_capacity_gb = read_number(fields.at("dram_capacity_gb"), kDramGb, ctx);
+  if (fields.count("link_transfer_overhead_bytes")) {
+    h.link_transfer_overhead_bytes = read_number(fields.at("link_transfer_overhead_bytes"), kOverhead, ctx).value_or(0);
+  }
   if (ctx.error_count() != before) return false;
   d.hardware = h;
   return true;
@@ -227,35 +234,63 @@ ParseFn knob_group(const std::vector<KeyDecl>& (*decls)(), std::string (*misplac
   };
 }
 
-bool parse_trace(const Field& f, YamlContext& ctx, Draft& d) {
-  d.trace_file.clear();
-  if (f.value.IsScalar() && f.value.Scalar() == "synthetic") return true;
-  if (!f.value.IsMap()) {
-    const std::string got =
-        f.value.IsScalar() ? "unknown value " + describe(f.value) : "got " + describe(f.value);
-    ctx.error(f.mark(), "trace: " + got + "; allowed: synthetic, or a mapping {file: path}");
-    return false;
-  }
-  auto fields = read_inline(f, {"file"}, {}, ctx);
-  if (!fields.count("file")) return false;
-  const Field& file = fields.at("file");
+// A trace file named by the YAML, resolved beside it (so that a point file and its traces move together).
+std::optional<std::string> trace_path(const Field& file, YamlContext& ctx) {
   const auto text = read_string(file, ctx);
-  if (!text) return false;
+  if (!text) return std::nullopt;
   namespace fs = std::filesystem;
   fs::path path(*text);
-  // Relative to the YAML file, so that a point file and its trace can move together.
   if (path.is_relative()) path = ctx.base_dir() / path;
   path = path.lexically_normal();
   std::error_code ec;
   if (text->empty() || !fs::is_regular_file(path, ec)) {
     const bool exists = !text->empty() && fs::exists(path, ec);
-    ctx.error(file.mark(), "trace.file: '" + *text + "' " +
-                               (exists ? "is not a regular file" : "does not exist") +
+    ctx.error(file.mark(), file.path + ": '" + *text + "' " + (exists ? "is not a regular file" : "does not exist") +
                                (path.string() != *text ? " (looked for '" + path.string() + "')" : ""));
+    return std::nullopt;
+  }
+  return path.string();
+}
+
+bool parse_trace(const Field& f, YamlContext& ctx, Draft& d) {
+  d.trace_file.clear();
+  d.trace_files.clear();
+  const std::string allowed = "allowed: synthetic, or a mapping {file: path}, or {files: [path, ...]} (a batch)";
+  if (f.value.IsScalar() && f.value.Scalar() == "synthetic") return true;
+  if (!f.value.IsMap()) {
+    const std::string got =
+        f.value.IsScalar() ? "unknown value " + describe(f.value) : "got " + describe(f.value);
+    ctx.error(f.mark(), "trace: " + got + "; " + allowed);
     return false;
   }
-  d.trace_file = path.string();
-  d.given["trace.file"] = file.key.Mark();
+  auto fields = read_inline(f, {}, {"file", "files"}, ctx);
+  if (fields.count("file") == fields.count("files")) {
+    if (fields.empty()) ctx.error(f.mark(), "trace: give file or files; " + allowed);
+    else ctx.error(fields.at("files").key.Mark(), "trace: give file or files, not both");
+    return false;
+  }
+  if (fields.count("file")) {
+    const auto path = trace_path(fields.at("file"), ctx);
+    if (!path) return false;
+    d.trace_file = *path;
+    d.given["trace.file"] = fields.at("file").key.Mark();
+    return true;
+  }
+  const Field& files = fields.at("files");
+  if (!files.value.IsSequence() || files.value.size() == 0) {
+    ctx.error(files.mark(), "trace.files: expected a non-empty list of trace files, one per sequence, got " +
+                                (files.value.IsSequence() ? std::string("an empty list") : describe(files.value)));
+    return false;
+  }
+  const std::size_t before = ctx.error_count();
+  std::vector<std::string> paths;
+  for (std::size_t i = 0; i < files.value.size(); ++i) {
+    const Field item{"trace.files[" + std::to_string(i) + "]", files.key, files.value[i]};
+    if (const auto path = trace_path(item, ctx)) paths.push_back(*path);
+  }
+  if (ctx.error_count() != before) return false;
+  d.trace_files = std::move(paths);
+  d.given["trace.file"] = files.key.Mark();
   return true;
 }
 
@@ -290,6 +325,46 @@ bool parse_policies(const Field& f, YamlContext& ctx, Draft& d) {
   if (ctx.error_count() != before) return false;
   d.policies = std::move(names);
   return true;
+}
+
+bool parse_batch_prompt_tokens(const Field& f, YamlContext& ctx, Draft& d) {
+  d.batch_prompt_tokens.clear();
+  if (!f.value.IsSequence() || f.value.size() == 0) {
+    ctx.error(f.mark(), "batch_prompt_tokens: expected a non-empty list of prompt lengths, one per sequence "
+                        "(integers in " + integer_bounds(1, kMaxPromptTokens) + "), got " +
+                            (f.value.IsSequence() ? std::string("an empty list") : describe(f.value)));
+    return false;
+  }
+  const std::size_t before = ctx.error_count();
+  std::vector<std::uint32_t> out;
+  for (std::size_t i = 0; i < f.value.size(); ++i) {
+    const Field item{f.path + "[" + std::to_string(i) + "]", f.key, f.value[i]};
+    if (const auto v = read_u32(item, 1, kMaxPromptTokens, ctx)) out.push_back(*v);
+  }
+  if (ctx.error_count() != before) return false;
+  d.batch_prompt_tokens = std::move(out);
+  return true;
+}
+
+bool parse_kv_block_tokens(const Field& f, YamlContext& ctx, Draft& d) {
+  const auto k = read_u32(f, 1, kMaxBlockTokens, ctx);
+  if (!k) return false;
+  if ((*k & (*k - 1)) != 0) {
+    ctx.error(f.mark(), "kv_block_tokens: " + std::to_string(*k) +
+                            " is not a power of two; allowed: 1, 2, 4, ..., 4096 (vLLM's 16, SGLang's 64 and 256)");
+    return false;
+  }
+  d.kv_block_tokens = *k;
+  return true;
+}
+
+bool parse_read_unit_key(const Field& f, YamlContext& ctx, Draft& d) {
+  const auto text = read_string(f, ctx);
+  if (!text) return false;
+  const auto unit = parse_read_unit(*text);
+  if (!unit) ctx.error(f.mark(), unknown_value("read_unit", "value", *text, {"token", "block"}));
+  d.read_unit = unit.value_or(ReadUnit::kToken);
+  return unit.has_value();
 }
 
 std::vector<KeyDecl> make_point_decls() {
@@ -351,14 +426,48 @@ std::vector<KeyDecl> make_point_decls() {
        token_count(&Draft::prompt_tokens, kMaxPromptTokens)},
       {"decode_tokens", "integer", "required unless trace.file", integer_bounds(1, kMaxDecodeTokens),
        "decoded tokens D (2^20: longer than any generation)", token_count(&Draft::decode_tokens, kMaxDecodeTokens)},
+      {"batch_size", "integer", "1", integer_bounds(1, kMaxBatchSize),
+       "sequences B decoding in lockstep, sharing HBM and the link (a trace: {files} list gives one per file)",
+       [](const Field& f, YamlContext& ctx, Draft& d) {
+         const auto x = read_u32(f, 1, kMaxBatchSize, ctx);
+         d.batch_size = x.value_or(1);
+         return x.has_value();
+       }},
+      {"batch_prompt_tokens", "list", "none", "B integers in " + integer_bounds(1, kMaxPromptTokens),
+       "prompt length of each sequence of the batch, instead of prompt_tokens (in a sweep, a list of such "
+       "lists is an axis)",
+       parse_batch_prompt_tokens},
+      {"prompt_tokens_spread", "number", "0", "[0, 1)",
+       "sequence b's prompt is uniform over [P (1 - s), P (1 + s)], drawn from the point's seed",
+       [](const Field& f, YamlContext& ctx, Draft& d) {
+         const auto x = read_number(f, {0, 1, false, true}, ctx);
+         d.prompt_tokens_spread = x.value_or(0);
+         return x.has_value();
+       }},
+      {"kv_block_tokens", "integer", "1", "a power of two in " + integer_bounds(1, kMaxBlockTokens),
+       "placement unit k: a block of k tokens of one sequence and layer moves and occupies HBM as a whole",
+       parse_kv_block_tokens},
+      {"read_unit", "string", "token", "token, block",
+       "token: a step reads the selected tokens; block: it reads every existing token of a block holding one "
+       "(page-sparse attention, as Quest)",
+       parse_read_unit_key},
+      {"link_transfer_overhead_bytes", "number", "the hardware's", kOverhead.bounds(),
+       "overrides the hardware's per-transfer cost O: link bytes each block crossing towards the GPU, and each "
+       "new entry written through, costs beside its payload",
+       [](const Field& f, YamlContext& ctx, Draft& d) {
+         d.link_transfer_overhead_bytes = read_number(f, kOverhead, ctx);
+         return d.link_transfer_overhead_bytes.has_value();
+       }},
       number_knob(&Draft::synthetic, "sparsity", &SyntheticParams::sparsity, {0, 1, false, true},
                   "share of the past tokens NOT read at each (step, layer)"),
       {"variation", "string or number", "actual", "low, actual, high, or a Jaccard target in (0, 1)",
        "how much the set of read tokens changes from step to step", parse_variation},
       {"synthetic", "mapping", "{}", core::join(key_names(synthetic_key_decls())),
        "knobs of the synthetic trace generator", knob_group(&synthetic_key_decls, &misplaced_in_synthetic)},
-      {"trace", "synthetic or mapping", "synthetic", "synthetic, or {file: path}",
-       "where the token reads come from; a relative file is found beside the YAML file", parse_trace},
+      {"trace", "synthetic or mapping", "synthetic", "synthetic, {file: path}, or {files: [path, ...]}",
+       "where the token reads come from: synthetic, a recorded file, or one recorded file per sequence of a "
+       "batch (CSV or HDF5 each); a relative file is found beside the YAML file",
+       parse_trace},
       {"policies", "list", "all but exact", policies, "policies evaluated, in this order", parse_policies},
       {"policy_params", "mapping", "{}", core::join(key_names(policy_param_key_decls())), "policy knobs",
        knob_group(&policy_param_key_decls, nullptr)},

@@ -40,7 +40,14 @@ struct Draft {
   YAML::Mark capacity_mark;
   std::optional<std::uint32_t> prompt_tokens;
   std::optional<std::uint32_t> decode_tokens;
+  std::uint32_t batch_size = 1;
+  std::vector<std::uint32_t> batch_prompt_tokens;
+  double prompt_tokens_spread = 0;
+  std::uint32_t kv_block_tokens = 1;
+  ReadUnit read_unit = ReadUnit::kToken;
+  std::optional<double> link_transfer_overhead_bytes;
   std::string trace_file;  // resolved path; empty: synthetic
+  std::vector<std::string> trace_files;  // resolved paths of `trace: {files: [...]}`
   SyntheticParams synthetic;
   std::optional<std::vector<std::string>> policies;
   PolicyParams policy_params;

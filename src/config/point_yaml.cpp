@@ -106,6 +106,7 @@ PointSpec finalize(const Draft& d, const YAML::Mark& point_mark, std::string sou
     p.hardware = *d.hardware;
     if (d.link_read_gbps) p.hardware.link_read_gbps = *d.link_read_gbps;
     if (d.link_write_gbps) p.hardware.link_write_gbps = *d.link_write_gbps;
+    if (d.link_transfer_overhead_bytes) p.hardware.link_transfer_overhead_bytes = *d.link_transfer_overhead_bytes;
   }
 
   bool capacity_failed = d.failed.count("capacity") > 0;
@@ -144,26 +145,62 @@ PointSpec finalize(const Draft& d, const YAML::Mark& point_mark, std::string sou
   const bool mirrors = d.model_preset != nullptr && d.model_preset->mirrors_weights;
   p.weights_in_dram = d.weights_in_dram.value_or(mirrors ? WeightsInDram::kMirror : WeightsInDram::kNone);
   p.trace.file = d.trace_file;
+  p.trace.files = d.trace_files;
   p.trace.synthetic = d.synthetic;
-  if (!d.trace_file.empty()) {
-    for (const char* key : {"prompt_tokens", "decode_tokens"}) {
+  p.kv_block_tokens = d.kv_block_tokens;
+  p.read_unit = d.read_unit;
+  p.batch_size = d.batch_size;
+  const bool from_files = !d.trace_file.empty() || !d.trace_files.empty();
+  if (from_files) {
+    const std::string trace_key = d.trace_files.empty() ? "trace.file" : "trace.files";
+    for (const char* key : {"prompt_tokens", "decode_tokens", "batch_prompt_tokens", "prompt_tokens_spread"}) {
       if (d.given.count(key)) {
-        ctx.error(d.given.at(key), std::string(key) + " comes from the trace file (trace.file at " +
+        ctx.error(d.given.at(key), std::string(key) + " comes from the trace file" +
+                                       (d.trace_files.empty() ? "" : "s") + " (" + trace_key + " at " +
                                        detail::line_col(d.given.at("trace.file")) + "); remove it");
       }
     }
-  } else if (!d.failed.count("trace")) {
-    for (const char* key : {"prompt_tokens", "decode_tokens"}) {
-      if (!d.given.count(key)) ctx.error(point_mark, std::string("missing required key '") + key + "'");
+    const std::size_t files = d.trace_files.empty() ? 1 : d.trace_files.size();
+    if (d.given.count("batch_size") && !d.failed.count("batch_size") && d.batch_size != files) {
+      ctx.error(d.given.at("batch_size"), "batch_size: " + std::to_string(d.batch_size) + " but " + trace_key +
+                                              " gives " + std::to_string(files) + " sequence" + (files == 1 ? "" : "s") +
+                                              " (one per file); remove batch_size or make them agree");
     }
-    p.prompt_tokens = d.prompt_tokens.value_or(0);
+    p.batch_size = static_cast<std::uint32_t>(files);
+  } else if (!d.failed.count("trace")) {
+    const bool listed = d.given.count("batch_prompt_tokens") > 0;
+    if (listed) {
+      for (const char* key : {"prompt_tokens", "prompt_tokens_spread"}) {
+        if (d.given.count(key)) {
+          ctx.error(d.given.at(key), std::string(key) + ": batch_prompt_tokens (at " +
+                                         detail::line_col(d.given.at("batch_prompt_tokens")) +
+                                         ") gives every prompt already; give one or the other");
+        }
+      }
+      const auto n = static_cast<std::uint32_t>(d.batch_prompt_tokens.size());
+      if (d.given.count("batch_size") && !d.failed.count("batch_size") && n != 0 && d.batch_size != n) {
+        ctx.error(d.given.at("batch_prompt_tokens"),
+                  "batch_prompt_tokens: " + std::to_string(n) + " prompt length" + (n == 1 ? "" : "s") +
+                      " for batch_size " + std::to_string(d.batch_size) + "; give one per sequence");
+      }
+      if (n != 0) {
+        p.batch_size = n;
+        p.batch_prompt_tokens = d.batch_prompt_tokens;
+        p.prompt_tokens = d.batch_prompt_tokens[0];
+      }
+    } else {
+      if (!d.given.count("prompt_tokens")) ctx.error(point_mark, "missing required key 'prompt_tokens'");
+      p.prompt_tokens = d.prompt_tokens.value_or(0);
+      p.prompt_tokens_spread = d.prompt_tokens_spread;
+    }
+    if (!d.given.count("decode_tokens")) ctx.error(point_mark, "missing required key 'decode_tokens'");
     p.decode_tokens = d.decode_tokens.value_or(0);
   }
   // Points that cannot exist: the weights and the KV capacity asked for must fit the hardware's HBM.
   // (A trace file's shape is known only when it is read: capacity_entries() checks those points.)
   if (model_ok && hardware_ok && !capacity_failed && !weights_fill && (d.capacity || from_hardware) &&
       p.prompt_tokens > 0 && p.decode_tokens > 0) {
-    const std::string why = capacity_problem(p, p.prompt_tokens, p.decode_tokens, p.model.layers);
+    const std::string why = capacity_problem(p, footprint_tokens(p), p.model.layers);
     if (!why.empty()) ctx.error(d.capacity ? d.capacity_mark : d.given.at("hardware"), why);
   }
 

@@ -84,11 +84,63 @@ LayerCounts count_layer(const Word* s, Word* p, const Word* c, std::size_t nw) {
   return count_layer_scalar(s, p, c, nw);
 }
 
+// Bit g * k of the result is set iff any of bits g * k .. g * k + k - 1 of x is (k a power of two <= 64;
+// the other bits are garbage: mask with block_starts(k)).
+Word fold_blocks(Word x, std::uint32_t k) {
+  for (std::uint32_t s = 1; s < k; s <<= 1) x |= x >> s;
+  return x;
+}
+Word block_starts(std::uint32_t k) {
+  Word m = 0;
+  for (std::uint32_t i = 0; i < kWordBits; i += k) m |= Word{1} << i;
+  return m;
+}
+
 }  // namespace
 
 Judge::Judge(const MemorySystem& memory, const trace::TraceShape& shape, bool enforce_capacity)
-    : memory_(memory), shape_(shape), enforce_capacity_(enforce_capacity),
-      prev_(shape.layers, shape.total_tokens()) {}
+    : memory_(memory), shape_(shape), general_(shape.batched() || shape.block_tokens > 1),
+      exists_(general_ ? shape.space() : 0), enforce_capacity_(enforce_capacity),
+      prev_(shape.layers, general_ ? shape.space() : shape.total_tokens()) {}
+
+std::uint64_t Judge::held_entries(const core::TokenBitset& layer, std::uint32_t l, const std::string& when) const {
+  const Word* c = layer.data();
+  const Word* x = exists_.data();
+  const std::size_t nw = layer.word_count();
+  const std::uint32_t k = shape_.block_tokens;
+  auto fail = [&](const std::string& what, std::size_t w) {
+    throw std::logic_error("schedule " + what + ": layer " + std::to_string(l) + ", position " +
+                           std::to_string(w * kWordBits) + "..+63, " + when);
+  };
+  std::uint64_t held = 0;
+  if (k == 1) {
+    for (std::size_t w = 0; w < nw; ++w) {
+      if ((c[w] & ~x[w]) != 0) fail("holds a token that does not exist yet in HBM", w);
+      held += static_cast<std::uint64_t>(std::popcount(c[w]));
+    }
+  } else if (k <= kWordBits) {
+    const Word starts = block_starts(k);
+    for (std::size_t w = 0; w < nw; ++w) {
+      if ((c[w] & ~x[w]) != 0) fail("holds a token that does not exist yet in HBM", w);
+      const Word some = fold_blocks(c[w], k) & starts;
+      if ((some & fold_blocks(x[w] & ~c[w], k)) != 0) fail("holds part of a block in HBM", w);
+      held += static_cast<std::uint64_t>(std::popcount(some)) * k;
+    }
+  } else {
+    const std::size_t per = k / kWordBits;
+    for (std::size_t w0 = 0; w0 < nw; w0 += per) {
+      bool some = false, missing = false;
+      for (std::size_t w = w0; w < std::min(nw, w0 + per); ++w) {
+        if ((c[w] & ~x[w]) != 0) fail("holds a token that does not exist yet in HBM", w);
+        some = some || c[w] != 0;
+        missing = missing || (x[w] & ~c[w]) != 0;
+      }
+      if (some && missing) fail("holds part of a block in HBM", w0);
+      if (some) held += k;
+    }
+  }
+  return held;
+}
 
 void Judge::check_layer_bounds(const core::TokenBitset& layer, std::uint32_t n, std::uint32_t l) const {
   // Bits above n (tokens that do not exist yet at step n) must be clear.
@@ -104,13 +156,25 @@ void Judge::check_layer_bounds(const core::TokenBitset& layer, std::uint32_t n, 
 }
 
 void Judge::begin(const Residency& initial) {
-  if (initial.layers() != shape_.layers || initial.tokens() < shape_.total_tokens()) {
+  if (initial.layers() != shape_.layers || initial.tokens() < prev_.tokens()) {
     throw std::logic_error("initial residency has the wrong shape");
   }
   std::uint64_t total = 0;
+  if (general_) {
+    exists_.clear();
+    next_.assign(shape_.batch_size(), 0);
+    for (std::uint32_t b = 0; b < shape_.batch_size(); ++b) {
+      exists_.set_range(shape_.base(b), shape_.base(b) + shape_.prompt(b));
+      next_[b] = shape_.base(b) + shape_.prompt(b);
+    }
+  }
   for (std::uint32_t l = 0; l < shape_.layers; ++l) {
-    check_layer_bounds(initial.layer(l), shape_.prompt_tokens - 1, l);
-    total += initial.layer(l).count();
+    if (general_) {
+      total += held_entries(initial.layer(l), l, "in the initial placement");
+    } else {
+      check_layer_bounds(initial.layer(l), shape_.prompt_tokens - 1, l);
+      total += initial.layer(l).count();
+    }
     prev_.layer(l) = initial.layer(l);
   }
   if (enforce_capacity_ && total > memory_.capacity_entries) {
@@ -130,7 +194,8 @@ void Judge::account(std::uint32_t n, std::uint32_t l, const StepCounts& c) {
   totals_.hits += c.hits;
   totals_.piggyback += c.piggyback;
   totals_.prefetch += c.prefetch;
-  totals_.kept_new += c.kept_new ? 1 : 0;
+  totals_.kept_new += c.kept_new;
+  totals_.transfers += c.transfers;
   totals_.hbm_hits += b.hbm_hits;
   totals_.total_time_s += t;
   totals_.hbm_bytes += b.hbm;
@@ -153,6 +218,10 @@ void Judge::account(std::uint32_t n, std::uint32_t l, const StepCounts& c) {
 }
 
 void Judge::score_step(std::uint32_t n, std::span<const core::TokenBitset> reads, const Residency& after) {
+  if (general_) {
+    score_step_general(n, reads, after);
+    return;
+  }
   std::uint64_t resident = 0;
   const std::size_t nw = n / kWordBits + 1;  // words holding tokens 0..n
   for (std::uint32_t l = 0; l < shape_.layers; ++l) {
@@ -162,7 +231,9 @@ void Judge::score_step(std::uint32_t n, std::span<const core::TokenBitset> reads
     const std::uint64_t reads_n = k.reads, hits = k.hits, a1 = k.piggyback, a2 = k.prefetch, res = k.resident;
     StepCounts counts{reads_n, hits, a1, a2, cur_layer.test(n)};
     // Token n is new KV, never a promotion: H cannot hold it and S never reads it.
-    if (counts.kept_new) counts.prefetch -= 1;
+    if (counts.kept_new != 0) counts.prefetch -= 1;
+    // One token per block: what crosses towards the GPU is every miss and every prefetch.
+    if (memory_.transfer_overhead_bytes != 0) counts.transfers = (counts.reads - counts.hits) + counts.prefetch;
     account(n, l, counts);
     resident += res;
   }
@@ -172,6 +243,68 @@ void Judge::score_step(std::uint32_t n, std::span<const core::TokenBitset> reads
                            " entries");
   }
   if (resident > totals_.peak_resident) totals_.peak_resident = resident;
+}
+
+void Judge::score_step_general(std::uint32_t n, std::span<const core::TokenBitset> reads, const Residency& after) {
+  const std::uint32_t B = shape_.batch_size(), k = shape_.block_tokens;
+  for (std::uint32_t b = 0; b < B; ++b) exists_.set(next_[b]);
+  const std::string when = "after step " + std::to_string(n);
+  const bool transfers = memory_.transfer_overhead_bytes != 0;
+  const Word starts = k <= kWordBits ? block_starts(k) : 0;
+  std::uint64_t held = 0;
+  for (std::uint32_t l = 0; l < shape_.layers; ++l) {
+    const core::TokenBitset& cur_layer = after.layer(l);
+    held += held_entries(cur_layer, l, when);
+    const std::size_t nw = cur_layer.word_count();
+    const Word* s = reads[l].data();
+    const Word* p = prev_.layer(l).data();
+    const Word* c = cur_layer.data();
+    std::uint32_t kept = 0;
+    for (std::uint32_t b = 0; b < B; ++b) kept += cur_layer.test(next_[b]) ? 1U : 0U;
+    StepCounts counts;
+    counts.writes = B;
+    if (transfers && k > 1) {
+      // Blocks with a token read while not resident or promoted (a new token is neither).
+      Word fresh_mask = 0;
+      std::size_t fresh_word = ~std::size_t{0};
+      std::uint32_t next_b = 0;
+      auto crossing = [&](std::size_t w) {
+        Word t = (s[w] & ~p[w]) | (c[w] & ~p[w]);
+        if (w != fresh_word) {  // the new tokens: B bits, in segment order, so in word order
+          fresh_mask = 0;
+          while (next_b < B && next_[next_b] / kWordBits < w) ++next_b;
+          for (std::uint32_t b = next_b; b < B && next_[b] / kWordBits == w; ++b) fresh_mask |= Word{1} << (next_[b] % kWordBits);
+          fresh_word = w;
+        }
+        return t & ~fresh_mask;
+      };
+      if (k <= kWordBits) {
+        for (std::size_t w = 0; w < nw; ++w) counts.transfers += static_cast<std::uint64_t>(std::popcount(fold_blocks(crossing(w), k) & starts));
+      } else {
+        const std::size_t per = k / kWordBits;
+        for (std::size_t w0 = 0; w0 < nw; w0 += per) {
+          bool any = false;
+          for (std::size_t w = w0; w < std::min(nw, w0 + per); ++w) any = any || crossing(w) != 0;
+          counts.transfers += any ? 1 : 0;
+        }
+      }
+    }
+    const LayerCounts lc = count_layer(s, prev_.layer(l).data(), c, nw);
+    counts.reads = lc.reads;
+    counts.hits = lc.hits;
+    counts.piggyback = lc.piggyback;
+    counts.prefetch = lc.prefetch - kept;  // new tokens are never promotions
+    counts.kept_new = kept;
+    if (transfers && k == 1) counts.transfers = (counts.reads - counts.hits) + counts.prefetch;
+    account(n, l, counts);
+  }
+  for (std::uint32_t b = 0; b < B; ++b) ++next_[b];
+  if (enforce_capacity_ && held > memory_.capacity_entries) {
+    throw std::logic_error("schedule exceeds HBM capacity " + when + ": " + std::to_string(held) + " > " +
+                           std::to_string(memory_.capacity_entries) + " entries" +
+                           (k > 1 ? " (" + std::to_string(k) + " per resident block)" : std::string()));
+  }
+  if (held > totals_.peak_resident) totals_.peak_resident = held;
 }
 
 PolicyMetrics summarise(const ScheduleTotals& t, const MemorySystem& m, std::uint32_t decode_tokens) {

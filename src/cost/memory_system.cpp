@@ -19,7 +19,7 @@ MemorySystem make_memory_system(const config::PointSpec& point, const trace::Tra
   m.weights_in_dram = point.weights_in_dram;
   try {
     m.capacity_entries =
-        config::capacity_entries(point, shape.prompt_tokens, shape.decode_tokens, shape.layers);
+        config::capacity_entries(point, shape.footprint_tokens(), shape.layers);
   } catch (const std::invalid_argument& e) {
     throw core::InputError(point.source, e.what());
   }

@@ -196,7 +196,7 @@ std::vector<std::byte> Schema::encode(const RowInput& row) const {
     c.layers = p.model.layers;
     if (c.decode_tokens > 0) {
       try {
-        c.capacity_entries = config::capacity_entries(p, c.prompt_tokens, c.decode_tokens, c.layers);
+        c.capacity_entries = config::capacity_entries(p, config::footprint_tokens(p), c.layers);
       } catch (const std::invalid_argument&) {
         // Unresolvable capacity is often why the point failed; the column stays NaN.
       }

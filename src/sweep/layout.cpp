@@ -90,6 +90,8 @@ class LevelBuilder {
       return;
     }
     if (!is_axis_key(it.name)) return;
+    // A list-valued key: a list of numbers is its one value, a list of such lists an axis.
+    if (it.name == "batch_prompt_tokens" && (it.value.size() == 0 || !it.value[0].IsSequence())) return;
     rebuilt = true;
     if (replaced_ != nullptr && overridden(it.name, *replaced_)) {
       it.dropped = true;

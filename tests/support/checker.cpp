@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <cmath>
 #include <memory>
+#include <optional>
 
 #include "kvsweep/core/rng.hpp"
 #include "kvsweep/bound/lagrangian.hpp"
@@ -19,14 +20,17 @@ namespace {
 // from DRAM's copy (with mirrored weights, also up to W / e entries' worth of weight bytes): T(x) is the
 // maximum of four lines in x, so its minimum over [0, cap] lies at an end or where two lines cross; every
 // candidate is tried (no closed form, unlike cost_model.hpp).
+// A batch writes B new entries per step (writes), and with a per-transfer cost O each block crossing
+// towards the GPU adds O to link-read, each write O to link-write; DRAM's term carries no O.
 double independent_step_time(const cost::MemorySystem& m, double reads, double hits, double a1, double a2,
-                             double beta) {
+                             double beta, double writes = 1, double transfers = 0) {
   const double e = m.kv_entry_bytes;
+  const double o = m.transfer_overhead_bytes;
   auto at = [&](double x) {
     const double hbm = m.weight_bytes_per_layer + e * (hits - x + a1 + a2 + beta);
-    const double link_read = e * (reads - hits + x + a2);
-    const double link_write = e;
-    const double dram = link_read + link_write;
+    const double link_read = e * (reads - hits + x + a2) + o * transfers;
+    const double link_write = (e + o) * writes;
+    const double dram = e * (reads - hits + x + a2) + e * writes;
     return std::max({hbm / m.hbm_bw, link_read / m.link_read_bw, link_write / m.link_write_bw, dram / m.dram_bw});
   };
   const bool mirrored = m.weights_in_dram == config::WeightsInDram::kMirror;
@@ -34,8 +38,9 @@ double independent_step_time(const cost::MemorySystem& m, double reads, double h
   if (m.hbm_reads == config::HbmReads::kResident || cap == 0) return at(0);
   // Line i: a[i] + b[i] x, in seconds.
   const double w = m.weight_bytes_per_layer;
-  const double a[4] = {(w + e * (hits + a1 + a2 + beta)) / m.hbm_bw, e * (reads - hits + a2) / m.link_read_bw,
-                       e / m.link_write_bw, e * (reads - hits + a2 + 1) / m.dram_bw};
+  const double a[4] = {(w + e * (hits + a1 + a2 + beta)) / m.hbm_bw,
+                       (e * (reads - hits + a2) + o * transfers) / m.link_read_bw, (e + o) * writes / m.link_write_bw,
+                       e * (reads - hits + a2 + writes) / m.dram_bw};
   const double b[4] = {-e / m.hbm_bw, e / m.link_read_bw, 0, e / m.dram_bw};
   double best = std::min(at(0), at(cap));
   for (int i = 0; i < 4; ++i) {
@@ -48,10 +53,110 @@ double independent_step_time(const cost::MemorySystem& m, double reads, double h
   return best;
 }
 
+// A batch or blocks, written in (sequence, token) terms: position p of a layer is token p - base_b of
+// the sequence b whose segment holds it; segments start on multiples of max(64, k) (docs/cost-model.md).
+CheckResult check_batch_schedule(const trace::ExplicitTrace& trace, const cost::MemorySystem& m,
+                                 const Schedule& schedule, bool enforce_capacity) {
+  CheckResult r;
+  const auto& sh = trace.shape;
+  auto fail = [&](std::string why) {
+    r.ok = false;
+    r.problem = std::move(why);
+    return r;
+  };
+  const std::uint32_t B = sh.prompts.empty() ? 1 : static_cast<std::uint32_t>(sh.prompts.size());
+  const std::uint32_t k = sh.block_tokens, D = sh.decode_tokens;
+  std::vector<std::uint32_t> P(B), base(B);
+  const std::uint32_t align = std::max<std::uint32_t>(64, k);
+  for (std::uint32_t b = 0, at = 0; b < B; ++b) {
+    P[b] = sh.prompts.empty() ? sh.prompt_tokens : sh.prompts[b];
+    base[b] = B == 1 ? 0 : at;
+    at = (base[b] + P[b] + D + align - 1) / align * align;
+  }
+  struct Token {
+    std::uint32_t b, t;
+    bool operator<(const Token& o) const { return b != o.b ? b < o.b : t < o.t; }
+  };
+  auto token_of = [&](std::uint32_t p) -> std::optional<Token> {
+    for (std::uint32_t b = 0; b < B; ++b) {
+      if (p >= base[b] && p < base[b] + P[b] + D) return Token{b, p - base[b]};
+    }
+    return std::nullopt;
+  };
+  auto tokens_of = [&](const std::set<std::uint32_t>& positions, std::set<Token>& out) {
+    for (std::uint32_t p : positions) {
+      const auto t = token_of(p);
+      if (!t) return false;
+      out.insert(*t);
+    }
+    return true;
+  };
+  if (schedule.size() != D + 1) return fail("schedule has the wrong number of steps");
+  // State i (0: after prefill) holds tokens t < P_b + i of each sequence b.
+  std::vector<std::vector<std::set<Token>>> states(D + 1, std::vector<std::set<Token>>(sh.layers));
+  for (std::uint32_t i = 0; i <= D; ++i) {
+    std::uint64_t held = 0;
+    for (std::uint32_t l = 0; l < sh.layers; ++l) {
+      if (!tokens_of(schedule[i][l], states[i][l])) return fail("a position outside every sequence is resident");
+      std::set<std::pair<std::uint32_t, std::uint32_t>> blocks;
+      for (const Token& t : states[i][l]) {
+        if (t.t >= P[t.b] + i) return fail("future token resident in state " + std::to_string(i));
+        blocks.insert({t.b, t.t / k});
+      }
+      for (const auto& [b, j] : blocks) {
+        for (std::uint32_t t = j * k; t < std::min((j + 1) * k, P[b] + i); ++t) {
+          if (!states[i][l].count({b, t})) return fail("part of a block resident in state " + std::to_string(i));
+        }
+      }
+      held += std::uint64_t{k} * blocks.size();
+    }
+    if (enforce_capacity && held > m.capacity_entries) return fail("capacity exceeded in state " + std::to_string(i));
+  }
+  for (std::uint32_t i = 1; i <= D; ++i) {
+    const std::uint32_t n = sh.prompt_tokens + i - 1;
+    for (std::uint32_t l = 0; l < sh.layers; ++l) {
+      const auto& before = states[i - 1][l];
+      const auto& after = states[i][l];
+      std::set<Token> s;
+      if (!tokens_of({trace.reads(n, l).begin(), trace.reads(n, l).end()}, s)) return fail("a read outside every sequence");
+      double hits = 0, a1 = 0, a2 = 0, beta = 0;
+      std::set<std::pair<std::uint32_t, std::uint32_t>> crossing;
+      for (const Token& t : s) {
+        if (t.t >= P[t.b] + i - 1) return fail("a read of a token that does not exist yet");
+        if (before.count(t)) {
+          hits += 1;
+        } else {
+          crossing.insert({t.b, t.t / k});
+        }
+      }
+      for (const Token& t : after) {
+        if (t.t == P[t.b] + i - 1) {  // the sequence's new token
+          beta += 1;
+          continue;
+        }
+        if (before.count(t)) continue;
+        (s.count(t) ? a1 : a2) += 1;
+        crossing.insert({t.b, t.t / k});
+      }
+      const double transfers = m.transfer_overhead_bytes != 0 ? static_cast<double>(crossing.size()) : 0.0;
+      r.total_time_s += independent_step_time(m, static_cast<double>(s.size()), hits, a1, a2, beta, B, transfers);
+      r.reads += s.size();
+      r.hits += static_cast<std::uint64_t>(hits);
+      r.piggyback += static_cast<std::uint64_t>(a1);
+      r.prefetch += static_cast<std::uint64_t>(a2);
+      r.kept_new += static_cast<std::uint64_t>(beta);
+    }
+  }
+  return r;
+}
+
 }  // namespace
 
 CheckResult check_schedule(const trace::ExplicitTrace& trace, const cost::MemorySystem& m,
                            const Schedule& schedule, bool enforce_capacity) {
+  if (!trace.shape.prompts.empty() || trace.shape.block_tokens > 1 || m.transfer_overhead_bytes != 0) {
+    return check_batch_schedule(trace, m, schedule, enforce_capacity);
+  }
   CheckResult r;
   const auto& sh = trace.shape;
   auto fail = [&](std::string why) {
@@ -265,6 +370,35 @@ Instance random_instance(std::uint64_t seed, std::uint32_t max_layers, std::uint
   m.dram_bw = m.hbm_bw * (0.05 + 0.8 * rng.uniform());
   m.capacity_entries = rng.below(static_cast<std::uint64_t>(total) * sh.layers + 1);
   mode.apply(m);
+  return in;
+}
+
+Instance random_batch_instance(std::uint64_t seed, std::uint32_t batch, std::uint32_t max_prompt, std::uint32_t decode,
+                               std::uint32_t layers, std::uint32_t block_tokens, double overhead_bytes, ReadMode mode) {
+  core::Rng rng(core::derive_seed({seed, 0xba7c}));
+  Instance in = random_instance(seed, 1, 3, mode);  // bandwidths and sizes only
+  auto& sh = in.trace.shape;
+  sh.layers = layers;
+  sh.decode_tokens = decode;
+  sh.block_tokens = block_tokens;
+  sh.prompts.clear();
+  for (std::uint32_t b = 0; b < batch; ++b) sh.prompts.push_back(1 + static_cast<std::uint32_t>(rng.below(max_prompt)));
+  sh.prompt_tokens = sh.prompts[0];
+  if (batch == 1) sh.prompts.clear();
+  in.trace.tokens.assign(static_cast<std::size_t>(decode) * layers, {});
+  const double density = 0.2 + 0.7 * rng.uniform();
+  for (std::uint32_t i = 0; i < decode; ++i) {
+    for (std::uint32_t l = 0; l < layers; ++l) {
+      auto& reads = in.trace.reads(sh.prompt_tokens + i, l);
+      for (std::uint32_t b = 0; b < batch; ++b) {
+        for (std::uint32_t t = 0; t < sh.prompt(b) + i; ++t) {
+          if (rng.bernoulli(density)) reads.push_back(static_cast<std::uint32_t>(sh.base(b) + t));
+        }
+      }
+    }
+  }
+  in.memory.transfer_overhead_bytes = overhead_bytes;
+  in.memory.capacity_entries = rng.below(sh.footprint_tokens() * layers + 1);
   return in;
 }
 

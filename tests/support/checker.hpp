@@ -73,6 +73,14 @@ struct Instance {
 Instance random_instance(std::uint64_t seed, std::uint32_t max_layers, std::uint32_t max_tokens,
                          ReadMode mode = config::HbmReads::kBalanced);
 
+// A random tiny batch (issue 25): B sequences with prompts of 1..max_prompt tokens, D decode steps, L
+// layers, blocks of k tokens and a per-transfer cost of O bytes; each step reads each existing token of
+// each sequence with one density; capacity a random number of entries up to the final footprint.
+// Positions follow the engine's layout (TraceShape::base), which check_schedule decodes on its own.
+Instance random_batch_instance(std::uint64_t seed, std::uint32_t batch, std::uint32_t max_prompt, std::uint32_t decode,
+                               std::uint32_t layers, std::uint32_t block_tokens, double overhead_bytes,
+                               ReadMode mode = config::HbmReads::kBalanced);
+
 // A small instance with persistent reads: each layer reads a set of about `read_share` of the past
 // tokens that changes by `churn` of its members per step (the leavers replaced by random other past
 // tokens, the newest token joining often), over `decode` steps after `prompt` tokens; capacity a

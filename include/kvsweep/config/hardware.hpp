@@ -14,6 +14,8 @@ struct HardwareSpec {
   double link_write_gbps = 0;  // GPU -> DRAM direction
   double dram_bw_gbps = 0;
   std::optional<double> hbm_capacity_gb;  // total HBM; needed only for `hbm_capacity_gb` capacity
+  std::optional<double> dram_capacity_gb; // the off-package DRAM KV may spill to; unknown: no check
+  double link_transfer_overhead_bytes = 0; // O: link bytes each transfer costs beside its payload
 };
 
 const std::vector<HardwareSpec>& hardware_presets();

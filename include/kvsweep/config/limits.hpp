@@ -26,6 +26,14 @@ inline constexpr std::uint64_t kMaxCapacityEntries = 1'000'000'000'000;
 inline constexpr std::uint32_t kMaxPromptTokens = 1u << 24;
 inline constexpr std::uint32_t kMaxDecodeTokens = 1u << 20;
 
+// Batches (issue 25): up to 4096 sequences (vendor sizing tops out at 500 concurrent); blocks of up to
+// 4096 tokens, a power of two (vLLM 16, SGLang 64 or 256, LMCache 256); a per-transfer cost of up to
+// 1e9 bytes (a 1 ms call at 1 TB/s: far beyond any measured DMA or launch overhead).
+inline constexpr std::uint32_t kMaxBatchSize = 4096;
+inline constexpr std::uint32_t kMaxBlockTokens = 4096;
+inline constexpr double kMaxTransferOverheadBytes = 1e9;
+inline constexpr double kMaxDramGb = 1e6;
+
 // Inline models: up to 1024 layers (the largest models have 126), KV bytes per token and layer in
 // [1, 2^24] (an MHA layer of hidden size 2^20 in fp32 is 2^23), weights up to 1e12 bytes per layer
 // (75 times Llama-3.1-405B's in fp32).

@@ -44,9 +44,17 @@ std::string_view to_string(WeightsInDram mode);
 std::optional<WeightsInDram> parse_weights_in_dram(std::string_view text);
 
 struct TraceSpec {
-  std::string file;            // empty: synthetic
-  SyntheticParams synthetic;   // used when file is empty
+  std::string file;                // empty: synthetic (or `files`)
+  std::vector<std::string> files;  // a batch's recorded traces, one per sequence (`trace: {files: [...]}`)
+  SyntheticParams synthetic;       // used when neither is given
 };
+
+// What a selected token costs to read (YAML key `read_unit`): token-sparse attention over paged KV reads
+// the selected tokens (kToken); page-sparse attention (Quest) reads every existing token of a block that
+// holds a selected one (kBlock).
+enum class ReadUnit { kToken, kBlock };
+std::string_view to_string(ReadUnit unit);  // "token" / "block"
+std::optional<ReadUnit> parse_read_unit(std::string_view text);
 
 // Policy-specific knobs with defaults; YAML key `policy_params`.
 struct PolicyParams {
@@ -96,6 +104,14 @@ struct PointSpec {
   WeightsInDram weights_in_dram = WeightsInDram::kNone;  // resolved: the key, else the model's default
   std::uint32_t prompt_tokens = 0;  // P; 0 when a trace file is given (its header decides)
   std::uint32_t decode_tokens = 0;  // D; 0 when a trace file is given (its header decides)
+  // A batch (docs/cost-model.md "Batches and blocks"): B sequences decode in lockstep, sharing HBM and
+  // the link. Their prompts: batch_prompt_tokens one by one, else prompt_tokens spread uniformly over
+  // [P (1 - s), P (1 + s)] by the point's seed (batch_prompts()), else all prompt_tokens.
+  std::uint32_t batch_size = 1;                    // B
+  std::vector<std::uint32_t> batch_prompt_tokens;  // P_b, b < B; empty: from prompt_tokens
+  double prompt_tokens_spread = 0;                 // s in [0, 1)
+  std::uint32_t kv_block_tokens = 1;               // k: placement unit, tokens (a power of two)
+  ReadUnit read_unit = ReadUnit::kToken;
   TraceSpec trace;
   std::vector<std::string> policies;  // in evaluation order
   PolicyParams policy_params;
@@ -108,27 +124,33 @@ struct PointSpec {
 // list or the annealers' budgets, and it does not depend on how the YAML was written.
 std::string point_id(const PointSpec& point);
 
-// The capacity in KV entries, C, for a point with the given sequence shape (P, D, L from the trace):
-//   kRatio     floor(ratio * (P + D) * L)
+// P_b of every sequence of a synthetic point (size batch_size): batch_prompt_tokens if given, else
+// prompt_tokens spread by prompt_tokens_spread (b = 0 included; s = 0: all equal), from the point's seed.
+std::vector<std::uint32_t> batch_prompts(const PointSpec& point);
+
+// The capacity in KV entries, C, for a point whose sequences hold footprint_tokens = sum_b (P_b + D)
+// tokens per layer over L layers (from the trace):
+//   kRatio     floor(ratio * sum_b (P_b + D) * L)
 //   kGigabytes floor((value * 1e9 - p.model.resident_weight_bytes) / p.model.kv_bytes_per_token_layer)
 //   kEntries   value
 // Not clamped to the footprint (P + D) * L. Throws std::invalid_argument when the capacity cannot be
 // resolved (weights fill the given HBM, e <= 0, a negative or non-finite value) or the point does not
 // fit its hardware (infeasibility()).
-std::uint64_t capacity_entries(const PointSpec& p, std::uint32_t prompt_tokens,
-                               std::uint32_t decode_tokens, std::uint32_t layers);
+std::uint64_t capacity_entries(const PointSpec& p, std::uint64_t footprint_tokens, std::uint32_t layers);
 
 // Why a point cannot exist, or "" when it can: when its hardware has an HBM size, the resident weights
-// plus the KV capacity the point asks for must fit in it. The one-line reason names the model and its
+// plus the KV capacity the point asks for must fit in it; when it has a DRAM size, the whole KV must fit
+// in DRAM (which keeps a copy of every entry, docs/cost-model.md). The one-line reason names the model and its
 // dtypes, the hardware, both sizes and the ways out (a smaller dtype that fits, a hardware preset with
 // more HBM, an inline hardware without a size).
-std::string infeasibility(const PointSpec& p, std::uint32_t prompt_tokens, std::uint32_t decode_tokens,
-                          std::uint32_t layers);
+std::string infeasibility(const PointSpec& p, std::uint64_t footprint_tokens, std::uint32_t layers);
 
 // Why capacity_entries() would refuse the point for this sequence shape (infeasibility() included), or
 // "" when it would not: for validate to report before anything is evaluated.
-std::string capacity_problem(const PointSpec& p, std::uint32_t prompt_tokens, std::uint32_t decode_tokens,
-                             std::uint32_t layers);
+std::string capacity_problem(const PointSpec& p, std::uint64_t footprint_tokens, std::uint32_t layers);
+
+// Sum over a synthetic point's sequences of (P_b + D) (batch_prompts()): its final KV footprint per layer.
+std::uint64_t footprint_tokens(const PointSpec& p);
 
 // The settings besides its parameters (which point_id covers) that change a point's results, as YAML
 // keys: "policies" (the list, in order), then the `oracle.<knob>` budgets that apply to its policies

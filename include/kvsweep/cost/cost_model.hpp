@@ -15,6 +15,12 @@
 // first of the other three (or x = its cap if it meets none): a closed form, see balance_hits().
 // With weights_in_dram = mirror (and balanced reads) DRAM holds a copy of the weights too, and x may
 // also take weight bytes: 0 <= x <= hits + W / e (hits first, then weights; x is a share of bytes).
+//
+// A batch of B sequences (docs/cost-model.md "Batches and blocks"): the counts are sums over the batch, W
+// is read once, beta counts the new entries kept (0..B) and every one of the B new entries is written
+// through: link-write = e B. A per-transfer cost of O bytes (MemorySystem::transfer_overhead_bytes) adds
+// O to the link-read term for each block that crosses towards the GPU (read while not resident, or
+// promoted, or both: `transfers`) and O to the link-write term for each new entry; DRAM's term has none.
 #include <algorithm>
 #include <cstdint>
 
@@ -28,7 +34,9 @@ struct StepCounts {
   std::uint64_t hits = 0;       // |S ∩ H|
   std::uint64_t piggyback = 0;  // a1
   std::uint64_t prefetch = 0;   // a2
-  bool kept_new = false;        // beta
+  std::uint32_t kept_new = 0;   // beta: new entries kept in HBM (0 or 1 for a lone sequence, at most B)
+  std::uint32_t writes = 1;     // new entries written through over the link: B
+  std::uint64_t transfers = 0;  // blocks crossing the link towards the GPU (costs O each; 0 unless O > 0)
 };
 
 struct StepBytes {
@@ -77,11 +85,14 @@ inline void balance_hits(const MemorySystem& m, std::uint64_t hits, StepBytes& b
 inline StepBytes step_bytes(const MemorySystem& m, const StepCounts& c) {
   const double e = m.kv_entry_bytes;
   StepBytes b;
-  b.hbm = m.weight_bytes_per_layer +
-          e * static_cast<double>(c.hits + c.piggyback + c.prefetch + (c.kept_new ? 1 : 0));
+  b.hbm = m.weight_bytes_per_layer + e * static_cast<double>(c.hits + c.piggyback + c.prefetch + c.kept_new);
   b.link_read = e * static_cast<double>(c.reads - c.hits + c.prefetch);
-  b.link_write = e;
+  b.link_write = c.writes == 1 ? e : e * static_cast<double>(c.writes);
   b.dram = b.link_read + b.link_write;
+  if (m.transfer_overhead_bytes != 0) {  // not in DRAM's term: the overhead is the link's
+    b.link_read += m.transfer_overhead_bytes * static_cast<double>(c.transfers);
+    b.link_write += m.transfer_overhead_bytes * static_cast<double>(c.writes);
+  }
   b.hbm_hits = static_cast<double>(c.hits);
   b.hbm_weights = m.weight_bytes_per_layer;
   if (m.hbm_reads == config::HbmReads::kBalanced) balance_hits(m, c.hits, b);

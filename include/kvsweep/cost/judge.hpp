@@ -23,6 +23,7 @@ struct ScheduleTotals {
   std::uint64_t piggyback = 0;   // a1
   std::uint64_t prefetch = 0;    // a2
   std::uint64_t kept_new = 0;    // sum of beta
+  std::uint64_t transfers = 0;   // blocks moved towards the GPU (counted only when transfers cost: O > 0)
   std::uint64_t peak_resident = 0;
   double hbm_hits = 0;           // hits that HBM served (balanced reads send the rest to DRAM's copy)
   double total_time_s = 0;
@@ -64,9 +65,17 @@ class Judge {
  private:
   void check_layer_bounds(const core::TokenBitset& layer, std::uint32_t n, std::uint32_t l) const;
   void account(std::uint32_t n, std::uint32_t l, const StepCounts& c);
+  // A batch or blocks (shape.batched() or k > 1): every segment's tokens, block rules and capacity in blocks.
+  void score_step_general(std::uint32_t n, std::span<const core::TokenBitset> reads, const Residency& after);
+  // Entries a layer holds in HBM as capacity counts them (k per resident block), after the block rule and
+  // the existence of every held token were checked. `when` names the state in messages.
+  std::uint64_t held_entries(const core::TokenBitset& layer, std::uint32_t l, const std::string& when) const;
 
   MemorySystem memory_;
   trace::TraceShape shape_;
+  bool general_ = false;              // batched or blocks: score_step_general
+  std::vector<std::size_t> next_;     // per sequence: the position its next token takes
+  core::TokenBitset exists_;          // positions whose token exists (prompts, then one per step and sequence)
   bool enforce_capacity_;
   Residency prev_;
   ScheduleTotals totals_;

@@ -19,6 +19,7 @@ struct MemorySystem {
   std::uint64_t capacity_entries = 0; // C
   config::HbmReads hbm_reads = config::HbmReads::kBalanced;  // where resident entries are read from
   config::WeightsInDram weights_in_dram = config::WeightsInDram::kNone;  // a copy of the weights in DRAM?
+  double transfer_overhead_bytes = 0;  // O: link bytes one transfer costs beside its payload
 
   // The weight bytes a balanced step may read from DRAM's copy instead of HBM, in entries (W / e):
   // W / e with weights_in_dram: mirror and balanced reads, else 0.

@@ -45,7 +45,7 @@ class StepTimeTable {
   }
   // Equals step_time_s(m, c) bit for bit.
   double operator()(const StepCounts& c) const {
-    const double h = hbm_[c.hits + c.piggyback + c.prefetch + (c.kept_new ? 1 : 0)];
+    const double h = hbm_[c.hits + c.piggyback + c.prefetch + c.kept_new];
     const double l = link_[c.reads - c.hits + c.prefetch];
     if (balanced_ && h > l && (c.hits != 0 || mirrored_)) return step_time_s(memory_, c);
     return l > h ? l : h;

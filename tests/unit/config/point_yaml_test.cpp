@@ -162,7 +162,7 @@ decode_tokens: 16
   EXPECT_DOUBLE_EQ(p.hardware.link_write_gbps, 80);
   EXPECT_FALSE(p.hardware.hbm_capacity_gb.has_value());
   EXPECT_EQ(p.capacity.kind, CapacitySpec::Kind::kRatio);
-  EXPECT_EQ(capacity_entries(p, p.prompt_tokens, p.decode_tokens, p.model.layers), 80u);
+  EXPECT_EQ(capacity_entries(p, std::uint64_t{p.prompt_tokens} + p.decode_tokens, p.model.layers), 80u);
 }
 
 TEST(LoadPoint, MultiPointDefaultsAndOverrides) {

@@ -44,7 +44,7 @@ TEST(ModelPresets, PaperAccountingPreset) {
   PointSpec p;
   p.model = resolve("llama-3.1-8b-paper", KvAccounting::kTrue);
   p.capacity = {CapacitySpec::Kind::kGigabytes, 24.696061952};  // 23 * 2^30 bytes
-  EXPECT_EQ(capacity_entries(p, 31299, 10239, 32), 530765u);      // floor(8,696,061,952 / 16,384)
+  EXPECT_EQ(capacity_entries(p, std::uint64_t{31299} + 10239, 32), 530765u);      // floor(8,696,061,952 / 16,384)
 }
 
 TEST(ModelPresets, Llama2IsFullMultiHead) {
@@ -152,30 +152,30 @@ PointSpec point_with(CapacitySpec::Kind kind, double value, KvAccounting acc = K
 }
 
 TEST(CapacityEntries, Ratio) {
-  EXPECT_EQ(capacity_entries(point_with(CapacitySpec::Kind::kRatio, 0.5), 1000, 100, 32), 17600u);
-  EXPECT_EQ(capacity_entries(point_with(CapacitySpec::Kind::kRatio, 1.0), 31299, 10239, 32), 41538u * 32);
+  EXPECT_EQ(capacity_entries(point_with(CapacitySpec::Kind::kRatio, 0.5), std::uint64_t{1000} + 100, 32), 17600u);
+  EXPECT_EQ(capacity_entries(point_with(CapacitySpec::Kind::kRatio, 1.0), std::uint64_t{31299} + 10239, 32), 41538u * 32);
   // 0.29 * 100 is 28.999999999999996 in binary; the user asked for 29.
-  EXPECT_EQ(capacity_entries(point_with(CapacitySpec::Kind::kRatio, 0.29), 60, 40, 1), 29u);
-  EXPECT_EQ(capacity_entries(point_with(CapacitySpec::Kind::kRatio, 0.333), 3, 0, 1), 0u);
+  EXPECT_EQ(capacity_entries(point_with(CapacitySpec::Kind::kRatio, 0.29), std::uint64_t{60} + 40, 1), 29u);
+  EXPECT_EQ(capacity_entries(point_with(CapacitySpec::Kind::kRatio, 0.333), std::uint64_t{3} + 0, 1), 0u);
 }
 
 TEST(CapacityEntries, GigabytesLeaveRoomForWeights) {
   // Paper Table I: 24 GB HBM, 16.06 GB of Llama-3.1-8B weights -> 7.94 GB for KV.
   const double free_bytes = 24e9 - 8.03e9 * 2;
-  EXPECT_EQ(capacity_entries(point_with(CapacitySpec::Kind::kGigabytes, 24), 1, 1, 32),
+  EXPECT_EQ(capacity_entries(point_with(CapacitySpec::Kind::kGigabytes, 24), std::uint64_t{1} + 1, 32),
             static_cast<std::uint64_t>(std::floor(free_bytes / 4096)));
-  EXPECT_EQ(capacity_entries(point_with(CapacitySpec::Kind::kGigabytes, 24, KvAccounting::kMha), 1, 1, 32),
+  EXPECT_EQ(capacity_entries(point_with(CapacitySpec::Kind::kGigabytes, 24, KvAccounting::kMha), std::uint64_t{1} + 1, 32),
             static_cast<std::uint64_t>(std::floor(free_bytes / 16384)));
-  EXPECT_THROW(capacity_entries(point_with(CapacitySpec::Kind::kGigabytes, 16), 1, 1, 32),
+  EXPECT_THROW(capacity_entries(point_with(CapacitySpec::Kind::kGigabytes, 16), std::uint64_t{1} + 1, 32),
                std::invalid_argument);
-  EXPECT_THROW(capacity_entries(point_with(CapacitySpec::Kind::kGigabytes, 16.06), 1, 1, 32),
+  EXPECT_THROW(capacity_entries(point_with(CapacitySpec::Kind::kGigabytes, 16.06), std::uint64_t{1} + 1, 32),
                std::invalid_argument);
 }
 
 TEST(CapacityEntries, EntriesAreTakenAsGiven) {
-  EXPECT_EQ(capacity_entries(point_with(CapacitySpec::Kind::kEntries, 12345), 10, 10, 2), 12345u);
-  EXPECT_EQ(capacity_entries(point_with(CapacitySpec::Kind::kEntries, 0), 10, 10, 2), 0u);
-  EXPECT_THROW(capacity_entries(point_with(CapacitySpec::Kind::kEntries, -1), 10, 10, 2),
+  EXPECT_EQ(capacity_entries(point_with(CapacitySpec::Kind::kEntries, 12345), std::uint64_t{10} + 10, 2), 12345u);
+  EXPECT_EQ(capacity_entries(point_with(CapacitySpec::Kind::kEntries, 0), std::uint64_t{10} + 10, 2), 0u);
+  EXPECT_THROW(capacity_entries(point_with(CapacitySpec::Kind::kEntries, -1), std::uint64_t{10} + 10, 2),
                std::invalid_argument);
 }
 

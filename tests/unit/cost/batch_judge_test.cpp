@@ -1,0 +1,155 @@
+// The judge on batches and blocks (issue 25) against the independent checker, which decodes positions
+// into (sequence, token) on its own and applies docs/cost-model.md's formulas one token at a time.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <stdexcept>
+
+#include "kvsweep/core/rng.hpp"
+#include "kvsweep/cost/judge.hpp"
+#include "support/checker.hpp"
+
+namespace kvsweep::testing {
+namespace {
+
+// A random schedule that keeps the rules: whole blocks of existing tokens, at most C entries (k per block).
+Schedule random_schedule(const Instance& in, std::uint64_t seed) {
+  core::Rng rng(core::derive_seed({seed, 0x5c4e}));
+  const auto& sh = in.trace.shape;
+  const std::uint32_t k = sh.block_tokens;
+  const double keep = rng.uniform();
+  Schedule out;
+  for (std::uint32_t i = 0; i <= sh.decode_tokens; ++i) {
+    std::vector<std::set<std::uint32_t>> state(sh.layers);
+    std::uint64_t held = 0;
+    for (std::uint32_t l = 0; l < sh.layers; ++l) {
+      for (std::uint32_t b = 0; b < sh.batch_size(); ++b) {
+        const std::uint32_t exist = sh.prompt(b) + i;
+        for (std::uint32_t j = 0; j * k < exist; ++j) {
+          if (!rng.bernoulli(keep) || held + k > in.memory.capacity_entries) continue;
+          held += k;
+          for (std::uint32_t t = j * k; t < std::min((j + 1) * k, exist); ++t) {
+            state[l].insert(static_cast<std::uint32_t>(sh.base(b) + t));
+          }
+        }
+      }
+    }
+    out.push_back(std::move(state));
+  }
+  return out;
+}
+
+cost::Residency residency_of(const trace::TraceShape& sh, const std::vector<std::set<std::uint32_t>>& state) {
+  cost::Residency r(sh.layers, sh.space());
+  for (std::uint32_t l = 0; l < sh.layers; ++l) {
+    for (const std::uint32_t p : state[l]) r.layer(l).set(p);
+  }
+  return r;
+}
+
+cost::ScheduleTotals judge(const Instance& in, const Schedule& schedule) {
+  const auto& sh = in.trace.shape;
+  cost::Judge j(in.memory, sh, true);
+  j.begin(residency_of(sh, schedule[0]));
+  std::vector<core::TokenBitset> reads(sh.layers, core::TokenBitset(sh.space()));
+  for (std::uint32_t i = 1; i <= sh.decode_tokens; ++i) {
+    const std::uint32_t n = sh.prompt_tokens + i - 1;
+    for (std::uint32_t l = 0; l < sh.layers; ++l) {
+      reads[l].clear();
+      for (const std::uint32_t p : in.trace.reads(n, l)) reads[l].set(p);
+    }
+    j.score_step(n, reads, residency_of(sh, schedule[i]));
+  }
+  return j.totals();
+}
+
+class BatchJudge : public ::testing::TestWithParam<ReadMode> {};
+
+TEST_P(BatchJudge, EqualsTheIndependentChecker) {
+  int cases = 0;
+  for (std::uint64_t seed = 1; seed <= 240; ++seed) {
+    const std::uint32_t batch = 1 + static_cast<std::uint32_t>(seed % 3);
+    const std::uint32_t k = (seed / 3) % 2 == 0 ? 1 : 2 << (seed % 2);  // 1, 2 and 4
+    const double overhead = (seed / 6) % 2 == 0 ? 0.0 : 700.0 * static_cast<double>(seed % 5);
+    const Instance in = random_batch_instance(seed, batch, 6, 1 + static_cast<std::uint32_t>(seed % 4),
+                                              1 + static_cast<std::uint32_t>(seed % 2), k, overhead, GetParam());
+    const Schedule schedule = random_schedule(in, seed);
+    const CheckResult want = check_schedule(in.trace, in.memory, schedule, true);
+    ASSERT_TRUE(want.ok) << "seed " << seed << ": " << want.problem;
+    const cost::ScheduleTotals got = judge(in, schedule);
+    EXPECT_NEAR(got.total_time_s, want.total_time_s, 1e-12 * want.total_time_s) << "seed " << seed;
+    EXPECT_EQ(got.reads, want.reads) << "seed " << seed;
+    EXPECT_EQ(got.hits, want.hits) << "seed " << seed;
+    EXPECT_EQ(got.piggyback, want.piggyback) << "seed " << seed;
+    EXPECT_EQ(got.prefetch, want.prefetch) << "seed " << seed;
+    EXPECT_EQ(got.kept_new, want.kept_new) << "seed " << seed;
+    ++cases;
+  }
+  EXPECT_EQ(cases, 240);
+}
+
+INSTANTIATE_TEST_SUITE_P(ReadModes, BatchJudge, ::testing::ValuesIn(kReadModes),
+                         [](const auto& info) { return mode_name(info.param); });
+
+// The rules a batched schedule must keep: whole blocks, existing tokens only, C counted in blocks.
+TEST(BatchJudgeRules, RefusesPartBlocksFutureTokensAndOverCapacity) {
+  Instance in = random_batch_instance(7, 2, 6, 2, 1, 4, 0.0);
+  auto& sh = in.trace.shape;
+  sh.prompts = {5, 3};
+  sh.prompt_tokens = 5;
+  in.memory.capacity_entries = 8;
+  std::vector<core::TokenBitset> reads(1, core::TokenBitset(sh.space()));
+  auto begin_with = [&](std::vector<std::uint32_t> positions) {
+    cost::Judge j(in.memory, sh, true);
+    j.begin(residency_of(sh, {std::set<std::uint32_t>(positions.begin(), positions.end())}));
+    return j;
+  };
+  const auto b1 = static_cast<std::uint32_t>(sh.base(1));
+  EXPECT_EQ(b1, 64U);
+  // Sequence 0's block 1 holds tokens 4..7, of which only 4 exists: whole, and it costs 4 entries.
+  EXPECT_NO_THROW(begin_with({4}));
+  EXPECT_NO_THROW(begin_with({0, 1, 2, 3, 4}));
+  EXPECT_THROW(begin_with({0, 1, 2}), std::logic_error);          // part of block 0
+  EXPECT_THROW(begin_with({5}), std::logic_error);                // token 5 of sequence 0 does not exist
+  EXPECT_THROW(begin_with({b1 + 3}), std::logic_error);           // nor token 3 of sequence 1
+  EXPECT_THROW(begin_with({0, 1, 2, 3, 4, b1}), std::logic_error);  // three blocks: 12 entries > 8
+  // A step appends token 5 of sequence 0 (position 5) and token 3 of sequence 1 (b1 + 3).
+  cost::Judge j = begin_with({4, b1, b1 + 1, b1 + 2});
+  j.score_step(5, reads, residency_of(sh, {{4, 5, b1, b1 + 1, b1 + 2, b1 + 3}}));
+  EXPECT_EQ(j.totals().kept_new, 2U);
+  EXPECT_EQ(j.totals().prefetch, 0U);
+  cost::Judge partial = begin_with({4, b1, b1 + 1, b1 + 2});
+  EXPECT_THROW(partial.score_step(5, reads, residency_of(sh, {{4, b1, b1 + 1, b1 + 2}})), std::logic_error);
+}
+
+// Per-transfer cost: a promoted block of k tokens costs one O on the link, k token entries' bytes.
+TEST(BatchJudgeRules, APromotedBlockIsOneTransfer) {
+  Instance in = random_batch_instance(3, 2, 4, 1, 1, 4, 0.0);
+  auto& sh = in.trace.shape;
+  sh.prompts = {8, 8};
+  sh.prompt_tokens = 8;
+  in.trace.tokens.assign(1, {0, 1, 2, 64});  // step 8 reads tokens 0..2 of sequence 0 and token 0 of 1
+  in.memory.capacity_entries = 100;
+  in.memory.hbm_reads = config::HbmReads::kResident;
+  std::vector<core::TokenBitset> reads(1, core::TokenBitset(sh.space()));
+  for (const std::uint32_t p : in.trace.reads(8, 0)) reads[0].set(p);
+  for (const double o : {0.0, 4096.0}) {
+    in.memory.transfer_overhead_bytes = o;
+    cost::Judge j(in.memory, sh, true);
+    j.begin(residency_of(sh, {{}}));
+    // Promote sequence 0's block 0 (tokens 0..3): tokens 0..2 piggy-back, token 3 is prefetched.
+    j.score_step(8, reads, residency_of(sh, {{0, 1, 2, 3}}));
+    const auto& t = j.totals();
+    EXPECT_EQ(t.piggyback, 3U);
+    EXPECT_EQ(t.prefetch, 1U);
+    // Crossing: sequence 0's block 0 (read and promoted: once) and sequence 1's block 0 (read).
+    EXPECT_EQ(t.transfers, o == 0 ? 0U : 2U);
+    const double e = in.memory.kv_entry_bytes;
+    EXPECT_DOUBLE_EQ(t.link_read_bytes, e * (4 + 1) + 2 * o);   // misses 4 + a2 1, two transfers
+    EXPECT_DOUBLE_EQ(t.link_write_bytes, 2 * (e + o));          // two new tokens written through
+    EXPECT_DOUBLE_EQ(t.dram_bytes, e * (4 + 1) + 2 * e);        // no overhead in DRAM's term
+  }
+}
+
+}  // namespace
+}  // namespace kvsweep::testing
