@@ -45,7 +45,10 @@ done
 # in little memory (it was a counting sort over page_tokens * L keys, 4.3 GB, assigned at every step).
 point long-page.yaml $'hbm_capacity_ratio: 0.5\npolicy_params: {page_tokens: 16777216}'
 point one-page.yaml $'hbm_capacity_ratio: 0.5\npolicy_params: {page_tokens: 528}'
-/usr/bin/time -f '%M' -o "$WORK/rss" "$KVSWEEP" eval "$WORK/long-page.yaml" --json > "$WORK/long.json"
+# Peak RSS of the child in KB (ru_maxrss; GNU time is not on a fresh Debian).
+/usr/bin/python3 -c 'import resource, subprocess, sys
+subprocess.run(sys.argv[2:], stdout=open(sys.argv[1], "w"), check=True)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$WORK/long.json" "$KVSWEEP" eval "$WORK/long-page.yaml" --json > "$WORK/rss"
 "$KVSWEEP" eval "$WORK/one-page.yaml" --json > "$WORK/one.json"
 rss_kb=$(tail -1 "$WORK/rss")
 [[ $rss_kb -lt 500000 ]] || fail "page_tokens 16777216 took $rss_kb KB"
