@@ -22,11 +22,22 @@ struct Lines {
   }
 };
 
+// A batch writes B entries per step; with a per-transfer cost O every miss is part of a transfer of at
+// most k tokens, so link-read is at least (e + O / k) per miss and link-write (e + O) B. (B = 1, O = 0:
+// every coefficient is exactly what it was for one sequence.)
+double miss_link_bytes(const cost::MemorySystem& m) {
+  return m.kv_entry_bytes + m.transfer_overhead_bytes / m.block_tokens;
+}
+double write_link_bytes(const cost::MemorySystem& m) {
+  return (m.kv_entry_bytes + m.transfer_overhead_bytes) * m.writes_per_step;
+}
+
 Lines lines_for(const cost::MemorySystem& m, double s) {
-  const double e = m.kv_entry_bytes;
+  const double e = m.kv_entry_bytes, el = miss_link_bytes(m), B = m.writes_per_step;
   Lines f;
-  f.a = {m.weight_bytes_per_layer / m.hbm_bw, e * s / m.link_read_bw, e / m.link_write_bw, e * (s + 1) / m.dram_bw};
-  f.b = {e / m.hbm_bw, -e / m.link_read_bw, 0.0, -e / m.dram_bw};
+  f.a = {m.weight_bytes_per_layer / m.hbm_bw, el * s / m.link_read_bw, write_link_bytes(m) / m.link_write_bw,
+         e * (s + B) / m.dram_bw};
+  f.b = {e / m.hbm_bw, -el / m.link_read_bw, 0.0, -e / m.dram_bw};
   return f;
 }
 
@@ -66,6 +77,8 @@ std::optional<double> mirrored_floor(const cost::MemorySystem& m, double s) {
   if (m.movable_weight_entries() <= 0) return std::nullopt;
   cost::StepCounts c;
   c.reads = static_cast<std::uint64_t>(s);
+  c.writes = m.writes_per_step;
+  c.transfers = c.reads / m.block_tokens;  // at least this many blocks carry the misses
   const cost::StepBytes b = cost::step_bytes(m, c);
   if (!(b.hbm_weights < m.weight_bytes_per_layer)) return std::nullopt;  // HBM not the bottleneck: no move
   return cost::step_time_s(m, b);
@@ -81,22 +94,22 @@ struct Split {
   double misses = 0;
 };
 
-// f in hits and misses, seconds: H = w_h + e_h x, LR = e_lr m, LW = lw, DR = e_d (m + 1).
+// f in hits and misses, seconds: H = w_h + e_h x, LR = e_lr m, LW = lw, DR = e_d (m + B).
 struct Terms {
-  double w_h, e_h, e_lr, lw, e_d;
+  double w_h, e_h, e_lr, lw, e_d, B;
   explicit Terms(const cost::MemorySystem& m)
       : w_h(m.weight_bytes_per_layer / m.hbm_bw), e_h(m.kv_entry_bytes / m.hbm_bw),
-        e_lr(m.kv_entry_bytes / m.link_read_bw), lw(m.kv_entry_bytes / m.link_write_bw),
-        e_d(m.kv_entry_bytes / m.dram_bw) {}
-  double eval(Split p) const { return std::max({w_h + e_h * p.hits, e_lr * p.misses, lw, e_d * (p.misses + 1)}); }
+        e_lr(miss_link_bytes(m) / m.link_read_bw), lw(write_link_bytes(m) / m.link_write_bw),
+        e_d(m.kv_entry_bytes / m.dram_bw), B(m.writes_per_step) {}
+  double eval(Split p) const { return std::max({w_h + e_h * p.hits, e_lr * p.misses, lw, e_d * (p.misses + B)}); }
   // The value of the falling part G(m) = max(LR, LW, DR) at m misses (f where G >= H).
-  double falling(double m) const { return std::max({e_lr * m, lw, e_d * (m + 1)}); }
+  double falling(double m) const { return std::max({e_lr * m, lw, e_d * (m + B)}); }
 
   // Where f is least over [0, s]: H falls as misses grow, each of LR, LW, DR (c + d m) rises or stays,
   // so the minimum is where H meets the first of them, at m = (w_h + e_h s - c) / (e_h + d) and
   // x = (c + d s - w_h) / (e_h + d) (clamped to [0, s]).
   Split minimum(double s) const {
-    const std::array<std::array<double, 2>, 3> lines{{{0.0, e_lr}, {lw, 0.0}, {e_d, e_d}}};  // (c, d)
+    const std::array<std::array<double, 2>, 3> lines{{{0.0, e_lr}, {lw, 0.0}, {e_d * B, e_d}}};  // (c, d)
     Split best{0, s};
     bool first = true;
     for (const auto& [c, d] : lines) {
@@ -128,8 +141,8 @@ struct Segment {
 void stable_segments(const Terms& t, double s, double cap, std::uint32_t layer, std::vector<Segment>& out) {
   const double floor_m = std::max(t.minimum(s).misses, s - std::min(s, cap));
   std::vector<double> ms{s};
-  for (const double m : {t.e_lr > t.e_d ? t.e_d / (t.e_lr - t.e_d) : -1.0, t.e_lr > 0 ? t.lw / t.e_lr : -1.0,
-                         t.lw / t.e_d - 1}) {
+  for (const double m : {t.e_lr > t.e_d ? t.e_d * t.B / (t.e_lr - t.e_d) : -1.0, t.e_lr > 0 ? t.lw / t.e_lr : -1.0,
+                         t.lw / t.e_d - t.B}) {
     if (m > floor_m && m < s) ms.push_back(m);
   }
   ms.push_back(floor_m);
@@ -138,7 +151,7 @@ void stable_segments(const Terms& t, double s, double cap, std::uint32_t layer, 
     const double hi = ms[i], lo = ms[i + 1];
     if (!(hi > lo)) continue;
     const double mid = 0.5 * (hi + lo);
-    const double lr = t.e_lr * mid, dr = t.e_d * (mid + 1);
+    const double lr = t.e_lr * mid, dr = t.e_d * (mid + t.B);
     if (t.lw >= lr && t.lw >= dr) break;  // flat from here on: nothing left to save
     out.push_back({-(lr >= dr ? t.e_lr : t.e_d), hi - lo, lo, layer});
   }

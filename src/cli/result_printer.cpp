@@ -1,5 +1,6 @@
 #include "kvsweep/cli/result_printer.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -37,7 +38,20 @@ void print_point_table(std::ostream& out, const eval::PointResult& r) {
   out << "point " << r.point_id;
   if (!r.name.empty()) out << " (" << r.name << ")";
   out << "  from " << r.source << "\n";
-  out << "  P=" << r.shape.prompt_tokens << " D=" << r.shape.decode_tokens << " L=" << r.shape.layers
+  if (r.shape.batched()) {
+    std::uint32_t lo = r.shape.prompt(0), hi = lo;
+    for (std::uint32_t b = 1; b < r.shape.batch_size(); ++b) {
+      lo = std::min(lo, r.shape.prompt(b));
+      hi = std::max(hi, r.shape.prompt(b));
+    }
+    out << "  B=" << r.shape.batch_size() << " sequences, P=" << lo;
+    if (hi != lo) out << ".." << hi;
+  } else {
+    out << "  P=" << r.shape.prompt_tokens;
+  }
+  if (r.shape.block_tokens > 1) out << " k=" << r.shape.block_tokens;
+  if (m.transfer_overhead_bytes != 0) out << " O=" << num(m.transfer_overhead_bytes, 0) << " B";
+  out << " D=" << r.shape.decode_tokens << " L=" << r.shape.layers
       << "  e=" << num(m.kv_entry_bytes, 0) << " B  W=" << fmt("%.4g", m.weight_bytes_per_layer)
       << " B  C=" << m.capacity_entries << " entries ("
       << fmt("%.1f", 100.0 * static_cast<double>(m.capacity_entries) / static_cast<double>(r.footprint_entries))
@@ -148,6 +162,12 @@ void write_point_json(io::JsonWriter& json, const eval::PointResult& r) {
   json.field("hbm_reads", std::string(config::to_string(r.memory.hbm_reads)));
   json.field("weights_in_dram", std::string(config::to_string(r.memory.weights_in_dram)));
   json.field("kv_footprint_entries", r.footprint_entries);
+  json.field("batch_size", r.shape.batch_size());
+  json.key("batch_prompt_tokens").begin_array();
+  for (std::uint32_t b = 0; b < r.shape.batch_size(); ++b) json.value(r.shape.prompt(b));
+  json.end_array();
+  json.field("kv_block_tokens", r.shape.block_tokens);
+  json.field("link_transfer_overhead_bytes", r.memory.transfer_overhead_bytes);
   json.key("policies").begin_object();
   for (const auto& p : r.policies) {
     const auto& x = p.metrics;

@@ -252,6 +252,16 @@ const std::vector<std::string>& default_policy_names() {
   return kNames;
 }
 
+const std::vector<std::string>& batch_policy_names() {
+  static const std::vector<std::string> kNames = {"unlimited_hbm", "static"};
+  return kNames;
+}
+
+bool places_batches(const std::string& policy) {
+  const auto& names = batch_policy_names();
+  return std::find(names.begin(), names.end(), policy) != names.end();
+}
+
 std::vector<std::string> result_settings(const PointSpec& point) {
   auto lists = [&](std::string_view name) {
     return std::find(point.policies.begin(), point.policies.end(), name) != point.policies.end();

@@ -101,7 +101,13 @@ Word block_starts(std::uint32_t k) {
 Judge::Judge(const MemorySystem& memory, const trace::TraceShape& shape, bool enforce_capacity)
     : memory_(memory), shape_(shape), general_(shape.batched() || shape.block_tokens > 1),
       exists_(general_ ? shape.space() : 0), enforce_capacity_(enforce_capacity),
-      prev_(shape.layers, general_ ? shape.space() : shape.total_tokens()) {}
+      prev_(shape.layers, general_ ? shape.space() : shape.total_tokens()) {
+  if (memory.writes_per_step != shape.batch_size() || memory.block_tokens != shape.block_tokens) {
+    throw std::logic_error("judge: the memory system is set up for B = " + std::to_string(memory.writes_per_step) +
+                           ", k = " + std::to_string(memory.block_tokens) + " but the trace has B = " +
+                           std::to_string(shape.batch_size()) + ", k = " + std::to_string(shape.block_tokens));
+  }
+}
 
 std::uint64_t Judge::held_entries(const core::TokenBitset& layer, std::uint32_t l, const std::string& when) const {
   const Word* c = layer.data();

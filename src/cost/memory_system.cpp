@@ -17,6 +17,9 @@ MemorySystem make_memory_system(const config::PointSpec& point, const trace::Tra
   m.dram_bw = core::gbps_to_bytes_per_s(point.hardware.dram_bw_gbps);
   m.hbm_reads = point.hbm_reads;
   m.weights_in_dram = point.weights_in_dram;
+  m.transfer_overhead_bytes = point.hardware.link_transfer_overhead_bytes;
+  m.writes_per_step = shape.batch_size();
+  m.block_tokens = shape.block_tokens;
   try {
     m.capacity_entries =
         config::capacity_entries(point, shape.footprint_tokens(), shape.layers);

@@ -1,7 +1,14 @@
 // static — the paper's baseline. Prefill: entries (t, l) in order t = 0..P-1, l = 0..L-1 while fewer
 // than C are resident. Step n, layer by layer: keep the new entry (n, l) iff fewer than C are
 // resident. Never migrates, never evicts.
+// A batch (docs/policies-and-oracle.md): prefill entries in token-major order (t, then sequence b, then
+// l) while fewer than C; at a step the new entries in order b, l while fewer than C. With blocks of k
+// tokens the same over blocks: prefill blocks in order (block j, then b, then l), each taken while its k
+// entries fit; at a step a sequence whose new token starts a block keeps that block (order b, l) while
+// it fits, and a new token whose block is resident is in HBM with it.
 #include "kvsweep/policy/policies.hpp"
+
+#include <algorithm>
 
 namespace kvsweep::policy {
 namespace {
@@ -12,11 +19,47 @@ class StaticPlacement final : public Policy {
       : shape_(ctx.shape), capacity_(ctx.memory.capacity_entries) {}
   std::string_view name() const override { return "static"; }
   void place_prefill(const StepWindow&, cost::Residency& r) override {
-    resident_ = place_in_token_order(r, shape_.prompt_tokens, capacity_);
+    if (!shape_.batched() && shape_.block_tokens == 1) {
+      resident_ = place_in_token_order(r, shape_.prompt_tokens, capacity_);
+      return;
+    }
+    // Block j of every sequence that has it, then the next: k entries each while they fit.
+    const std::uint32_t k = shape_.block_tokens, B = shape_.batch_size();
+    std::uint32_t longest = 0;
+    for (std::uint32_t b = 0; b < B; ++b) longest = std::max(longest, shape_.prompt(b));
+    for (std::uint32_t j = 0; std::uint64_t{j} * k < longest; ++j) {
+      for (std::uint32_t b = 0; b < B; ++b) {
+        const std::uint32_t first = j * k, prompt = shape_.prompt(b);
+        if (first >= prompt) continue;
+        const std::size_t from = shape_.base(b) + first, to = shape_.base(b) + std::min(first + k, prompt);
+        for (std::uint32_t l = 0; l < shape_.layers; ++l) {
+          if (resident_ + k > capacity_) return;
+          r.layer(l).set_range(from, to);
+          resident_ += k;
+        }
+      }
+    }
   }
   void step(const StepWindow& w, cost::Residency& r) override {
-    for (std::uint32_t l = 0; l < shape_.layers && resident_ < capacity_; ++l, ++resident_) {
-      r.layer(l).set(w.n());
+    if (!shape_.batched() && shape_.block_tokens == 1) {
+      for (std::uint32_t l = 0; l < shape_.layers && resident_ < capacity_; ++l, ++resident_) {
+        r.layer(l).set(w.n());
+      }
+      return;
+    }
+    const std::uint32_t k = shape_.block_tokens;
+    for (std::uint32_t b = 0; b < shape_.batch_size(); ++b) {
+      const std::size_t at = shape_.new_entry(b, w.n());
+      const bool starts_block = (at - shape_.base(b)) % k == 0;
+      for (std::uint32_t l = 0; l < shape_.layers; ++l) {
+        if (starts_block) {
+          if (resident_ + k > capacity_) continue;
+          r.layer(l).set(at);
+          resident_ += k;
+        } else if (r.layer(l).test(at - 1)) {
+          r.layer(l).set(at);  // its block is resident
+        }
+      }
     }
   }
 

@@ -11,10 +11,14 @@ class UnlimitedHbm final : public Policy {
   std::string_view name() const override { return "unlimited_hbm"; }
   bool respects_capacity() const override { return false; }
   void place_prefill(const StepWindow&, cost::Residency& r) override {
-    for (std::uint32_t l = 0; l < shape_.layers; ++l) r.layer(l).set_range(0, shape_.prompt_tokens);
+    for (std::uint32_t b = 0; b < shape_.batch_size(); ++b) {
+      for (std::uint32_t l = 0; l < shape_.layers; ++l) r.layer(l).set_range(shape_.base(b), shape_.base(b) + shape_.prompt(b));
+    }
   }
   void step(const StepWindow& w, cost::Residency& r) override {
-    for (std::uint32_t l = 0; l < shape_.layers; ++l) r.layer(l).set(w.n());
+    for (std::uint32_t b = 0; b < shape_.batch_size(); ++b) {
+      for (std::uint32_t l = 0; l < shape_.layers; ++l) r.layer(l).set(shape_.new_entry(b, w.n()));
+    }
   }
 
  private:

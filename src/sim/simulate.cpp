@@ -32,7 +32,7 @@ class TraceRing {
  public:
   TraceRing(const trace::TraceShape& shape, std::uint32_t slots)
       : shape_(shape), slots_(slots),
-        rows_(static_cast<std::size_t>(slots) * shape.layers, core::TokenBitset(shape.total_tokens())),
+        rows_(static_cast<std::size_t>(slots) * shape.layers, core::TokenBitset(shape.space())),
         counts_(static_cast<std::size_t>(slots) * shape.layers, 0) {}
 
   void fill(trace::TraceSource& source, std::uint32_t n) {
@@ -40,7 +40,8 @@ class TraceRing {
     std::span<core::TokenBitset> out(rows_.data() + base, shape_.layers);
     source.read_step(n, out);
     for (std::uint32_t l = 0; l < shape_.layers; ++l) {
-      counts_[base + l] = static_cast<std::uint32_t>(rows_[base + l].count_below(n));
+      // A batch reads in every segment; a lone sequence only below n.
+      counts_[base + l] = static_cast<std::uint32_t>(shape_.batched() ? rows_[base + l].count() : rows_[base + l].count_below(n));
     }
   }
   // Window at n with `available` future steps.
@@ -101,7 +102,7 @@ SimulationResult simulate(trace::TraceSource& source, const cost::MemorySystem& 
   for (const auto& p : policies) {
     judges.emplace_back(memory, shape, p->respects_capacity());
     judges.back().record_steps(options.record_steps);
-    residency.emplace_back(shape.layers, shape.total_tokens());
+    residency.emplace_back(shape.layers, shape.space());
     result.policies.push_back({std::string(p->name()), {}, 0.0});
   }
   bound::BoundAccumulator bounds(memory);

@@ -28,7 +28,7 @@ ExplicitTrace materialise(TraceSource& source) {
   t.shape = source.shape();
   const auto& s = t.shape;
   t.tokens.resize(static_cast<std::size_t>(s.decode_tokens) * s.layers);
-  std::vector<core::TokenBitset> step(s.layers, core::TokenBitset(s.total_tokens()));
+  std::vector<core::TokenBitset> step(s.layers, core::TokenBitset(s.space()));
   for (std::uint32_t n = s.prompt_tokens; n < s.total_tokens(); ++n) {
     source.read_step(n, step);
     for (std::uint32_t l = 0; l < s.layers; ++l) {

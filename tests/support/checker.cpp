@@ -373,6 +373,111 @@ Instance random_instance(std::uint64_t seed, std::uint32_t max_layers, std::uint
   return in;
 }
 
+double exhaustive_batch_optimum(const trace::ExplicitTrace& trace, const cost::MemorySystem& m) {
+  const auto& sh = trace.shape;
+  const std::uint32_t B = sh.prompts.empty() ? 1 : static_cast<std::uint32_t>(sh.prompts.size());
+  const std::uint32_t k = sh.block_tokens, D = sh.decode_tokens, L = sh.layers;
+  std::vector<std::uint32_t> P(B), base(B);
+  const std::uint32_t align = std::max<std::uint32_t>(64, k);
+  for (std::uint32_t b = 0, at = 0; b < B; ++b) {
+    P[b] = sh.prompts.empty() ? sh.prompt_tokens : sh.prompts[b];
+    base[b] = B == 1 ? 0 : at;
+    at = (base[b] + P[b] + D + align - 1) / align * align;
+  }
+  struct Entry {
+    std::uint32_t b, t, l;
+  };
+  std::vector<Entry> entries;  // every entry of the final state, bit i of a mask
+  for (std::uint32_t l = 0; l < L; ++l) {
+    for (std::uint32_t b = 0; b < B; ++b) {
+      for (std::uint32_t t = 0; t < P[b] + D; ++t) entries.push_back({b, t, l});
+    }
+  }
+  if (entries.size() > 12) throw std::invalid_argument("exhaustive_batch_optimum: more than 12 entries");
+  const std::size_t E = entries.size();
+  auto index_of = [&](std::uint32_t b, std::uint32_t t, std::uint32_t l) {
+    for (std::size_t i = 0; i < E; ++i) {
+      if (entries[i].b == b && entries[i].t == t && entries[i].l == l) return i;
+    }
+    throw std::logic_error("no such entry");
+  };
+  // The masks state i may hold: existing entries only, whole blocks, at most C entries (k per block).
+  auto valid = [&](Mask s, std::uint32_t i) {
+    std::uint64_t held = 0;
+    for (std::uint32_t l = 0; l < L; ++l) {
+      for (std::uint32_t b = 0; b < B; ++b) {
+        const std::uint32_t exist = P[b] + i;
+        for (std::uint32_t t = exist; t < P[b] + D; ++t) {
+          if (s >> index_of(b, t, l) & 1) return false;
+        }
+        for (std::uint32_t j = 0; j * k < exist; ++j) {
+          std::uint32_t in = 0, all = 0;
+          for (std::uint32_t t = j * k; t < std::min((j + 1) * k, exist); ++t, ++all) in += s >> index_of(b, t, l) & 1;
+          if (in != 0 && in != all) return false;
+          if (in != 0) held += k;
+        }
+      }
+    }
+    return held <= m.capacity_entries;
+  };
+  std::vector<std::vector<Mask>> read_masks(D + 1, std::vector<Mask>(L, 0));  // [i][l] of step i
+  for (std::uint32_t i = 1; i <= D; ++i) {
+    for (std::uint32_t l = 0; l < L; ++l) {
+      for (const std::uint32_t p : trace.reads(sh.prompt_tokens + i - 1, l)) {
+        for (std::uint32_t b = 0; b < B; ++b) {
+          if (p >= base[b] && p < base[b] + P[b] + D) read_masks[i][l] |= Mask{1} << index_of(b, p - base[b], l);
+        }
+      }
+    }
+  }
+  auto step_time = [&](Mask before, Mask after, std::uint32_t i) {  // step i: state i - 1 -> i
+    double total = 0;
+    for (std::uint32_t l = 0; l < L; ++l) {
+      std::set<std::pair<std::uint32_t, std::uint32_t>> crossing;
+      double reads = 0, hits = 0, a1 = 0, a2 = 0, beta = 0;
+      const Mask read = read_masks[i][l];
+      for (std::size_t e = 0; e < E; ++e) {
+        if (entries[e].l != l) continue;
+        const bool r = read >> e & 1, was = before >> e & 1, is = after >> e & 1;
+        const auto block = std::make_pair(entries[e].b, entries[e].t / k);
+        reads += r;
+        if (r && was) hits += 1;
+        if (r && !was) crossing.insert(block);
+        if (is && !was) {
+          if (entries[e].t == P[entries[e].b] + i - 1) {
+            beta += 1;
+          } else {
+            (r ? a1 : a2) += 1;
+            crossing.insert(block);
+          }
+        }
+      }
+      const double transfers = m.transfer_overhead_bytes != 0 ? static_cast<double>(crossing.size()) : 0.0;
+      total += independent_step_time(m, reads, hits, a1, a2, beta, B, transfers);
+    }
+    return total;
+  };
+  const double inf = std::numeric_limits<double>::infinity();
+  const std::size_t states = std::size_t{1} << E;
+  std::vector<double> value(states, inf);
+  for (Mask s = 0; s < states; ++s) {
+    if (valid(s, 0)) value[s] = 0;
+  }
+  for (std::uint32_t i = 1; i <= D; ++i) {
+    std::vector<Mask> now;
+    for (Mask s = 0; s < states; ++s) {
+      if (valid(s, i)) now.push_back(s);
+    }
+    std::vector<double> next(states, inf);
+    for (Mask p = 0; p < states; ++p) {
+      if (value[p] == inf) continue;
+      for (const Mask c : now) next[c] = std::min(next[c], value[p] + step_time(p, c, i));
+    }
+    value = std::move(next);
+  }
+  return *std::min_element(value.begin(), value.end());
+}
+
 Instance random_batch_instance(std::uint64_t seed, std::uint32_t batch, std::uint32_t max_prompt, std::uint32_t decode,
                                std::uint32_t layers, std::uint32_t block_tokens, double overhead_bytes, ReadMode mode) {
   core::Rng rng(core::derive_seed({seed, 0xba7c}));
@@ -398,6 +503,8 @@ Instance random_batch_instance(std::uint64_t seed, std::uint32_t batch, std::uin
     }
   }
   in.memory.transfer_overhead_bytes = overhead_bytes;
+  in.memory.writes_per_step = batch;
+  in.memory.block_tokens = block_tokens;
   in.memory.capacity_entries = rng.below(sh.footprint_tokens() * layers + 1);
   return in;
 }

@@ -46,6 +46,10 @@ Schedule schedule_of(const oracle::ScheduleState& s, const oracle::OracleInstanc
 // residency sets. Tiny instances only: L <= 2 and P + D <= 8 (L = 2) or <= 12 (L = 1).
 double exhaustive_optimum(const trace::ExplicitTrace& trace, const cost::MemorySystem& m);
 
+// The same for a tiny batch or blocks (check_schedule's rules): every state any schedule can reach, by
+// dynamic programming over sets of existing (sequence, token, layer) entries. At most 12 entries in all.
+double exhaustive_batch_optimum(const trace::ExplicitTrace& trace, const cost::MemorySystem& m);
+
 // Where a test's resident reads come from: the read mode, and whether the weights are mirrored in DRAM
 // (weights_in_dram), so that a test parametrised by it covers every variant of the cost model.
 struct ReadMode {

@@ -20,6 +20,11 @@ struct MemorySystem {
   config::HbmReads hbm_reads = config::HbmReads::kBalanced;  // where resident entries are read from
   config::WeightsInDram weights_in_dram = config::WeightsInDram::kNone;  // a copy of the weights in DRAM?
   double transfer_overhead_bytes = 0;  // O: link bytes one transfer costs beside its payload
+  // The workload's shape as the formulas see it (docs/design/batches.md): B new entries are written
+  // through at every (n, l), and a transfer moves a block of up to k tokens (so the bounds may count at
+  // least misses / k transfers).
+  std::uint32_t writes_per_step = 1;  // B
+  std::uint32_t block_tokens = 1;     // k
 
   // The weight bytes a balanced step may read from DRAM's copy instead of HBM, in entries (W / e):
   // W / e with weights_in_dram: mirror and balanced reads, else 0.

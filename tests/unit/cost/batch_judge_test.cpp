@@ -5,6 +5,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "kvsweep/bound/bounds.hpp"
 #include "kvsweep/core/rng.hpp"
 #include "kvsweep/cost/judge.hpp"
 #include "support/checker.hpp"
@@ -150,6 +151,93 @@ TEST(BatchJudgeRules, APromotedBlockIsOneTransfer) {
     EXPECT_DOUBLE_EQ(t.dram_bytes, e * (4 + 1) + 2 * e);        // no overhead in DRAM's term
   }
 }
+
+}  // namespace
+}  // namespace kvsweep::testing
+
+namespace kvsweep::testing {
+namespace {
+
+// static's batch rule, by hand: prefill (t, then b, then l) while fewer than C; at a step the new entries
+// in order b, l while fewer than C.
+TEST(BatchStatic, FillsTokenMajorThenSequenceThenLayer) {
+  Instance in = random_batch_instance(11, 2, 3, 2, 2, 1, 0.0);
+  auto& sh = in.trace.shape;
+  sh.prompts = {3, 2};
+  sh.prompt_tokens = 3;
+  in.trace.tokens.assign(2 * 2, {});
+  in.memory.capacity_entries = 7;
+  const RecordedRun run = run_and_record("static", in.trace, in.memory);
+  const std::uint32_t b1 = 64;
+  // t = 0: (b0, l0) (b0, l1) (b1, l0) (b1, l1); t = 1: the same; 7 entries end at (b1, t = 1, l0).
+  EXPECT_EQ(run.schedule[0][0], (std::set<std::uint32_t>{0, 1, b1, b1 + 1}));
+  EXPECT_EQ(run.schedule[0][1], (std::set<std::uint32_t>{0, 1, b1}));
+  EXPECT_EQ(run.schedule.back()[0], run.schedule[0][0]);  // full: no new entry is kept
+  in.memory.capacity_entries = 12;                          // prefill takes 10; step 1 keeps (b0, l0), (b0, l1)
+  const RecordedRun more = run_and_record("static", in.trace, in.memory);
+  EXPECT_EQ(more.schedule[1][0], (std::set<std::uint32_t>{0, 1, 2, 3, b1, b1 + 1}));
+  EXPECT_EQ(more.schedule[1][1], (std::set<std::uint32_t>{0, 1, 2, 3, b1, b1 + 1}));
+  EXPECT_EQ(more.schedule[2], more.schedule[1]);
+}
+
+// With blocks of 2: prefill blocks (j, then b, then l) while k entries fit; a new token starting a block
+// takes it while it fits; one inside a resident block joins it.
+TEST(BatchStatic, PlacesWholeBlocks) {
+  Instance in = random_batch_instance(12, 2, 3, 2, 1, 2, 0.0);
+  auto& sh = in.trace.shape;
+  sh.prompts = {3, 2};
+  sh.prompt_tokens = 3;
+  in.trace.tokens.assign(2, {});
+  in.memory.capacity_entries = 6;
+  const RecordedRun run = run_and_record("static", in.trace, in.memory);
+  const std::uint32_t b1 = 64;
+  // j = 0: (b0 tokens 0-1), (b1 tokens 0-1); j = 1: (b0 token 2, half a block, 2 entries): 6 entries.
+  EXPECT_EQ(run.schedule[0][0], (std::set<std::uint32_t>{0, 1, 2, b1, b1 + 1}));
+  // Step 1: b0's token 3 joins its resident block; b1's token 2 starts a block that does not fit.
+  EXPECT_EQ(run.schedule[1][0], (std::set<std::uint32_t>{0, 1, 2, 3, b1, b1 + 1}));
+}
+
+struct BatchCase {
+  std::uint32_t batch, block;
+  double overhead;
+};
+
+class BatchOptimum : public ::testing::TestWithParam<ReadMode> {};
+
+// Tiny batches: the judge equals the checker for static and unlimited_hbm, and every bound <= the
+// exhaustive optimum <= static.
+TEST_P(BatchOptimum, BoundsBelowTheOptimumBelowStatic) {
+  const BatchCase cases[] = {{2, 1, 0.0}, {2, 2, 0.0}, {3, 1, 0.0}, {2, 1, 3000.0}, {2, 2, 3000.0}, {3, 2, 1500.0}};
+  int checked = 0;
+  for (std::uint64_t seed = 1; seed <= 18; ++seed) {
+    const BatchCase c = cases[seed % 6];
+    const std::uint32_t max_prompt = c.batch == 3 ? 1 : 2;
+    const Instance in = random_batch_instance(seed, c.batch, max_prompt, 2, 1, c.block, c.overhead, GetParam());
+    if (in.trace.shape.footprint_tokens() > 10) continue;
+    const double best = exhaustive_batch_optimum(in.trace, in.memory);
+    for (const char* name : {"static", "unlimited_hbm"}) {
+      const RecordedRun run = run_and_record(name, in.trace, in.memory);
+      const CheckResult want = check_schedule(in.trace, in.memory, run.schedule, run.respects_capacity);
+      ASSERT_TRUE(want.ok) << name << " seed " << seed << ": " << want.problem;
+      EXPECT_NEAR(run.judged_time_s, want.total_time_s, 1e-12 * want.total_time_s) << name << " seed " << seed;
+      if (run.respects_capacity) EXPECT_LE(best, run.judged_time_s * (1 + 1e-12)) << name << " seed " << seed;
+    }
+    auto source = trace::make_explicit_source(in.trace);
+    bound::BoundAccumulator bounds(in.memory);
+    for (std::uint32_t n = in.trace.shape.prompt_tokens; n < in.trace.shape.total_tokens(); ++n) {
+      std::vector<std::uint32_t> reads(in.trace.shape.layers);
+      for (std::uint32_t l = 0; l < in.trace.shape.layers; ++l) reads[l] = static_cast<std::uint32_t>(in.trace.reads(n, l).size());
+      bounds.add_step(reads);
+    }
+    EXPECT_LE(bounds.totals().bandwidth_split_s, best * (1 + 1e-12)) << "seed " << seed;
+    EXPECT_LE(bounds.totals().free_migration_s, best * (1 + 1e-12)) << "seed " << seed;
+    ++checked;
+  }
+  EXPECT_GE(checked, 10);
+}
+
+INSTANTIATE_TEST_SUITE_P(ReadModes, BatchOptimum, ::testing::ValuesIn(kReadModes),
+                         [](const auto& info) { return mode_name(info.param); });
 
 }  // namespace
 }  // namespace kvsweep::testing
