@@ -2,11 +2,11 @@
 # Batch 1 stays bit-identical (issue 25): the points listed in tests/data/golden/b1/MANIFEST give the
 # same `kvsweep eval --json` as the build before batches, field by field (tests/support/eval_json_diff.py
 # ignores only timings, versions and the source path).
-#   KVSWEEP_UPDATE_GOLDEN=1 bash tests/e2e/b1_pin.sh build/src/kvsweep .   rewrites the golden files
+#   KVSWEEP_UPDATE_GOLDEN=1 bash tests/e2e/b1_pin.sh build/src/kvsweep tests   rewrites the golden files
 #   (only when a change is meant to move these numbers: say so in the commit and the issue note).
 set -euo pipefail
 kvsweep=$(realpath "$1")
-root=$(realpath "$2")
+root=$(realpath "$2/..")  # $2: the tests directory, as ctest passes it
 golden="$root/tests/data/golden/b1"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
