@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 FORMAT = "kvsweep-results"
-SCHEMA_VERSION = 9  # the schema_version this module was written against; others load as they are
+SCHEMA_VERSION = 10  # the schema_version this module was written against; others load as they are
 # A file a run is creating or appending to can be caught mid-write (h5py then raises KeyError or OSError):
 # reads are retried this many times, this many seconds apart.
 READ_TRIES, READ_PAUSE_S = 8, 0.05
@@ -30,7 +30,8 @@ READ_TRIES, READ_PAUSE_S = 8, 0.05
 PARAMETER_COLUMNS = (
     "model", "kv_accounting", "hardware", "hbm_bw_gbps", "link_read_gbps", "link_write_gbps",
     "dram_bw_gbps", "hbm_capacity_ratio", "hbm_capacity_gb", "hbm_kv_capacity_entries", "prompt_tokens",
-    "decode_tokens", "trace", "sparsity", "variation", "hbm_reads", "weights_in_dram")
+    "decode_tokens", "trace", "sparsity", "variation", "hbm_reads", "weights_in_dram", "batch_size",
+    "batch_prompt_tokens", "prompt_tokens_spread", "kv_block_tokens", "read_unit", "link_transfer_overhead_bytes")
 PARAMETER_PREFIXES = ("synthetic_", "policy_params_")
 
 

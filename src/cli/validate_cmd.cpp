@@ -27,9 +27,13 @@ namespace {
 // the model's layers and whether the point fits its hardware. Files over 50 MB say so on stderr.
 std::map<std::string, trace::TraceShape> check_trace_files(const sweep::Sweep& s) {
   std::map<std::string, trace::TraceShape> shapes;
+  std::vector<std::string> paths;
   for (const auto& point : s.points) {
-    const std::string& path = point.spec.trace.file;
-    if (path.empty() || shapes.count(path)) continue;
+    if (!point.spec.trace.file.empty()) paths.push_back(point.spec.trace.file);
+    paths.insert(paths.end(), point.spec.trace.files.begin(), point.spec.trace.files.end());
+  }
+  for (const std::string& path : paths) {
+    if (shapes.count(path)) continue;
     std::error_code ec;
     const auto bytes = std::filesystem::file_size(path, ec);
     const bool loud = !ec && bytes > 50'000'000;
@@ -49,16 +53,33 @@ std::map<std::string, trace::TraceShape> check_trace_files(const sweep::Sweep& s
   }
   core::DiagnosticSink diags;
   for (const auto& point : s.points) {
-    const auto it = shapes.find(point.spec.trace.file);
-    if (it == shapes.end()) continue;
-    const trace::TraceShape& shape = it->second;
-    if (shape.layers != point.spec.model.layers) {
-      diags.add(point.spec.source, "trace file " + it->first + " has " + std::to_string(shape.layers) +
+    std::vector<std::string> files = point.spec.trace.files;
+    if (!point.spec.trace.file.empty()) files.push_back(point.spec.trace.file);
+    if (files.empty()) continue;
+    // A batch's files decode in lockstep over the same layers: each against the first, then the model.
+    const trace::TraceShape& first = shapes.at(files[0]);
+    std::uint64_t footprint = 0;
+    bool ok = true;
+    for (const auto& f : files) {
+      const trace::TraceShape& shape = shapes.at(f);
+      if (shape.decode_tokens != first.decode_tokens || shape.layers != first.layers) {
+        diags.add(f, "has D = " + std::to_string(shape.decode_tokens) + ", L = " + std::to_string(shape.layers) +
+                         " but " + files[0] + " (the batch's first sequence, " + point.spec.source + ") has D = " +
+                         std::to_string(first.decode_tokens) + ", L = " + std::to_string(first.layers) +
+                         "; a batch decodes in lockstep");
+        ok = false;
+        break;
+      }
+      footprint += shape.footprint_tokens();
+    }
+    if (!ok) continue;
+    if (first.layers != point.spec.model.layers) {
+      diags.add(point.spec.source, "trace file " + files[0] + " has " + std::to_string(first.layers) +
                                        " layers but model " + point.spec.model_name + " has " +
                                        std::to_string(point.spec.model.layers));
       continue;
     }
-    const std::string why = config::capacity_problem(point.spec, shape.footprint_tokens(), shape.layers);
+    const std::string why = config::capacity_problem(point.spec, footprint, first.layers);
     if (!why.empty()) diags.add(point.spec.source, why);
   }
   diags.throw_if_any();

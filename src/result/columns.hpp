@@ -29,6 +29,8 @@ struct RowContext {
   std::uint32_t prompt_tokens = 0;
   std::uint32_t decode_tokens = 0;
   std::uint32_t layers = 0;
+  std::uint64_t footprint_tokens = 0;             // sum over the batch of (P_b + D) (P + D alone)
+  std::vector<std::uint32_t> prompts;             // P_b of every sequence
   std::optional<std::uint64_t> capacity_entries;  // C, when it can be resolved
   std::string axes;                               // "name=value;..."
 };

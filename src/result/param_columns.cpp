@@ -12,7 +12,16 @@ namespace {
 using Kind = config::CapacitySpec::Kind;
 
 const config::SyntheticParams* synthetic(const RowContext& c) {
-  return c.point.trace.file.empty() ? &c.point.trace.synthetic : nullptr;
+  return c.point.trace.file.empty() && c.point.trace.files.empty() ? &c.point.trace.synthetic : nullptr;
+}
+
+std::string joined(const std::vector<std::uint32_t>& v) {
+  std::string out;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (i > 0) out += ',';
+    out += std::to_string(v[i]);
+  }
+  return out;
 }
 
 // A synthetic-trace knob: NaN for a point that reads a trace file (the knob does not apply).
@@ -33,7 +42,7 @@ ColumnDef capacity_as(Kind kind, std::string unit, std::string description) {
 }
 
 double footprint(const RowContext& c) {
-  const double entries = (static_cast<double>(c.prompt_tokens) + c.decode_tokens) * c.layers;
+  const double entries = static_cast<double>(c.footprint_tokens) * c.layers;
   return entries > 0 && c.decode_tokens > 0 ? entries : kNaN;
 }
 
@@ -73,6 +82,10 @@ std::vector<ColumnDef> model_and_hardware() {
           [](const RowContext& c) { return c.point.hardware.dram_bw_gbps; }),
       f64("hardware_hbm_capacity_gb", "GB", "the hardware's HBM size; NaN when it has none",
           [](const RowContext& c) { return c.point.hardware.hbm_capacity_gb.value_or(kNaN); }),
+      f64("hardware_dram_capacity_gb", "GB", "the hardware's DRAM size; NaN when it has none",
+          [](const RowContext& c) { return c.point.hardware.dram_capacity_gb.value_or(kNaN); }),
+      f64("link_transfer_overhead_bytes", "B", "O, link bytes a transfer costs beside its payload, overrides applied",
+          [](const RowContext& c) { return c.point.hardware.link_transfer_overhead_bytes; }),
   };
 }
 
@@ -90,10 +103,26 @@ std::vector<ColumnDef> capacity_and_sequence() {
           [](const RowContext& c) { return c.prompt_tokens; }),
       i64("decode_tokens", "tokens", "D (as prompt_tokens)",
           [](const RowContext& c) { return c.decode_tokens; }),
-      str("trace", 256, "synthetic, or the trace file's path",
+      str("trace", 256, "synthetic, or the trace file's path (a batch's files joined by ';')",
           [](const RowContext& c) {
-            return c.point.trace.file.empty() ? std::string("synthetic") : c.point.trace.file;
+            if (!c.point.trace.file.empty()) return c.point.trace.file;
+            std::string files;
+            for (const auto& f : c.point.trace.files) {
+              if (!files.empty()) files += ';';
+              files += f;
+            }
+            return files.empty() ? std::string("synthetic") : files;
           }),
+      i64("batch_size", "sequences", "B, sequences decoding in lockstep",
+          [](const RowContext& c) { return c.point.batch_size; }),
+      str("batch_prompt_tokens", 256, "P_b of every sequence, comma-separated (from the trace files when read)",
+          [](const RowContext& c) { return joined(c.prompts); }),
+      f64("prompt_tokens_spread", "", "s: P_b uniform over [P (1 - s), P (1 + s)]",
+          [](const RowContext& c) { return c.point.prompt_tokens_spread; }),
+      i64("kv_block_tokens", "tokens", "k, the placement unit",
+          [](const RowContext& c) { return c.point.kv_block_tokens; }),
+      str("read_unit", 8, "token or block (a selected block is read whole)",
+          [](const RowContext& c) { return config::to_string(c.point.read_unit); }),
   };
 }
 
@@ -186,7 +215,7 @@ std::vector<ColumnDef> policy_and_oracle_settings() {
 
 std::vector<ColumnDef> derived_sizes() {
   return {
-      f64("footprint_entries", "entries", "(P + D) * L; NaN when P, D are unknown", footprint),
+      f64("footprint_entries", "entries", "sum over the batch of (P_b + D), times L; NaN when P, D are unknown", footprint),
       f64("capacity_entries", "entries", "C; NaN when it cannot be resolved", capacity),
       f64("capacity_gb", "GB", "C * e, the HBM given to KV",
           [](const RowContext& c) { return capacity(c) * c.point.model.kv_bytes_per_token_layer / 1e9; }),

@@ -183,17 +183,25 @@ std::vector<std::byte> Schema::encode(const RowInput& row) const {
                        0,
                        0,
                        0,
+                       0,
+                       {},
                        std::nullopt,
                        ""};
   if (r != nullptr) {
     c.prompt_tokens = r->shape.prompt_tokens;
     c.decode_tokens = r->shape.decode_tokens;
     c.layers = r->shape.layers;
+    c.footprint_tokens = r->shape.footprint_tokens();
+    for (std::uint32_t b = 0; b < r->shape.batch_size(); ++b) c.prompts.push_back(r->shape.prompt(b));
     c.capacity_entries = r->memory.capacity_entries;
   } else {
     c.prompt_tokens = p.prompt_tokens;
     c.decode_tokens = p.decode_tokens;
     c.layers = p.model.layers;
+    if (p.trace.file.empty() && p.trace.files.empty()) {
+      c.prompts = config::batch_prompts(p);
+      c.footprint_tokens = config::footprint_tokens(p);
+    }
     if (c.decode_tokens > 0) {
       try {
         c.capacity_entries = config::capacity_entries(p, config::footprint_tokens(p), c.layers);

@@ -42,13 +42,15 @@ bool is_hdf5(const std::string& path) {
 
 // (entries, reads) in units of 1e9.
 std::pair<double, double> work_size(const config::PointSpec& p) {
-  if (!p.trace.file.empty()) {
-    const double reads = trace_file_reads(p.trace.file) / 1e9;
+  if (!p.trace.file.empty() || !p.trace.files.empty()) {
+    double reads = p.trace.file.empty() ? 0.0 : trace_file_reads(p.trace.file) / 1e9;
+    for (const auto& f : p.trace.files) reads += trace_file_reads(f) / 1e9;
     return {reads / 0.4, reads};
   }
-  const double P = p.prompt_tokens;
+  // A batch: the sum over its sequences of what each would cost alone.
   const double D = p.decode_tokens;
-  const double entries = D * p.model.layers * (P + (D - 1) / 2) / 1e9;
+  double entries = 0;
+  for (const std::uint32_t P : config::batch_prompts(p)) entries += D * p.model.layers * (P + (D - 1) / 2) / 1e9;
   return {entries, entries * (1 - p.trace.synthetic.sparsity)};
 }
 }  // namespace

@@ -39,7 +39,9 @@ bool lists(const config::PointSpec& p, const char* name) {
 // the cost estimate takes it), with P = 3 D.
 SequenceShape guess_shape(const config::PointSpec& p) {
   const double layers = std::max<std::uint32_t>(1, p.model.layers);
-  const double entries = trace_file_reads(p.trace.file) / 0.4;
+  double reads = p.trace.file.empty() ? 0.0 : trace_file_reads(p.trace.file);
+  for (const auto& f : p.trace.files) reads += trace_file_reads(f);  // a batch: its sequences side by side
+  const double entries = reads / 0.4;
   const double d = std::max(1.0, std::sqrt(entries / (3.5 * layers)));
   return {static_cast<std::uint32_t>(std::min(3 * d, 4e9)), static_cast<std::uint32_t>(std::min(d, 4e9)),
           static_cast<std::uint32_t>(layers)};
@@ -63,8 +65,10 @@ double policy_state(const config::PointSpec& p, const std::string& name, double 
 
 MemoryEstimate estimate_memory(const config::PointSpec& p, unsigned threads, std::optional<SequenceShape> shape) {
   if (!shape) {
-    if (p.trace.file.empty()) {
-      shape = SequenceShape{p.prompt_tokens, p.decode_tokens, p.model.layers};
+    if (p.trace.file.empty() && p.trace.files.empty()) {
+      // A batch's token space holds every sequence (and < 64 positions of padding between them).
+      const std::uint64_t B = p.batch_size, space = config::footprint_tokens(p) + (B > 1 ? 64 * B : 0);
+      shape = SequenceShape{static_cast<std::uint32_t>(space - p.decode_tokens), p.decode_tokens, p.model.layers};
     } else {
       shape = guess_shape(p);
     }

@@ -53,6 +53,25 @@ double independent_step_time(const cost::MemorySystem& m, double reads, double h
   return best;
 }
 
+// Where each sequence of a batch sits, computed here from docs/design/batches.md's rule rather than taken
+// from TraceShape::base: segments in order, each starting on a multiple of max(64, k); a lone sequence
+// at 0.
+struct Layout {
+  std::uint32_t batch, block, decode;
+  std::vector<std::uint32_t> prompts, base;
+};
+Layout layout_of(const trace::TraceShape& sh) {
+  Layout lay{sh.prompts.empty() ? 1U : static_cast<std::uint32_t>(sh.prompts.size()), sh.block_tokens,
+             sh.decode_tokens, {}, {}};
+  const std::uint32_t align = std::max<std::uint32_t>(64, lay.block);
+  for (std::uint32_t b = 0, at = 0; b < lay.batch; ++b) {
+    lay.prompts.push_back(sh.prompts.empty() ? sh.prompt_tokens : sh.prompts[b]);
+    lay.base.push_back(lay.batch == 1 ? 0 : at);
+    at = (lay.base[b] + lay.prompts[b] + lay.decode + align - 1) / align * align;
+  }
+  return lay;
+}
+
 // A batch or blocks, written in (sequence, token) terms: position p of a layer is token p - base_b of
 // the sequence b whose segment holds it; segments start on multiples of max(64, k) (docs/cost-model.md).
 CheckResult check_batch_schedule(const trace::ExplicitTrace& trace, const cost::MemorySystem& m,
@@ -64,15 +83,9 @@ CheckResult check_batch_schedule(const trace::ExplicitTrace& trace, const cost::
     r.problem = std::move(why);
     return r;
   };
-  const std::uint32_t B = sh.prompts.empty() ? 1 : static_cast<std::uint32_t>(sh.prompts.size());
-  const std::uint32_t k = sh.block_tokens, D = sh.decode_tokens;
-  std::vector<std::uint32_t> P(B), base(B);
-  const std::uint32_t align = std::max<std::uint32_t>(64, k);
-  for (std::uint32_t b = 0, at = 0; b < B; ++b) {
-    P[b] = sh.prompts.empty() ? sh.prompt_tokens : sh.prompts[b];
-    base[b] = B == 1 ? 0 : at;
-    at = (base[b] + P[b] + D + align - 1) / align * align;
-  }
+  const Layout lay = layout_of(sh);
+  const std::uint32_t B = lay.batch, k = lay.block, D = lay.decode;
+  const std::vector<std::uint32_t>&P = lay.prompts, &base = lay.base;
   struct Token {
     std::uint32_t b, t;
     bool operator<(const Token& o) const { return b != o.b ? b < o.b : t < o.t; }
@@ -375,15 +388,9 @@ Instance random_instance(std::uint64_t seed, std::uint32_t max_layers, std::uint
 
 double exhaustive_batch_optimum(const trace::ExplicitTrace& trace, const cost::MemorySystem& m) {
   const auto& sh = trace.shape;
-  const std::uint32_t B = sh.prompts.empty() ? 1 : static_cast<std::uint32_t>(sh.prompts.size());
-  const std::uint32_t k = sh.block_tokens, D = sh.decode_tokens, L = sh.layers;
-  std::vector<std::uint32_t> P(B), base(B);
-  const std::uint32_t align = std::max<std::uint32_t>(64, k);
-  for (std::uint32_t b = 0, at = 0; b < B; ++b) {
-    P[b] = sh.prompts.empty() ? sh.prompt_tokens : sh.prompts[b];
-    base[b] = B == 1 ? 0 : at;
-    at = (base[b] + P[b] + D + align - 1) / align * align;
-  }
+  const Layout lay = layout_of(sh);
+  const std::uint32_t B = lay.batch, k = lay.block, D = lay.decode, L = sh.layers;
+  const std::vector<std::uint32_t>&P = lay.prompts, &base = lay.base;
   struct Entry {
     std::uint32_t b, t, l;
   };
