@@ -32,7 +32,8 @@ LABELS = {
     "model": "model", "sparsity": "sparsity", "variation": "variation", "hardware": "hardware",
     "hbm_capacity_ratio": "HBM share", "hbm_capacity_gb": "HBM GB", "hbm_kv_capacity_entries": "HBM entries",
     "link_read_gbps": "link read", "link_write_gbps": "link write", "prompt_tokens": "prompt",
-    "decode_tokens": "decode", "kv_accounting": "KV accounting", "trace": "trace",
+    "decode_tokens": "decode", "kv_accounting": "KV accounting", "trace": "trace", "batch_size": "batch size",
+    "kv_block_tokens": "block tokens", "link_transfer_overhead_bytes": "transfer overhead (B)",
 }
 
 
@@ -527,6 +528,84 @@ def stamp(fig, text):
 
 
 # File name, heading, drawing function: the order of report.md.
+# Fig. 3 draws sparsity (with the paper's markers); every other numeric axis gets speedup_vs_axis.
+AXIS_FIGURE_SKIP = {"sparsity"}
+
+
+def numeric_axes(ok, ctx):
+    """The numeric point parameters that vary between the ok points, in ctx.varying's order, without one
+    that only follows an earlier one value for value (a zipped partner: its figure would be a copy)."""
+    out = []
+    for c in ctx.varying:
+        if c in AXIS_FIGURE_SKIP or c not in ok or not pd.api.types.is_numeric_dtype(ok[c]):
+            continue
+        if ok[c].dropna().nunique() < 2:
+            continue
+        follows = any(ok.groupby(a)[c].nunique().max() == 1 and ok.groupby(c)[a].nunique().max() == 1 for a in out)
+        if not follows:
+            out.append(c)
+    return out
+
+
+def speedup_vs_axis(column):
+    """draw(ok, ctx) for throughput over static's against `column`, one line per policy and the certified
+    bound (static's time over the best lower bound: no schedule beats static by more), one panel per model
+    x hardware when they vary; the other varying parameters are fixed by balance() or pooled."""
+    label = LABELS.get(column, column.replace("_", " "))
+
+    def draw(ok, ctx):
+        need_policies(ctx, "static")
+        need_varying(ok, column, label)
+        groups = []
+        for facet, rows in facets(ok[ok[column].notna()]):
+            if rows[column].nunique() < 2:
+                continue
+            rows, fixed, follows = balance(rows, ctx, [column])
+            if rows[column].nunique() >= 2:
+                groups.append((facet, rows, fixed, follows))
+        if not groups:
+            raise Skip(f"no model/hardware has points at two values of {column}")
+        fig, axes = panels(len(groups), width=6.0, height=4.4, ncols_max=2)
+        notes = []
+        for ax, (facet, rows, fixed, follows) in zip(axes, groups):
+            xs = sorted(rows[column].unique())
+            for p in ctx.policies:
+                if f"{p}_speedup_vs_static" not in rows:
+                    continue
+                y = [geomean(rows.loc[rows[column] == x, f"{p}_speedup_vs_static"]) for x in xs]
+                color, marker = style(p)
+                ax.plot(xs, y, marker=marker, color=color, label=p, alpha=0.9,
+                        linestyle="--" if p in ("unlimited_hbm", "static") else "-")
+            if {"static_total_time_s", "lower_bound_s"} <= set(rows.columns):
+                bound = rows.static_total_time_s / rows.lower_bound_s
+                y = [geomean(bound[rows[column] == x]) for x in xs]
+                ax.plot(xs, y, color="black", linestyle=":", marker="_", markersize=12,
+                        label="certified bound: static / lower bound")
+            if xs[0] > 0 and xs[-1] / xs[0] >= 8:
+                ax.set_xscale("log", base=2)
+            counts = [int((rows[column] == x).sum()) for x in xs]
+            note = pooled_note(rows, ctx, {column, "model", "hardware", *follows}, label, counts, fixed)
+            notes.append(with_facet(facet, note) if facet else note)
+            ax.set_xlabel(label + f" (`{column}`)")
+            ax.set_ylabel("throughput / static's throughput (x)")
+            ax.set_title(facet or "all points", fontsize=10)
+            ax.grid(alpha=0.3)
+        axes[-1].legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
+        note = "; ".join(dict.fromkeys(notes))
+        per = ", one panel per model x hardware" if groups[0][0] else ""
+        fig.suptitle(f"Throughput vs {label}, normalised to static{per}\n({note})", fontsize=10, wrap=True)
+        return fig, (f"Throughput of each policy over static's against `{column}`{per}, with the certified bound "
+                     f"(no schedule can beat static by more); {note}.")
+
+    return draw
+
+
+def axis_figures(ok, ctx):
+    """(file, heading, draw) of the throughput-vs-axis figure of each numeric axis the points vary."""
+    return [(f"speedup_vs_{c}.png", f"Throughput vs {LABELS.get(c, c.replace('_', ' '))}", speedup_vs_axis(c))
+            for c in numeric_axes(ok, ctx)]
+
+
 FIGURES = [
     ("fig3_speedup_vs_sparsity.png", "Throughput vs sparsity (Fig. 3)", speedup_vs_sparsity),
     ("fig4_variation.png", "Throughput vs trace variation (Fig. 4)", variation_bars),

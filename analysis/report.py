@@ -6,8 +6,9 @@
 writes into the output directory (created if needed) report.md and the PNG figures the sweep's axes
 allow: throughput vs sparsity normalised to static (the paper's Fig. 3), throughput at each variation
 normalised to unlimited_hbm (Fig. 4), the HBM hit rate split into weights and KV (Fig. 5), the oracle's
-speedup over static by HBM capacity x link bandwidth (one panel per model) and the distribution of the
-oracle's gap to the lower bound. A figure the sweep cannot support is skipped and report.md says why.
+speedup over static by HBM capacity x link bandwidth (one panel per model), the distribution of the
+oracle's gap to the lower bound, and throughput over static with the certified bound against each other
+numeric parameter the sweep varies (speedup_vs_<parameter>.png, one panel per model x hardware). A figure the sweep cannot support is skipped and report.md says why.
 The files it writes are overwritten; nothing else in the directory is touched.
 Exit codes: 0 done, 2 bad input (one line on stderr naming the file).
 """
@@ -219,7 +220,7 @@ def write_report(path, out_dir, quiet, published=None):
         md += ["## What may surprise you", ""] + [f"- {n}" for n in notes] + [""]
     made, skipped = [], []
     md += ["## Figures", ""]
-    for name, heading, draw in figures.FIGURES:
+    for name, heading, draw in figures.FIGURES + (figures.axis_figures(ok, ctx) if len(ok) else []):
         try:
             if not len(ok):
                 raise figures.Skip("no point is ok yet")

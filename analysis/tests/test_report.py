@@ -17,6 +17,8 @@ from conftest import ANALYSIS, DATA, REPORT, report, run_sweep
 PUBLISHED = os.path.join(ANALYSIS, "data", "paper_published.csv")
 
 ALL = [name for name, _, _ in kvsweep_figures.FIGURES]
+# data/grid.yaml's numeric axes besides sparsity (link_write_gbps follows link_read_gbps: no figure of its own).
+GRID_AXES = ["speedup_vs_hbm_capacity_ratio.png", "speedup_vs_link_read_gbps.png"]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -36,9 +38,9 @@ def test_every_figure_from_a_full_grid(grid_h5, tmp_path):
     out = tmp_path / "report"
     r = report(grid_h5, str(out))
     assert r.returncode == 0, r.stderr
-    assert r.stdout.splitlines()[-1].startswith(f"report.py: {len(ALL)} figures, 0 skipped")
+    assert r.stdout.splitlines()[-1].startswith(f"report.py: {len(ALL) + len(GRID_AXES)} figures, 0 skipped")
     md = (out / "report.md").read_text()
-    for name in ALL:
+    for name in ALL + GRID_AXES:
         width, height = png_size(out / name)
         assert width > 400 and height > 250 and os.path.getsize(out / name) > 10000, name
         assert f"]({name})" in md, name
@@ -53,7 +55,9 @@ def test_every_figure_from_a_full_grid(grid_h5, tmp_path):
     assert ("tiny-kv4, geometric mean over variation, HBM share, link read, link write: 12 points per sparsity; "
             "tiny-kv2, geometric mean over variation, HBM share, link read, link write: 12 points per sparsity"
             in md), md
-    assert sorted(os.listdir(out)) == sorted(ALL + ["report.md"])
+    assert sorted(os.listdir(out)) == sorted(ALL + GRID_AXES + ["report.md"])
+    # Each axis figure: throughput over static against the axis, with the certified bound.
+    assert "Throughput of each policy over static's against `hbm_capacity_ratio`, one panel per model x hardware" in md
     # What was simulated, in the report and (the same line) under every figure
     assert ("- Simulated: models tiny-kv4, tiny-kv2; on gh200-measured (link read 375-900 GB/s); HBM for KV "
             "0.1-0.25 of the final KV footprint; P = 512, D = 32 tokens; synthetic trace, sparsity 0.5-0.8, "
@@ -113,8 +117,9 @@ def test_axes_that_do_not_vary_are_named_in_the_skip_reason(grid_h5, tmp_path):
     assert "sparsity does not vary (`sparsity`: 0.6)" in md
     assert "variation does not vary (`variation`: actual)" in md
     assert "HBM capacity does not vary (`hbm_capacity_ratio`: 0.25)" in md
+    # The link still varies: its own axis figure is drawn.
     assert sorted(os.listdir(out)) == ["fig5_hbm_hit_breakdown.png", "gap_by_point.png", "gap_to_bound.png",
-                                       "report.md"]
+                                       "report.md", "speedup_vs_link_read_gbps.png"]
     # Every ok point has a row in the certificates table, with its bounds and certified gap.
     certificates = md.split("## Certificates", 1)[1].split("##", 1)[0]
     assert len(points_in_table(certificates)) == 4 and "free_migration" in certificates

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Batches from the command line (issue 25): a batched point evaluates with B sequences, blocks and a
 # per-transfer cost; bad batch input gets one line at its file:line:col and exit 2 from validate, eval
-# and run alike, with nothing written; a small batched sweep runs, resumes and loads into pandas.
+# and run alike, with nothing written; a small batched sweep runs, resumes, loads into pandas and gets
+# report.py's figures against its axes.
 # Usage: bash batch_cli.sh <path-to-kvsweep> <tests-dir>
 set -euo pipefail
 KVSWEEP=$(realpath "$1")
@@ -127,4 +128,9 @@ assert {"batch_size", "kv_block_tokens"} <= set(kr.varying_parameters(df))
 one = df[(df.kv_block_tokens == 1)].sort_values("batch_size")
 assert one.static_throughput_tok_s.is_monotonic_increasing, one.static_throughput_tok_s
 PY
+# report.py draws the sweep's own axes: throughput over static against batch size and block size.
+/usr/bin/python3 "$TESTS/../analysis/report.py" "$WORK/out.h5" -o "$WORK/report" -q || fail "report.py"
+for axis in batch_size kv_block_tokens; do
+  [[ -s "$WORK/report/speedup_vs_$axis.png" ]] || fail "report.py drew no speedup_vs_$axis.png: $(ls "$WORK/report")"
+done
 echo "batch_cli: ok"
