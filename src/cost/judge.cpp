@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #if defined(__x86_64__)
@@ -109,14 +110,19 @@ Judge::Judge(const MemorySystem& memory, const trace::TraceShape& shape, bool en
   }
 }
 
-std::uint64_t Judge::held_entries(const core::TokenBitset& layer, std::uint32_t l, const std::string& when) const {
+// "in the initial placement" or "after step n", for messages: built only when a schedule breaks a rule.
+std::string Judge::state_name(std::optional<std::uint32_t> n) {
+  return n ? "after step " + std::to_string(*n) : std::string("in the initial placement");
+}
+
+std::uint64_t Judge::held_entries(const core::TokenBitset& layer, std::uint32_t l, std::optional<std::uint32_t> n) const {
   const Word* c = layer.data();
   const Word* x = exists_.data();
   const std::size_t nw = layer.word_count();
   const std::uint32_t k = shape_.block_tokens;
   auto fail = [&](const std::string& what, std::size_t w) {
     throw std::logic_error("schedule " + what + ": layer " + std::to_string(l) + ", position " +
-                           std::to_string(w * kWordBits) + "..+63, " + when);
+                           std::to_string(w * kWordBits) + "..+63, " + state_name(n));
   };
   std::uint64_t held = 0;
   if (k == 1) {
@@ -176,7 +182,7 @@ void Judge::begin(const Residency& initial) {
   }
   for (std::uint32_t l = 0; l < shape_.layers; ++l) {
     if (general_) {
-      total += held_entries(initial.layer(l), l, "in the initial placement");
+      total += held_entries(initial.layer(l), l, std::nullopt);
     } else {
       check_layer_bounds(initial.layer(l), shape_.prompt_tokens - 1, l);
       total += initial.layer(l).count();
@@ -254,13 +260,12 @@ void Judge::score_step(std::uint32_t n, std::span<const core::TokenBitset> reads
 void Judge::score_step_general(std::uint32_t n, std::span<const core::TokenBitset> reads, const Residency& after) {
   const std::uint32_t B = shape_.batch_size(), k = shape_.block_tokens;
   for (std::uint32_t b = 0; b < B; ++b) exists_.set(next_[b]);
-  const std::string when = "after step " + std::to_string(n);
   const bool transfers = memory_.transfer_overhead_bytes != 0;
   const Word starts = k <= kWordBits ? block_starts(k) : 0;
   std::uint64_t held = 0;
   for (std::uint32_t l = 0; l < shape_.layers; ++l) {
     const core::TokenBitset& cur_layer = after.layer(l);
-    held += held_entries(cur_layer, l, when);
+    held += held_entries(cur_layer, l, n);
     const std::size_t nw = cur_layer.word_count();
     const Word* s = reads[l].data();
     const Word* p = prev_.layer(l).data();
@@ -306,7 +311,7 @@ void Judge::score_step_general(std::uint32_t n, std::span<const core::TokenBitse
   }
   for (std::uint32_t b = 0; b < B; ++b) ++next_[b];
   if (enforce_capacity_ && held > memory_.capacity_entries) {
-    throw std::logic_error("schedule exceeds HBM capacity " + when + ": " + std::to_string(held) + " > " +
+    throw std::logic_error("schedule exceeds HBM capacity " + state_name(n) + ": " + std::to_string(held) + " > " +
                            std::to_string(memory_.capacity_entries) + " entries" +
                            (k > 1 ? " (" + std::to_string(k) + " per resident block)" : std::string()));
   }

@@ -11,6 +11,7 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 run() { RC=0; "$@" || RC=$?; }
+source "$(dirname "$0")/lib/refusals.sh"
 
 # 1. One batched point, three ways: token by token, blocks of 16, blocks of 16 with O = 4 KiB.
 cat > "$WORK/batch.yaml" <<'YAML'
@@ -71,17 +72,7 @@ cases=(
   "lru.yaml|6:1|policies: reactive_lru cannot place a batch or blocks yet (batch_size 2, kv_block_tokens 1); list only unlimited_hbm, static"
   "files.yaml|4:1|batch_size: 3 but trace.files gives 2 sequences (one per file); remove batch_size or make them agree"
 )
-mkdir "$WORK/cwd"
-for c in "${cases[@]}"; do
-  IFS='|' read -r file pos msg <<< "$c"
-  for cmd in validate eval "run -o out.h5"; do
-    (cd "$WORK/cwd" && run "$KVSWEEP" $cmd "$WORK/$file" > "$WORK/out" 2> "$WORK/err"; echo "$RC" > "$WORK/rc")
-    [[ $(cat "$WORK/rc") -eq 2 ]] || fail "$cmd $file exited $(cat "$WORK/rc"): $(cat "$WORK/err")"
-    [[ $(wc -l < "$WORK/err") -eq 1 ]] || fail "$cmd $file: not one line: $(cat "$WORK/err")"
-    grep -qxF "kvsweep: error: $WORK/$file:$pos: $msg" "$WORK/err" || fail "$cmd $file: $(cat "$WORK/err")"
-    [[ -z "$(ls -A "$WORK/cwd")" ]] || fail "$cmd $file wrote: $(ls -A "$WORK/cwd")"
-  done
-done
+expect_refusals "validate;eval;run -o out.h5" "${cases[@]}"
 # Recorded sequences, one file each: the batch reads what the files read, each in its own segment.
 write twofiles.yaml $'model: {name: tiny, layers: 1, kv_bytes_per_token_layer: 64, weight_bytes_per_layer: 0}\nhardware: gh200-measured\nhbm_kv_capacity_entries: 4\npolicies: [unlimited_hbm, static]\npoints:\n  - {trace: {file: seq.csv}}\n  - {trace: {files: [seq.csv, seq.csv]}}'
 "$KVSWEEP" eval "$WORK/twofiles.yaml" --json > "$WORK/twofiles.json"

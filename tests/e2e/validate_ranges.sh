@@ -9,6 +9,7 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 run() { RC=0; "$@" || RC=$?; }
+source "$(dirname "$0")/lib/refusals.sh"
 
 point() {  # file, extra lines
   printf 'model: llama-2-7b\nhardware: gh200-measured\nprompt_tokens: 512\ndecode_tokens: 16\n%s\npolicies: [static, page]\n' "$2" > "$WORK/$1"
@@ -28,18 +29,7 @@ cases=(
   "linkfast.yaml|6:17|link_read_gbps: 1e300 is out of range [0.1, 1e+06]"
   "tokens.yaml|4:16|prompt_tokens: 4000000000 is out of range [1, 16777216]"
 )
-mkdir "$WORK/cwd"
-for c in "${cases[@]}"; do
-  IFS='|' read -r file pos msg <<< "$c"
-  for cmd in validate expand eval "run -o out.h5"; do
-    (cd "$WORK/cwd" && run "$KVSWEEP" $cmd "$WORK/$file" > "$WORK/out" 2> "$WORK/err"; echo "$RC" > "$WORK/rc")
-    [[ $(cat "$WORK/rc") -eq 2 ]] || fail "$cmd $file exited $(cat "$WORK/rc"): $(cat "$WORK/err")"
-    [[ $(wc -l < "$WORK/err") -eq 1 ]] || fail "$cmd $file: not one line: $(cat "$WORK/err")"
-    grep -qxF "kvsweep: error: $WORK/$file:$pos: $msg" "$WORK/err" || fail "$cmd $file: $(cat "$WORK/err")"
-    [[ ! -s "$WORK/out" ]] || fail "$cmd $file printed: $(cat "$WORK/out")"
-    [[ -z "$(ls -A "$WORK/cwd")" ]] || fail "$cmd $file wrote: $(ls -A "$WORK/cwd")"
-  done
-done
+expect_refusals "validate;expand;eval;run -o out.h5" "${cases[@]}"
 
 # page_tokens as long as allowed, on a 528-token point: the same schedule as a page of all 528 tokens,
 # in little memory (it was a counting sort over page_tokens * L keys, 4.3 GB, assigned at every step).

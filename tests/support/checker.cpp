@@ -53,6 +53,17 @@ double independent_step_time(const cost::MemorySystem& m, double reads, double h
   return best;
 }
 
+// Adds one (step, layer) to a checked schedule: its time and its counts.
+void tally(CheckResult& r, const cost::MemorySystem& m, double reads, double hits, double a1, double a2, double beta,
+           double writes = 1, double transfers = 0) {
+  r.total_time_s += independent_step_time(m, reads, hits, a1, a2, beta, writes, transfers);
+  r.reads += static_cast<std::uint64_t>(reads);
+  r.hits += static_cast<std::uint64_t>(hits);
+  r.piggyback += static_cast<std::uint64_t>(a1);
+  r.prefetch += static_cast<std::uint64_t>(a2);
+  r.kept_new += static_cast<std::uint64_t>(beta);
+}
+
 // Where each sequence of a batch sits, computed here from docs/design/batches.md's rule rather than taken
 // from TraceShape::base: segments in order, each starting on a multiple of max(64, k); a lone sequence
 // at 0.
@@ -152,12 +163,7 @@ CheckResult check_batch_schedule(const trace::ExplicitTrace& trace, const cost::
         crossing.insert({t.b, t.t / k});
       }
       const double transfers = m.transfer_overhead_bytes != 0 ? static_cast<double>(crossing.size()) : 0.0;
-      r.total_time_s += independent_step_time(m, static_cast<double>(s.size()), hits, a1, a2, beta, B, transfers);
-      r.reads += s.size();
-      r.hits += static_cast<std::uint64_t>(hits);
-      r.piggyback += static_cast<std::uint64_t>(a1);
-      r.prefetch += static_cast<std::uint64_t>(a2);
-      r.kept_new += static_cast<std::uint64_t>(beta);
+      tally(r, m, static_cast<double>(s.size()), hits, a1, a2, beta, B, transfers);
     }
   }
   return r;
@@ -205,12 +211,7 @@ CheckResult check_schedule(const trace::ExplicitTrace& trace, const cost::Memory
         (s.count(t) ? a1 : a2) += 1;
       }
       const double beta = after.count(n) ? 1 : 0;
-      r.total_time_s += independent_step_time(m, static_cast<double>(s.size()), hits, a1, a2, beta);
-      r.reads += s.size();
-      r.hits += static_cast<std::uint64_t>(hits);
-      r.piggyback += static_cast<std::uint64_t>(a1);
-      r.prefetch += static_cast<std::uint64_t>(a2);
-      r.kept_new += static_cast<std::uint64_t>(beta);
+      tally(r, m, static_cast<double>(s.size()), hits, a1, a2, beta);
     }
   }
   return r;

@@ -7,6 +7,8 @@
 // Cost: O(L * (P + D) / 64) word operations per decode step.
 
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <span>
 #include <vector>
 
@@ -68,8 +70,9 @@ class Judge {
   // A batch or blocks (shape.batched() or k > 1): every segment's tokens, block rules and capacity in blocks.
   void score_step_general(std::uint32_t n, std::span<const core::TokenBitset> reads, const Residency& after);
   // Entries a layer holds in HBM as capacity counts them (k per resident block), after the block rule and
-  // the existence of every held token were checked. `when` names the state in messages.
-  std::uint64_t held_entries(const core::TokenBitset& layer, std::uint32_t l, const std::string& when) const;
+  // the existence of every held token were checked. n: the state after step n (none: the initial one).
+  std::uint64_t held_entries(const core::TokenBitset& layer, std::uint32_t l, std::optional<std::uint32_t> n) const;
+  static std::string state_name(std::optional<std::uint32_t> n);
 
   MemorySystem memory_;
   trace::TraceShape shape_;

@@ -90,7 +90,7 @@ TEST_P(BatchJudge, EqualsTheIndependentChecker) {
 }
 
 INSTANTIATE_TEST_SUITE_P(ReadModes, BatchJudge, ::testing::ValuesIn(kReadModes),
-                         [](const auto& info) { return mode_name(info.param); });
+                         [](const ::testing::TestParamInfo<ReadMode>& param_info) { return mode_name(param_info.param); });
 
 // The rules a batched schedule must keep: whole blocks, existing tokens only, C counted in blocks.
 TEST(BatchJudgeRules, RefusesPartBlocksFutureTokensAndOverCapacity) {
@@ -220,7 +220,9 @@ TEST_P(BatchOptimum, BoundsBelowTheOptimumBelowStatic) {
       const CheckResult want = check_schedule(in.trace, in.memory, run.schedule, run.respects_capacity);
       ASSERT_TRUE(want.ok) << name << " seed " << seed << ": " << want.problem;
       EXPECT_NEAR(run.judged_time_s, want.total_time_s, 1e-12 * want.total_time_s) << name << " seed " << seed;
-      if (run.respects_capacity) EXPECT_LE(best, run.judged_time_s * (1 + 1e-12)) << name << " seed " << seed;
+      if (run.respects_capacity) {
+        EXPECT_LE(best, run.judged_time_s * (1 + 1e-12)) << name << " seed " << seed;
+      }
     }
     auto source = trace::make_explicit_source(in.trace);
     bound::BoundAccumulator bounds(in.memory);
@@ -237,7 +239,7 @@ TEST_P(BatchOptimum, BoundsBelowTheOptimumBelowStatic) {
 }
 
 INSTANTIATE_TEST_SUITE_P(ReadModes, BatchOptimum, ::testing::ValuesIn(kReadModes),
-                         [](const auto& info) { return mode_name(info.param); });
+                         [](const ::testing::TestParamInfo<ReadMode>& param_info) { return mode_name(param_info.param); });
 
 }  // namespace
 }  // namespace kvsweep::testing
