@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
 #include <stdexcept>
 
 #include "kvsweep/bound/bounds.hpp"
+#include "kvsweep/config/point.hpp"
 #include "kvsweep/core/rng.hpp"
 #include "kvsweep/cost/judge.hpp"
 #include "support/checker.hpp"
@@ -204,8 +206,8 @@ struct BatchCase {
 
 class BatchOptimum : public ::testing::TestWithParam<ReadMode> {};
 
-// Tiny batches: the judge equals the checker for static and unlimited_hbm, and every bound <= the
-// exhaustive optimum <= static.
+// Tiny batches: for every policy that places batches, the judge equals the checker and the schedule keeps
+// the rules; every bound <= the exhaustive optimum <= every capacity-respecting policy.
 TEST_P(BatchOptimum, BoundsBelowTheOptimumBelowStatic) {
   const BatchCase cases[] = {{2, 1, 0.0}, {2, 2, 0.0}, {3, 1, 0.0}, {2, 1, 3000.0}, {2, 2, 3000.0}, {3, 2, 1500.0}};
   int checked = 0;
@@ -215,7 +217,7 @@ TEST_P(BatchOptimum, BoundsBelowTheOptimumBelowStatic) {
     const Instance in = random_batch_instance(seed, c.batch, max_prompt, 2, 1, c.block, c.overhead, GetParam());
     if (in.trace.shape.footprint_tokens() > 10) continue;
     const double best = exhaustive_batch_optimum(in.trace, in.memory);
-    for (const char* name : {"static", "unlimited_hbm"}) {
+    for (const std::string& name : config::batch_policy_names()) {
       const RecordedRun run = run_and_record(name, in.trace, in.memory);
       const CheckResult want = check_schedule(in.trace, in.memory, run.schedule, run.respects_capacity);
       ASSERT_TRUE(want.ok) << name << " seed " << seed << ": " << want.problem;
@@ -240,6 +242,32 @@ TEST_P(BatchOptimum, BoundsBelowTheOptimumBelowStatic) {
 
 INSTANTIATE_TEST_SUITE_P(ReadModes, BatchOptimum, ::testing::ValuesIn(kReadModes),
                          [](const ::testing::TestParamInfo<ReadMode>& param_info) { return mode_name(param_info.param); });
+
+}  // namespace
+}  // namespace kvsweep::testing
+
+namespace kvsweep::testing {
+namespace {
+
+// Larger random batches than the exhaustive search affords (up to 4 sequences, blocks up to 8, prompts
+// up to 40 tokens, 2 layers): every policy that places batches keeps the rules (whole blocks, existing
+// tokens, capacity in blocks) and the judge equals the checker on its schedule.
+TEST(BatchPolicies, KeepTheRulesAndTheJudgeEqualsTheChecker) {
+  for (const std::string& name : config::batch_policy_names()) {
+    for (std::uint64_t seed = 1; seed <= 48; ++seed) {
+      const std::uint32_t batch = 1 + static_cast<std::uint32_t>(seed % 4);
+      const std::uint32_t k = 1U << ((seed / 4) % 4);  // 1, 2, 4, 8
+      const double overhead = seed % 3 == 0 ? 2048.0 : 0.0;
+      const ReadMode mode = kReadModes[seed % 3];
+      const Instance in = random_batch_instance(seed, batch, 40, 6, 2, k, overhead, mode);
+      const RecordedRun run = run_and_record(name, in.trace, in.memory);
+      const CheckResult want = check_schedule(in.trace, in.memory, run.schedule, run.respects_capacity);
+      ASSERT_TRUE(want.ok) << name << " seed " << seed << ": " << want.problem;
+      EXPECT_NEAR(run.judged_time_s, want.total_time_s, 1e-12 * want.total_time_s) << name << " seed " << seed;
+      EXPECT_EQ(run.judged_hits, want.hits) << name << " seed " << seed;
+    }
+  }
+}
 
 }  // namespace
 }  // namespace kvsweep::testing
