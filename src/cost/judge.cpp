@@ -11,10 +11,14 @@
 #include <immintrin.h>
 #endif
 
+#include "kvsweep/core/block_bits.hpp"
+
 namespace kvsweep::cost {
 
 using core::Word;
 using core::kWordBits;
+using core::block_starts;
+using core::fold_blocks;
 
 namespace {
 
@@ -83,18 +87,6 @@ LayerCounts count_layer(const Word* s, Word* p, const Word* c, std::size_t nw) {
   if (vector) return count_layer_avx512(s, p, c, nw);
 #endif
   return count_layer_scalar(s, p, c, nw);
-}
-
-// Bit g * k of the result is set iff any of bits g * k .. g * k + k - 1 of x is (k a power of two <= 64;
-// the other bits are garbage: mask with block_starts(k)).
-Word fold_blocks(Word x, std::uint32_t k) {
-  for (std::uint32_t s = 1; s < k; s <<= 1) x |= x >> s;
-  return x;
-}
-Word block_starts(std::uint32_t k) {
-  Word m = 0;
-  for (std::uint32_t i = 0; i < kWordBits; i += k) m |= Word{1} << i;
-  return m;
 }
 
 }  // namespace

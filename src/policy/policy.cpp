@@ -39,6 +39,39 @@ std::uint64_t place_in_token_order(cost::Residency& r, std::uint32_t prompt_toke
   return placed;
 }
 
+std::uint64_t place_in_token_order(cost::Residency& r, const trace::TraceShape& shape, std::uint64_t capacity) {
+  if (!shape.batched() && shape.block_tokens == 1) return place_in_token_order(r, shape.prompt_tokens, capacity);
+  // Block j of every sequence that has it, then the next: k entries each while they fit.
+  const std::uint32_t k = shape.block_tokens, B = shape.batch_size();
+  std::uint32_t longest = 0;
+  for (std::uint32_t b = 0; b < B; ++b) longest = std::max(longest, shape.prompt(b));
+  std::uint64_t placed = 0;
+  for (std::uint32_t j = 0; std::uint64_t{j} * k < longest; ++j) {
+    for (std::uint32_t b = 0; b < B; ++b) {
+      const std::uint32_t first = j * k, prompt = shape.prompt(b);
+      if (first >= prompt) continue;
+      const std::size_t from = shape.base(b) + first, to = shape.base(b) + std::min(first + k, prompt);
+      for (std::uint32_t l = 0; l < shape.layers; ++l) {
+        if (placed + k > capacity) return placed;
+        r.layer(l).set_range(from, to);
+        placed += k;
+      }
+    }
+  }
+  return placed;
+}
+
+std::uint32_t keep_new_token(const trace::TraceShape& shape, std::uint32_t b, std::size_t at,
+                             core::TokenBitset& layer, bool* kept) {
+  const std::uint32_t k = shape.block_tokens;
+  const std::size_t start = at - (at - shape.base(b)) % k;
+  *kept = start == at || layer.test(start);
+  if (!*kept) return 0;
+  const std::uint32_t added = start == at && !layer.test(at) ? k : 0;
+  layer.set(at);
+  return added;
+}
+
 std::uint64_t layer_budget(std::uint64_t capacity, std::uint32_t layers, std::uint32_t l) {
   return capacity / layers + (l < capacity % layers ? 1 : 0);
 }

@@ -11,12 +11,21 @@
 // frontier bucket instead of keeping a priority queue keyed on every read. Each layer stores only the
 // step part of the stamp (n - P + 1; the layer is implied), in 16 bits when D allows, so that the
 // vectorised frontier scans read half the memory.
+//
+// A batch, or blocks of k tokens (docs/policies-and-oracle.md): one LRU shared by every sequence, over
+// blocks. Prefill: static's block order. At (n, l): every block with a read token that is not resident
+// is promoted whole (its existing tokens: those read piggy-back, the rest are prefetched); each
+// sequence's new token is kept if its block is resident or the token starts a block (a new block, k
+// entries); a block's stamp is the latest e(n, l) that read or kept one of its tokens. While more than
+// C entries are resident, the block with the smallest stamp is evicted, ties broken by lowest layer,
+// then lowest position (sequence, then token). The same frontier, over block start positions.
 #include <algorithm>
 #include <bit>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 
+#include "kvsweep/core/block_bits.hpp"
 #include "kvsweep/core/masked_lanes.hpp"
 #include "kvsweep/policy/policies.hpp"
 
@@ -25,6 +34,39 @@ namespace {
 
 using core::Word;
 using core::kWordBits;
+
+// Bit j set iff stamps[j] == tau, for the 64 stamps of one word (SSE2 compares where available).
+template <class Stamp>
+Word match_word(const Stamp* stamps, Stamp tau) {
+#if defined(__SSE2__)
+  Word m = 0;
+  if constexpr (sizeof(Stamp) == 2) {
+    const __m128i key = _mm_set1_epi16(static_cast<short>(tau));
+    for (int q = 0; q < 4; ++q) {
+      const auto* p = reinterpret_cast<const __m128i*>(stamps + 16 * q);
+      const __m128i a = _mm_cmpeq_epi16(_mm_loadu_si128(p), key);
+      const __m128i b = _mm_cmpeq_epi16(_mm_loadu_si128(p + 1), key);
+      m |= Word{static_cast<unsigned>(_mm_movemask_epi8(_mm_packs_epi16(a, b)))} << (16 * q);
+    }
+  } else {
+    const __m128i key = _mm_set1_epi32(static_cast<int>(tau));
+    for (int q = 0; q < 4; ++q) {
+      const auto* p = reinterpret_cast<const __m128i*>(stamps + 16 * q);
+      const __m128i a = _mm_cmpeq_epi32(_mm_loadu_si128(p), key);
+      const __m128i b = _mm_cmpeq_epi32(_mm_loadu_si128(p + 1), key);
+      const __m128i c = _mm_cmpeq_epi32(_mm_loadu_si128(p + 2), key);
+      const __m128i d = _mm_cmpeq_epi32(_mm_loadu_si128(p + 3), key);
+      const __m128i packed = _mm_packs_epi16(_mm_packs_epi32(a, b), _mm_packs_epi32(c, d));
+      m |= Word{static_cast<unsigned>(_mm_movemask_epi8(packed))} << (16 * q);
+    }
+  }
+  return m;
+#else
+  Word m = 0;
+  for (std::uint32_t j = 0; j < kWordBits; ++j) m |= Word{stamps[j] == tau} << j;
+  return m;
+#endif
+}
 
 template <class Stamp>
 class ReactiveLru final : public Policy {
@@ -122,38 +164,6 @@ class ReactiveLru final : public Policy {
     }
   }
 
-  // Bit j set iff stamps[j] == tau, for the 64 stamps of one word (SSE2 compares where available).
-  static Word match_word(const Stamp* stamps, Stamp tau) {
-#if defined(__SSE2__)
-    Word m = 0;
-    if constexpr (sizeof(Stamp) == 2) {
-      const __m128i key = _mm_set1_epi16(static_cast<short>(tau));
-      for (int q = 0; q < 4; ++q) {
-        const auto* p = reinterpret_cast<const __m128i*>(stamps + 16 * q);
-        const __m128i a = _mm_cmpeq_epi16(_mm_loadu_si128(p), key);
-        const __m128i b = _mm_cmpeq_epi16(_mm_loadu_si128(p + 1), key);
-        m |= Word{static_cast<unsigned>(_mm_movemask_epi8(_mm_packs_epi16(a, b)))} << (16 * q);
-      }
-    } else {
-      const __m128i key = _mm_set1_epi32(static_cast<int>(tau));
-      for (int q = 0; q < 4; ++q) {
-        const auto* p = reinterpret_cast<const __m128i*>(stamps + 16 * q);
-        const __m128i a = _mm_cmpeq_epi32(_mm_loadu_si128(p), key);
-        const __m128i b = _mm_cmpeq_epi32(_mm_loadu_si128(p + 1), key);
-        const __m128i c = _mm_cmpeq_epi32(_mm_loadu_si128(p + 2), key);
-        const __m128i d = _mm_cmpeq_epi32(_mm_loadu_si128(p + 3), key);
-        const __m128i packed = _mm_packs_epi16(_mm_packs_epi32(a, b), _mm_packs_epi32(c, d));
-        m |= Word{static_cast<unsigned>(_mm_movemask_epi8(packed))} << (16 * q);
-      }
-    }
-    return m;
-#else
-    Word m = 0;
-    for (std::uint32_t j = 0; j < kWordBits; ++j) m |= Word{stamps[j] == tau} << j;
-    return m;
-#endif
-  }
-
   void advance() {
     ++frontier_;
     cursor_ = 0;
@@ -169,9 +179,132 @@ class ReactiveLru final : public Policy {
   std::uint32_t cursor_layer_ = 0;  // bucket 0 only
 };
 
+
+// The batch and block rule (header): stamps live at block start positions, [layer][position], step
+// part only as above.
+template <class Stamp>
+class BlockLru final : public Policy {
+ public:
+  explicit BlockLru(const PolicyContext& ctx)
+      : shape_(ctx.shape), capacity_(ctx.memory.capacity_entries), blocks_(ctx.shape.block_tokens),
+        words_(core::words_for(ctx.shape.space())), exists_(ctx.shape.space()), read_starts_(words_, 0),
+        stamp_(ctx.shape.layers, std::vector<Stamp>(words_ * kWordBits, 0)) {}
+
+  std::string_view name() const override { return "reactive_lru"; }
+
+  void place_prefill(const StepWindow&, cost::Residency& r) override {
+    for (std::uint32_t b = 0; b < shape_.batch_size(); ++b) exists_.set_range(shape_.base(b), shape_.base(b) + shape_.prompt(b));
+    resident_ = place_in_token_order(r, shape_, capacity_);
+  }
+
+  void step(const StepWindow& w, cost::Residency& r) override {
+    const std::uint32_t n = w.n(), k = shape_.block_tokens;
+    for (std::uint32_t b = 0; b < shape_.batch_size(); ++b) exists_.set(shape_.new_entry(b, n));
+    const auto step_stamp = static_cast<Stamp>(n - shape_.prompt_tokens + 1);
+    const Word* x = exists_.data();
+    for (std::uint32_t l = 0; l < shape_.layers; ++l) {
+      const Word* s = w.reads(0, l).data();
+      Word* h = r.layer(l).data();
+      Stamp* ts = stamp_[l].data();
+      // Promote the blocks read while not resident (with every existing token), stamp every block read.
+      for (std::size_t g = 0; g < blocks_.groups(words_); ++g) {
+        const Word read = blocks_.touched(s, g, words_);
+        read_starts_[blocks_.first_word(g)] = read;
+        if (read == 0) continue;
+        const Word promoted = blocks_.touched_and_not(s, h, g, words_);
+        if (promoted == 0) continue;
+        resident_ += std::uint64_t{k} * static_cast<std::uint64_t>(std::popcount(promoted));
+        const Word bits = blocks_.spread(promoted);
+        for (std::size_t i = blocks_.first_word(g); i < blocks_.last_word(g, words_); ++i) h[i] |= bits & x[i];
+      }
+      core::assign_where(ts, read_starts_.data(), words_, step_stamp);
+      for (std::uint32_t b = 0; b < shape_.batch_size(); ++b) {
+        const std::size_t at = shape_.new_entry(b, n);
+        bool kept = false;
+        resident_ += keep_new_token(shape_, b, at, r.layer(l), &kept);
+        if (kept) ts[at - (at - shape_.base(b)) % k] = step_stamp;
+      }
+      if (resident_ > capacity_) evict(resident_ - capacity_, event(n, l), r);
+    }
+  }
+
+ private:
+  std::uint32_t event(std::uint32_t n, std::uint32_t l) const {
+    return (n - shape_.prompt_tokens) * shape_.layers + l + 1;
+  }
+
+  // Evicts whole blocks until `over` entries are freed (or nothing is left), oldest stamp first.
+  void evict(std::uint64_t over, std::uint32_t now, cost::Residency& r) {
+    const std::uint32_t k = shape_.block_tokens;
+    std::uint64_t count = (over + k - 1) / k;  // blocks
+    while (count > 0) {
+      // Bucket 0 (prefill, every layer) and bucket tau >= 1 (one (step, layer)) are scanned the same way.
+      const std::uint32_t l = frontier_ == 0 ? cursor_layer_ : (frontier_ - 1) % shape_.layers;
+      const auto tau = static_cast<Stamp>(frontier_ == 0 ? 0 : (frontier_ - 1) / shape_.layers + 1);
+      count = evict_bucket(count, tau, r.layer(l).data(), stamp_[l].data());
+      if (count == 0) return;
+      if (frontier_ == 0 && cursor_layer_ + 1 < shape_.layers) {
+        ++cursor_layer_;
+        cursor_ = 0;
+        continue;
+      }
+      if (frontier_ == now) return;  // everything is gone
+      ++frontier_;
+      cursor_ = 0;
+    }
+  }
+
+  // Evicts up to `count` resident blocks stamped tau from cursor_ on, lowest position first; returns
+  // how many are still to evict. cursor_ stays on a group that may hold more.
+  std::uint64_t evict_bucket(std::uint64_t count, Stamp tau, Word* h, const Stamp* ts) {
+    const std::uint32_t k = shape_.block_tokens;
+    const std::size_t groups = blocks_.groups(words_);
+    std::size_t g = cursor_;
+    for (; g < groups && count > 0; ++g) {
+      const std::size_t first = blocks_.first_word(g);
+      Word victims = blocks_.touched(h, g, words_);
+      if (victims == 0) continue;
+      victims &= blocks_.per() == 1 ? match_word(ts + first * kWordBits, tau) : Word{ts[first * kWordBits] == tau};
+      const auto found = static_cast<std::uint64_t>(std::popcount(victims));
+      if (found > count) {
+        Word lowest = 0;
+        for (std::uint64_t i = 0; i < count; ++i) {
+          lowest |= victims & (~victims + 1);
+          victims &= victims - 1;
+        }
+        victims = lowest;
+      }
+      const Word bits = blocks_.spread(victims);
+      for (std::size_t i = first; i < blocks_.last_word(g, words_); ++i) h[i] &= ~bits;
+      const auto evicted = static_cast<std::uint64_t>(std::popcount(victims));
+      count -= evicted;
+      resident_ -= evicted * k;
+      if (count == 0) break;  // the group may hold more: resume here
+    }
+    cursor_ = g;
+    return count;
+  }
+
+  trace::TraceShape shape_;
+  std::uint64_t capacity_;
+  core::BlockWords blocks_;
+  std::size_t words_;
+  core::TokenBitset exists_;        // tokens that exist (prompts, then one per sequence and step)
+  std::vector<Word> read_starts_;   // the current (step, layer)'s read blocks, as start bits
+  std::vector<std::vector<Stamp>> stamp_;  // [layer][block start]: n - P + 1 of the last read or keep
+  std::uint64_t resident_ = 0;      // entries: k per resident block
+  std::uint32_t frontier_ = 0;      // smallest stamp any resident block may still carry
+  std::size_t cursor_ = 0;          // frontier bucket: groups below are done
+  std::uint32_t cursor_layer_ = 0;  // bucket 0 only
+};
+
 }  // namespace
 
 std::unique_ptr<Policy> make_reactive_lru(const PolicyContext& ctx) {
+  if (ctx.shape.batched() || ctx.shape.block_tokens > 1) {
+    if (ctx.shape.decode_tokens < 0xffff) return std::make_unique<BlockLru<std::uint16_t>>(ctx);
+    return std::make_unique<BlockLru<std::uint32_t>>(ctx);
+  }
   if (ctx.shape.decode_tokens < 0xffff) return std::make_unique<ReactiveLru<std::uint16_t>>(ctx);
   return std::make_unique<ReactiveLru<std::uint32_t>>(ctx);
 }

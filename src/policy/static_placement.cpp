@@ -19,26 +19,7 @@ class StaticPlacement final : public Policy {
       : shape_(ctx.shape), capacity_(ctx.memory.capacity_entries) {}
   std::string_view name() const override { return "static"; }
   void place_prefill(const StepWindow&, cost::Residency& r) override {
-    if (!shape_.batched() && shape_.block_tokens == 1) {
-      resident_ = place_in_token_order(r, shape_.prompt_tokens, capacity_);
-      return;
-    }
-    // Block j of every sequence that has it, then the next: k entries each while they fit.
-    const std::uint32_t k = shape_.block_tokens, B = shape_.batch_size();
-    std::uint32_t longest = 0;
-    for (std::uint32_t b = 0; b < B; ++b) longest = std::max(longest, shape_.prompt(b));
-    for (std::uint32_t j = 0; std::uint64_t{j} * k < longest; ++j) {
-      for (std::uint32_t b = 0; b < B; ++b) {
-        const std::uint32_t first = j * k, prompt = shape_.prompt(b);
-        if (first >= prompt) continue;
-        const std::size_t from = shape_.base(b) + first, to = shape_.base(b) + std::min(first + k, prompt);
-        for (std::uint32_t l = 0; l < shape_.layers; ++l) {
-          if (resident_ + k > capacity_) return;
-          r.layer(l).set_range(from, to);
-          resident_ += k;
-        }
-      }
-    }
+    resident_ = place_in_token_order(r, shape_, capacity_);
   }
   void step(const StepWindow& w, cost::Residency& r) override {
     if (!shape_.batched() && shape_.block_tokens == 1) {

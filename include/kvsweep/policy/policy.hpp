@@ -81,6 +81,16 @@ std::unique_ptr<Policy> make_policy(const std::string& name, const PolicyContext
 // Static's initial placement: entries (t, l) in order t = 0..P-1, l = 0..L-1 while fewer than
 // `capacity`. Returns the number placed. Shared by policies that start without any knowledge.
 std::uint64_t place_in_token_order(cost::Residency& r, std::uint32_t prompt_tokens, std::uint64_t capacity);
+// The same for any shape: a batch's blocks in order (block j, then sequence b, then layer l), each
+// taken while its k entries fit (a lone sequence with k = 1: the overload above). Returns entries held.
+std::uint64_t place_in_token_order(cost::Residency& r, const trace::TraceShape& shape, std::uint64_t capacity);
+
+// A batch's or a block's new token at position `at` (sequence b's token of this step) under the rule
+// every policy keeps (docs/design/batches.md): it joins its block if that is resident, or starts a
+// block of its own and is kept; a block that is not resident is never brought in to write one token.
+// Returns the entries added to HBM: k for a new block, else 0; sets *kept.
+std::uint32_t keep_new_token(const trace::TraceShape& shape, std::uint32_t b, std::size_t at,
+                             core::TokenBitset& layer, bool* kept);
 
 // Per-layer share of a global capacity: floor(C / L), plus one for the first C mod L layers.
 std::uint64_t layer_budget(std::uint64_t capacity, std::uint32_t layers, std::uint32_t l);

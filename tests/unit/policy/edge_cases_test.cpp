@@ -168,7 +168,7 @@ INSTANTIATE_TEST_SUITE_P(Policies, EdgeCases, ::testing::ValuesIn(kPolicies),
 // (tests/e2e/trace_refusals.sh), and the simulator says so too instead of letting `page` index R(P - 1)
 // at P - 1 = 2^32 - 1 (a segfault before issue 27).
 TEST(EdgeCasesSimulator, RefusesAShapeWithoutPromptStepsOrLayers) {
-  for (const trace::TraceShape shape :
+  for (const trace::TraceShape& shape :
        {trace::TraceShape{0, 2, 2}, trace::TraceShape{2, 0, 2}, trace::TraceShape{2, 2, 0}}) {
     const trace::ExplicitTrace t = make_trace(shape, Reads::kEverything);
     const cost::MemorySystem m = memory(4, config::HbmReads::kBalanced, true);
