@@ -253,7 +253,7 @@ const std::vector<std::string>& default_policy_names() {
 }
 
 const std::vector<std::string>& batch_policy_names() {
-  static const std::vector<std::string> kNames = {"unlimited_hbm", "static"};
+  static const std::vector<std::string> kNames = {"unlimited_hbm", "static", "page", "streaming", "h2o"};
   return kNames;
 }
 
