@@ -8,13 +8,14 @@
 // its page is selected); every other page is evicted. At the last step nothing is moved.
 // A batch, or blocks of k tokens: pages are numbered sequence by sequence, page j of sequence b holding
 // its tokens [j*T, (j+1)*T) with T = page_tokens rounded up to a multiple of k, so that a page holds
-// whole blocks of one sequence. The budget is shared: every page of the batch is scored and selected as
-// above in one order (ties: lower (sequence, page) first; zero-score resident pages by descending
-// (sequence, page)), a page costing k entries per layer for each block it has a token of. At the last
-// step, sequence by sequence, a new token in a resident page joins it: inside a block it is free, one
-// that starts a block keeps it while its k entries per layer fit.
+// whole blocks of one sequence. The budget is shared: every page of the batch is scored and selected
+// as above in one order (ties: resident first, then lower (sequence, page); zero-score resident pages
+// by descending (sequence, page)), a page costing k entries per layer for each block it has a token
+// of. At the last step, sequence by sequence, a new token in a resident page joins it: inside a block
+// it is free, one that starts a block keeps it while its k entries per layer fit.
 #include <algorithm>
 #include <bit>
+#include <utility>
 
 #include "group_counts.hpp"
 #include "kvsweep/policy/policies.hpp"
