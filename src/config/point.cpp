@@ -253,7 +253,8 @@ const std::vector<std::string>& default_policy_names() {
 }
 
 const std::vector<std::string>& batch_policy_names() {
-  static const std::vector<std::string> kNames = {"unlimited_hbm", "static", "reactive_lru", "belady"};
+  static const std::vector<std::string> kNames = {"unlimited_hbm", "static", "reactive_lru", "page",
+                                                  "streaming",     "h2o",    "belady"};
   return kNames;
 }
 

@@ -11,14 +11,7 @@ std::unique_ptr<Policy> make_policy(const std::string& name, const PolicyContext
   if (name == "unlimited_hbm") return make_unlimited_hbm(ctx);
   if (name == "static") return make_static(ctx);
   if (name == "reactive_lru") return make_reactive_lru(ctx);
-  if (name == "page") {
-    // A page longer than the sequence is one page of all of it, the same schedule as a page of exactly
-    // P + D tokens; clamped, the page policy's arrays (a counting sort over page_tokens * L scores)
-    // follow the sequence's size, whatever the knob says.
-    PolicyContext clamped = ctx;
-    clamped.params.page_tokens = std::clamp(ctx.params.page_tokens, 1U, std::max(1U, ctx.shape.total_tokens()));
-    return make_page(clamped);
-  }
+  if (name == "page") return make_page(ctx);  // it clamps page_tokens to the longest sequence itself
   if (name == "streaming") return make_streaming(ctx);
   if (name == "h2o") return make_h2o(ctx);
   if (name == "belady") return make_belady(ctx);
