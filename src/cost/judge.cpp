@@ -93,7 +93,8 @@ LayerCounts count_layer(const Word* s, Word* p, const Word* c, std::size_t nw) {
 
 Judge::Judge(const MemorySystem& memory, const trace::TraceShape& shape, bool enforce_capacity)
     : memory_(memory), shape_(shape), general_(shape.batched() || shape.block_tokens > 1),
-      exists_(general_ ? shape.space() : 0), enforce_capacity_(enforce_capacity),
+      exists_(general_ ? shape.space() : 0), held_(shape.layers, 0),
+      block_starts_(block_starts(std::min(shape.block_tokens, kWordBits))), enforce_capacity_(enforce_capacity),
       prev_(shape.layers, general_ ? shape.space() : shape.total_tokens()) {
   if (memory.writes_per_step != shape.batch_size() || memory.block_tokens != shape.block_tokens) {
     throw std::logic_error("judge: the memory system is set up for B = " + std::to_string(memory.writes_per_step) +
@@ -107,43 +108,70 @@ std::string Judge::state_name(std::optional<std::uint32_t> n) {
   return n ? "after step " + std::to_string(*n) : std::string("in the initial placement");
 }
 
+void Judge::broken(const char* what, std::uint32_t l, std::size_t w, std::optional<std::uint32_t> n) const {
+  throw std::logic_error(std::string("schedule ") + what + ": layer " + std::to_string(l) + ", position " +
+                         std::to_string(w * kWordBits) + "..+63, " + state_name(n));
+}
+
+// k <= 64: every block of word w is in it.
+void Judge::check_word(Word c, Word x, std::uint32_t l, std::size_t w, std::optional<std::uint32_t> n) const {
+  if ((c & ~x) != 0) broken("holds a token that does not exist yet in HBM", l, w, n);
+  const std::uint32_t k = shape_.block_tokens;
+  if (k > 1 && (fold_blocks(c, k) & block_starts_ & fold_blocks(x & ~c, k)) != 0) broken("holds part of a block in HBM", l, w, n);
+}
+
+std::uint64_t Judge::entries_in_word(Word c) const {
+  const std::uint32_t k = shape_.block_tokens;
+  if (k == 1) return static_cast<std::uint64_t>(std::popcount(c));
+  return static_cast<std::uint64_t>(std::popcount(fold_blocks(c, k) & block_starts_)) * k;
+}
+
 std::uint64_t Judge::held_entries(const core::TokenBitset& layer, std::uint32_t l, std::optional<std::uint32_t> n) const {
   const Word* c = layer.data();
   const Word* x = exists_.data();
   const std::size_t nw = layer.word_count();
   const std::uint32_t k = shape_.block_tokens;
-  auto fail = [&](const std::string& what, std::size_t w) {
-    throw std::logic_error("schedule " + what + ": layer " + std::to_string(l) + ", position " +
-                           std::to_string(w * kWordBits) + "..+63, " + state_name(n));
-  };
   std::uint64_t held = 0;
-  if (k == 1) {
+  if (k <= kWordBits) {
     for (std::size_t w = 0; w < nw; ++w) {
-      if ((c[w] & ~x[w]) != 0) fail("holds a token that does not exist yet in HBM", w);
-      held += static_cast<std::uint64_t>(std::popcount(c[w]));
+      check_word(c[w], x[w], l, w, n);
+      held += entries_in_word(c[w]);
     }
-  } else if (k <= kWordBits) {
-    const Word starts = block_starts(k);
-    for (std::size_t w = 0; w < nw; ++w) {
-      if ((c[w] & ~x[w]) != 0) fail("holds a token that does not exist yet in HBM", w);
-      const Word some = fold_blocks(c[w], k) & starts;
-      if ((some & fold_blocks(x[w] & ~c[w], k)) != 0) fail("holds part of a block in HBM", w);
-      held += static_cast<std::uint64_t>(std::popcount(some)) * k;
+    return held;
+  }
+  const std::size_t per = k / kWordBits;
+  for (std::size_t w0 = 0; w0 < nw; w0 += per) {
+    bool some = false, missing = false;
+    for (std::size_t w = w0; w < std::min(nw, w0 + per); ++w) {
+      if ((c[w] & ~x[w]) != 0) broken("holds a token that does not exist yet in HBM", l, w, n);
+      some = some || c[w] != 0;
+      missing = missing || (x[w] & ~c[w]) != 0;
     }
-  } else {
-    const std::size_t per = k / kWordBits;
-    for (std::size_t w0 = 0; w0 < nw; w0 += per) {
-      bool some = false, missing = false;
-      for (std::size_t w = w0; w < std::min(nw, w0 + per); ++w) {
-        if ((c[w] & ~x[w]) != 0) fail("holds a token that does not exist yet in HBM", w);
-        some = some || c[w] != 0;
-        missing = missing || (x[w] & ~c[w]) != 0;
-      }
-      if (some && missing) fail("holds part of a block in HBM", w0);
-      if (some) held += k;
-    }
+    if (some && missing) broken("holds part of a block in HBM", l, w0, n);
+    if (some) held += k;
   }
   return held;
+}
+
+// The state before (prev_, held_[l]) kept the rules, so only the words that changed, and those where a
+// new token appeared (it must join a resident block), can break one or change the count: one compare
+// per word instead of the block folds over the whole space.
+std::uint64_t Judge::held_after_step(const core::TokenBitset& layer, std::uint32_t l, std::uint32_t n) {
+  if (shape_.block_tokens > kWordBits) return held_[l] = held_entries(layer, l, n);
+  const Word* c = layer.data();
+  const Word* p = prev_.layer(l).data();
+  const Word* x = exists_.data();
+  std::uint64_t held = held_[l];
+  for (std::size_t w = 0; w < layer.word_count(); ++w) {
+    if (c[w] == p[w]) continue;
+    check_word(c[w], x[w], l, w, n);
+    held = held + entries_in_word(c[w]) - entries_in_word(p[w]);
+  }
+  for (const std::size_t at : next_) {
+    const std::size_t w = at / kWordBits;
+    if (c[w] == p[w]) check_word(c[w], x[w], l, w, n);
+  }
+  return held_[l] = held;
 }
 
 void Judge::check_layer_bounds(const core::TokenBitset& layer, std::uint32_t n, std::uint32_t l) const {
@@ -174,7 +202,8 @@ void Judge::begin(const Residency& initial) {
   }
   for (std::uint32_t l = 0; l < shape_.layers; ++l) {
     if (general_) {
-      total += held_entries(initial.layer(l), l, std::nullopt);
+      held_[l] = held_entries(initial.layer(l), l, std::nullopt);
+      total += held_[l];
     } else {
       check_layer_bounds(initial.layer(l), shape_.prompt_tokens - 1, l);
       total += initial.layer(l).count();
@@ -257,7 +286,7 @@ void Judge::score_step_general(std::uint32_t n, std::span<const core::TokenBitse
   std::uint64_t held = 0;
   for (std::uint32_t l = 0; l < shape_.layers; ++l) {
     const core::TokenBitset& cur_layer = after.layer(l);
-    held += held_entries(cur_layer, l, n);
+    held += held_after_step(cur_layer, l, n);
     const std::size_t nw = cur_layer.word_count();
     const Word* s = reads[l].data();
     const Word* p = prev_.layer(l).data();

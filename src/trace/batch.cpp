@@ -2,6 +2,9 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
+
+#include <tbb/parallel_for.h>
 
 namespace kvsweep::trace {
 
@@ -45,6 +48,11 @@ class BatchSource final : public TraceSource {
       scratch_.emplace_back(s.layers, core::TokenBitset(s.total_tokens()));
       base_words_.push_back(shape_.base(b) / kWordBits);
     }
+    for (std::uint32_t b = 0; b < shape_.batch_size() && sequences_.size() > 1; ++b) {
+      const auto end = static_cast<std::ptrdiff_t>(base_words_[b] + scratch_[b][0].word_count());
+      const auto next = static_cast<std::ptrdiff_t>(b + 1 < shape_.batch_size() ? base_words_[b + 1] : core::words_for(shape_.space()));
+      if (end < next) gaps_.emplace_back(end, next);
+    }
   }
 
   TraceShape shape() const override { return shape_; }
@@ -54,15 +62,19 @@ class BatchSource final : public TraceSource {
     if (sequences_.size() == 1) {
       sequences_[0]->read_step(n, reads);
     } else {
-      for (auto& r : reads) r.clear();
-      for (std::size_t b = 0; b < sequences_.size(); ++b) {
+      // Sequences are independent streams and write disjoint words (their segments): one task each; the
+      // words between segments are cleared.
+      for (auto& r : reads) {
+        for (const auto& [from, to] : gaps_) std::fill(r.words().begin() + from, r.words().begin() + to, Word{0});
+      }
+      tbb::parallel_for(std::size_t{0}, sequences_.size(), [&](std::size_t b) {
         auto& rows = scratch_[b];
         sequences_[b]->read_step(sequences_[b]->shape().prompt_tokens + i, rows);
         for (std::uint32_t l = 0; l < shape_.layers; ++l) {
           const std::span<const Word> from = rows[l].words();
           std::copy(from.begin(), from.end(), reads[l].words().begin() + static_cast<std::ptrdiff_t>(base_words_[b]));
         }
-      }
+      });
     }
     if (read_blocks_) {
       for (auto& r : reads) expand_to_blocks(shape_, n, r);
@@ -75,6 +87,7 @@ class BatchSource final : public TraceSource {
   TraceShape shape_;
   std::vector<std::vector<core::TokenBitset>> scratch_;
   std::vector<std::size_t> base_words_;
+  std::vector<std::pair<std::ptrdiff_t, std::ptrdiff_t>> gaps_;  // words of no segment: [from, to)
 };
 
 }  // namespace

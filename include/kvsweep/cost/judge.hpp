@@ -72,6 +72,13 @@ class Judge {
   // Entries a layer holds in HBM as capacity counts them (k per resident block), after the block rule and
   // the existence of every held token were checked. n: the state after step n (none: the initial one).
   std::uint64_t held_entries(const core::TokenBitset& layer, std::uint32_t l, std::optional<std::uint32_t> n) const;
+  // The same after a step, from the words that changed since prev_ (held_[l] updated).
+  std::uint64_t held_after_step(const core::TokenBitset& layer, std::uint32_t l, std::uint32_t n);
+  // One word of a layer, k <= 64: throws if it holds a token that does not exist or part of a block.
+  void check_word(core::Word c, core::Word x, std::uint32_t l, std::size_t w, std::optional<std::uint32_t> n) const;
+  // Entries the word's resident blocks count (k <= 64).
+  std::uint64_t entries_in_word(core::Word c) const;
+  [[noreturn]] void broken(const char* what, std::uint32_t l, std::size_t w, std::optional<std::uint32_t> n) const;
   static std::string state_name(std::optional<std::uint32_t> n);
 
   MemorySystem memory_;
@@ -79,6 +86,8 @@ class Judge {
   bool general_ = false;              // batched or blocks: score_step_general
   std::vector<std::size_t> next_;     // per sequence: the position its next token takes
   core::TokenBitset exists_;          // positions whose token exists (prompts, then one per step and sequence)
+  std::vector<std::uint64_t> held_;   // per layer: entries held in prev_ (k per resident block)
+  core::Word block_starts_;           // k <= 64: the start bits of a word's blocks
   bool enforce_capacity_;
   Residency prev_;
   ScheduleTotals totals_;

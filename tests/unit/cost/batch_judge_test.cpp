@@ -2,6 +2,7 @@
 // into (sequence, token) on its own and applies docs/cost-model.md's formulas one token at a time.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <string>
 #include <stdexcept>
@@ -93,6 +94,35 @@ TEST_P(BatchJudge, EqualsTheIndependentChecker) {
 
 INSTANTIATE_TEST_SUITE_P(ReadModes, BatchJudge, ::testing::ValuesIn(kReadModes),
                          [](const ::testing::TestParamInfo<ReadMode>& param_info) { return mode_name(param_info.param); });
+
+// A schedule with one random token flipped in one state (a part block, a token that does not exist yet,
+// one entry too many, or still a valid schedule): the judge refuses it exactly when the checker does.
+TEST(BatchJudgeRules, RefusesExactlyWhatTheCheckerRefuses) {
+  int refused = 0, accepted = 0;
+  for (std::uint64_t seed = 1; seed <= 400; ++seed) {
+    const std::uint32_t batch = 1 + static_cast<std::uint32_t>(seed % 3);
+    const std::uint32_t k = std::array<std::uint32_t, 4>{1, 2, 4, 128}[(seed / 3) % 4];
+    const Instance in = random_batch_instance(seed, batch, k == 128 ? 300 : 9, 4, 2, k, 0.0);
+    Schedule schedule = random_schedule(in, seed);
+    core::Rng rng(core::derive_seed({seed, 0xf11b}));
+    const auto& sh = in.trace.shape;
+    auto& state = schedule[rng.below(schedule.size())][rng.below(sh.layers)];
+    const std::uint32_t b = static_cast<std::uint32_t>(rng.below(batch));
+    const auto p = static_cast<std::uint32_t>(sh.base(b) + rng.below(sh.prompt(b) + sh.decode_tokens));
+    if (!state.erase(p)) state.insert(p);
+    const CheckResult want = check_schedule(in.trace, in.memory, schedule, true);
+    bool threw = false;
+    try {
+      judge(in, schedule);
+    } catch (const std::logic_error&) {
+      threw = true;
+    }
+    EXPECT_EQ(threw, !want.ok) << "seed " << seed << ": " << want.problem;
+    (threw ? refused : accepted) += 1;
+  }
+  EXPECT_GT(refused, 100);
+  EXPECT_GT(accepted, 20);
+}
 
 // The rules a batched schedule must keep: whole blocks, existing tokens only, C counted in blocks.
 TEST(BatchJudgeRules, RefusesPartBlocksFutureTokensAndOverCapacity) {
