@@ -22,10 +22,12 @@ struct Lines {
   }
 };
 
-// A batch writes B entries per step; with a per-transfer cost O every miss is part of a transfer of at
-// most k tokens, so link-read is at least (e + O / k) per miss and link-write (e + O) B. (B = 1, O = 0:
-// every coefficient is exactly what it was for one sequence.)
+// A batch writes B entries per step: link-write (e + O) B. A token read over the link is a miss, part of
+// a transfer of at most k tokens (at least e + O / k bytes), or, with balanced reads, a resident entry
+// read from DRAM's copy (e bytes, no transfer): so e + O / k per token only where every link read is a
+// miss (hbm_reads: resident), else e. (B = 1, O = 0: every coefficient is exactly what it was.)
 double miss_link_bytes(const cost::MemorySystem& m) {
+  if (m.hbm_reads != config::HbmReads::kResident) return m.kv_entry_bytes;
   return m.kv_entry_bytes + m.transfer_overhead_bytes / m.block_tokens;
 }
 double write_link_bytes(const cost::MemorySystem& m) {
@@ -78,7 +80,7 @@ std::optional<double> mirrored_floor(const cost::MemorySystem& m, double s) {
   cost::StepCounts c;
   c.reads = static_cast<std::uint64_t>(s);
   c.writes = m.writes_per_step;
-  c.transfers = c.reads / m.block_tokens;  // at least this many blocks carry the misses
+  c.transfers = 0;  // a lower bound: the link's tokens may all be resident entries read from DRAM's copy
   const cost::StepBytes b = cost::step_bytes(m, c);
   if (!(b.hbm_weights < m.weight_bytes_per_layer)) return std::nullopt;  // HBM not the bottleneck: no move
   return cost::step_time_s(m, b);
