@@ -39,7 +39,7 @@
 // The Lagrangian's pass (CPU s of `kvsweep eval`, with the bound less with oracle.lagrangian_passes: 0,
 // per pass and certificate), llama-3.1-8b, mha accounting, paper-table1, 25 % of the footprint, 60 %
 // sparsity, resident reads: 0.52 per 1e9 entry-states at P = 16,384, D = 512 (12.4 s, 85 passes);
-// 0.53 at P = 32,768, D = 1,024 (50.6 s, 85 passes); 0.50 at P = 31,299, D = 2,048 (24 GB of HBM,
+// 0.53 at P = 32,768, D = 1,024 (50.6 s, 85 passes); 0.49 at P = 31,299, D = 2,048 (24 GB of HBM,
 // 113 passes to a 100 s wall limit); 0.51 at the paper point (91 s for 12 passes, one trace pass and
 // 1.7 GB of reads). Measured on the reference VM as it is now, without AVX-512 (the AVX2 kernel; the
 // paper point's baselines take 39 s of CPU there, as this model has them); docs/performance.md's 293 s
