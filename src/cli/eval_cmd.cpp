@@ -1,5 +1,6 @@
 // kvsweep eval POINTS.yaml [--json]: evaluates every point of a small YAML file in this process. The file
 // is read as a sweep, so a point file with list-valued keys evaluates every point of its grid.
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -58,6 +59,30 @@ std::vector<sweep::SweepPoint> select_points(sweep::Sweep& sweep, const std::vec
   return out;
 }
 
+// "gap 1.2 %" (nothing for a gap not known).
+std::string gap_text(double gap) {
+  if (!std::isfinite(gap)) return "";
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "gap %.3g %%", 100 * gap);
+  return buf;
+}
+
+// --verbose through the Lagrangian bound: why it runs, what it may cost and how to skip it, then its
+// passes in place of the decode steps' progress.
+void report_lagrangian(std::unique_ptr<Progress>& progress, const sweep::SweepPoint& point, std::uint32_t pass,
+                       std::uint32_t passes, double gap) {
+  if (pass == 0) {
+    progress->finish();
+    std::fprintf(stderr,
+                 "kvsweep: Lagrangian bound: the baselines leave a certified %s (above oracle.lagrangian_gap %.3g %%); "
+                 "up to %u passes, estimated up to %.0f s (oracle.lagrangian_passes: 0 skips it)\n",
+                 gap_text(gap).c_str(), 100 * point.spec.oracle.lagrangian_gap, passes, point.estimated_lagrangian_s);
+    progress = std::make_unique<Progress>("bound passes");
+    return;
+  }
+  progress->update(pass, passes, gap_text(gap));
+}
+
 // The point YAML reference as a markdown table (docs/yaml-reference.md "YAML reference (point files)" is
 // generated from it by scripts/update-readme-tables.sh).
 void print_key_reference() {
@@ -105,12 +130,11 @@ void add_eval_command(CLI::App& app) {
     sweep::Sweep sweep = sweep::load_sweep_file(args->file);
     sweep.points = select_points(sweep, args->only);
     sweep::check_memory(sweep, sweep::memory_limit(args->max_memory_gb));
-    std::vector<config::PointSpec> points;
-    for (auto& p : sweep.points) points.push_back(std::move(p.spec));
+    const std::vector<sweep::SweepPoint>& points = sweep.points;
     if (args->verbose) std::fprintf(stderr, "kvsweep: %zu point(s) from %s\n", points.size(), args->file.c_str());
     std::vector<eval::PointResult> results;
     for (std::size_t i = 0; i < points.size(); ++i) {
-      const auto& p = points[i];
+      const auto& p = points[i].spec;
       eval::EvalOptions opt;
       opt.parallel = !args->serial;
       opt.oracle_moves = args->oracle_moves;
@@ -123,6 +147,9 @@ void add_eval_command(CLI::App& app) {
                      p.policies.size());
         progress = std::make_unique<Progress>("decode steps");
         opt.progress = [&progress](std::uint32_t done, std::uint32_t total) { progress->update(done, total); };
+        opt.lagrangian_progress = [&progress, &point = points[i]](std::uint32_t pass, std::uint32_t passes, double gap) {
+          report_lagrangian(progress, point, pass, passes, gap);
+        };
       }
       results.push_back(eval::evaluate_point(p, opt));
       if (progress) progress->finish();

@@ -16,7 +16,8 @@ namespace kvsweep::cli {
 namespace {
 
 // Progress of a sweep on stderr: a redrawn bar on a terminal, otherwise a plain line at most every
-// `kLineEvery` (and at the end). The ETA weighs points by their cost estimates.
+// `kLineEvery` (and at the end, and when the point in progress enters a long phase). The ETA weighs
+// points by their cost estimates; the phase of the point in progress follows it.
 class SweepProgress {
  public:
   SweepProgress() : tty_(isatty(STDERR_FILENO) != 0), start_(Clock::now()) {}
@@ -24,7 +25,9 @@ class SweepProgress {
     const auto now = Clock::now();
     const std::uint64_t written = p.done + p.failed;
     const bool last = written == p.total;
-    if (!last && now - last_ < (tty_ ? std::chrono::milliseconds(200) : kLineEvery)) return;
+    const bool phase_starts = !p.phase.empty() && !in_phase_;
+    in_phase_ = !p.phase.empty();
+    if (!last && !phase_starts && now - last_ < (tty_ ? std::chrono::milliseconds(200) : kLineEvery)) return;
     last_ = now;
     const double elapsed = std::chrono::duration<double>(now - start_).count();
     const double rate = elapsed > 0 ? static_cast<double>(written) / elapsed * 3600.0 : 0.0;
@@ -40,13 +43,15 @@ class SweepProgress {
     if (tty_) {
       constexpr int kWidth = 30;
       const int filled = p.total > 0 ? static_cast<int>(kWidth * written / p.total) : kWidth;
-      std::fprintf(stderr, "\r[%.*s%*s] %llu/%llu points, %llu failed  %.1f/h  ETA %s   ", filled,
+      // Padded: a shorter line (the phase over) must cover the longer one it redraws.
+      std::fprintf(stderr, "\r[%.*s%*s] %llu/%llu points, %llu failed  %.1f/h  ETA %s  %-32s", filled,
                    "##############################", kWidth - filled, "", u(written), u(p.total), u(p.failed), rate,
-                   last ? "0 s" : eta);
+                   last ? "0 s" : eta, p.phase.c_str());
       if (last) std::fprintf(stderr, "\n");
     } else {
-      std::fprintf(stderr, "kvsweep: %llu/%llu points done, %llu failed, %llu skipped  %.1f/h  elapsed %.0f s  ETA %s\n",
-                   u(written), u(p.total), u(p.failed), u(p.skipped), rate, elapsed, last ? "0 s" : eta);
+      std::fprintf(stderr, "kvsweep: %llu/%llu points done, %llu failed, %llu skipped  %.1f/h  elapsed %.0f s  ETA %s%s%s\n",
+                   u(written), u(p.total), u(p.failed), u(p.skipped), rate, elapsed, last ? "0 s" : eta,
+                   p.phase.empty() ? "" : "  now: ", p.phase.c_str());
     }
   }
 
@@ -56,6 +61,7 @@ class SweepProgress {
   bool tty_;
   Clock::time_point start_;
   Clock::time_point last_{};
+  bool in_phase_ = false;
 };
 
 }  // namespace

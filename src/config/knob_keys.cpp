@@ -111,7 +111,8 @@ std::vector<KeyDecl> make_oracle_decls() {
       number_knob(g, "lagrangian_gap", &O::lagrangian_gap, closed(0, 1000),
                   "Lagrangian bound: computed where best schedule / best bound - 1 is above this, until it is not"),
       integer_knob(g, "lagrangian_passes", &O::lagrangian_passes, 0, 1'000'000,
-                   "Lagrangian bound: passes over the trace (0: never computed; each a pass over every entry)"),
+                   "Lagrangian bound: passes over the trace (0: never computed; each a pass over every entry, ~0.5 "
+                   "CPU s per 1e9 entry-states: minutes at paper scale, whatever the policies; `expand` shows its share)"),
       number_knob(g, "lagrangian_wall_s", &O::lagrangian_wall_s, closed(0, kMaxWallS),
                   "Lagrangian bound: wall-clock budget, s (0: none; a limit makes results timing-dependent)"),
   };

@@ -113,10 +113,15 @@ class Reporter {
   void row(const Task& t, bool ok) {
     (ok ? p_.done : p_.failed) += 1;
     p_.work_done += plan_.sweep.points[t.point].cost_estimate;
+    p_.phase.clear();
     tick();
   }
   void tick() {
     if (on_progress_) on_progress_(p_);
+  }
+  void phase(std::string text) {
+    p_.phase = std::move(text);
+    tick();
   }
   const RunProgress& progress() const { return p_; }
 
@@ -125,6 +130,23 @@ class Reporter {
   const std::function<void(const RunProgress&)>& on_progress_;
   RunProgress p_;
 };
+
+// The point in progress through the Lagrangian bound, in the progress line; with --verbose, a line when
+// it starts: why, what it may cost, how to skip it.
+std::function<void(std::uint32_t, std::uint32_t, double)> bound_phase(Reporter& reporter, const sweep::SweepPoint& point,
+                                                                      bool verbose) {
+  return [&reporter, &point, verbose](std::uint32_t pass, std::uint32_t passes, double gap) {
+    char text[96];
+    if (pass == 0 && verbose) {
+      std::fprintf(stderr,
+                   "kvsweep: point %s (%s): Lagrangian bound, the baselines' certified gap %.3g %% above "
+                   "oracle.lagrangian_gap; up to %u passes, estimated up to %.0f s (oracle.lagrangian_passes: 0 skips it)\n",
+                   point.id.c_str(), point.spec.source.c_str(), 100 * gap, passes, point.estimated_lagrangian_s);
+    }
+    std::snprintf(text, sizeof text, "bound pass %u/%u, gap %.3g %%", pass, passes, 100 * gap);
+    reporter.phase(text);
+  };
+}
 
 // What --resume found in the file, one line.
 void report_resume(const Plan& plan, const RunOptions& options) {
@@ -283,13 +305,16 @@ int run_in_process(Plan& plan, const RunOptions& options, const StopSignals& sig
       }
     }
   });
+  eval::EvalOptions eval = options.eval;
   for (const Task& t : plan.tasks) {
     if (signals.count() > 0) break;
+    const sweep::SweepPoint& point = plan.sweep.points[t.point];
     if (options.verbose) {
-      std::fprintf(stderr, "kvsweep: point %s (%s), attempt %u\n", plan.sweep.points[t.point].id.c_str(),
-                   plan.sweep.points[t.point].spec.source.c_str(), t.attempt);
+      std::fprintf(stderr, "kvsweep: point %s (%s), attempt %u\n", point.id.c_str(), point.spec.source.c_str(),
+                   t.attempt);
     }
-    const Attempt a = run_point(plan.sweep.points[t.point], t.attempt, *plan.schema, options.eval, 0, host);
+    eval.lagrangian_progress = bound_phase(reporter, point, options.verbose);
+    const Attempt a = run_point(point, t.attempt, *plan.schema, eval, 0, host);
     try {
       store(plan, t, a.row, a.ok, options.detail ? &a.detail : nullptr);
     } catch (const result::WriteError& e) {

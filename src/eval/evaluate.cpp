@@ -278,6 +278,7 @@ std::unique_ptr<DualPlan> run_lagrangian(const config::PointSpec& point, const E
   }
   const auto t0 = std::chrono::steady_clock::now();
   auto plan = std::make_unique<DualPlan>();
+  if (options.lagrangian_progress) options.lagrangian_progress(0, os.lagrangian_passes, gap);
   {
     auto source = make_trace_source(point);
     const bound::StepMajorReads reads(*source);
@@ -287,6 +288,11 @@ std::unique_ptr<DualPlan> run_lagrangian(const config::PointSpec& point, const E
     o.upper_bound_s = best != nullptr ? best->metrics.total_time_s : 0.0;
     o.stop_gap = os.lagrangian_gap;
     o.parallel = options.parallel;
+    if (options.lagrangian_progress) {
+      o.progress = [&](std::uint32_t pass, double, double best_s) {
+        options.lagrangian_progress(pass, os.lagrangian_passes, best_s > 0 ? o.upper_bound_s / best_s - 1 : std::nan(""));
+      };
+    }
     const bound::LagrangianResult r = bound::lagrangian_bound(reads, result.memory, o);
     report.computed = true;
     report.bound_s = r.bound_s;

@@ -14,6 +14,8 @@ namespace kvsweep::sweep {
 namespace {
 constexpr double kParallelism = kReferenceParallelism;
 constexpr double kTracePerRead = 1.2;  // s per 1e9 reads, generating a synthetic trace or streaming a file
+constexpr double kLagrangianPass = 0.52;  // s per 1e9 entry-states: one pass of the bound's per-entry paths
+constexpr double kFirstTouchPerGb = 2.2;  // s per GB: the first write of fresh memory (docs/performance.md)
 
 struct PolicyWeight {
   const char* name;
@@ -53,6 +55,28 @@ std::pair<double, double> work_size(const config::PointSpec& p) {
   for (const std::uint32_t P : config::batch_prompts(p)) entries += D * p.model.layers * (P + (D - 1) / 2) / 1e9;
   return {entries, entries * (1 - p.trace.synthetic.sparsity)};
 }
+
+// Whether eval's run_lagrangian may compute the bound: passes allowed, one sequence of single tokens,
+// its step-major reads within oracle.max_memory_gb (L D ceil((P + D) / 64) 8 bytes; a trace file's
+// S / 8, its P and D unknown here). Whether it does then depends on the gap the baselines leave.
+bool lagrangian_may_run(const config::PointSpec& p, double entries) {
+  const bool batch = p.batch_size > 1 || p.trace.files.size() > 1;
+  if (p.oracle.lagrangian_passes == 0 || batch || p.kv_block_tokens > 1) return false;
+  const double words = std::ceil((p.prompt_tokens + static_cast<double>(p.decode_tokens)) / 64);
+  const double bytes = p.trace.file.empty() ? 8.0 * p.model.layers * p.decode_tokens * words : entries * 1e9 / 8;
+  return bytes <= p.oracle.max_memory_gb * 1e9;
+}
+
+// CPU seconds of the Lagrangian bound, should it run: its step-major reads (a trace pass, their memory
+// touched once), every pass allowed plus the certificate (about two passes: double precision), the
+// passes cut at oracle.lagrangian_wall_s (checked between passes: one more may start).
+double lagrangian_cost(const config::PointSpec& p, double entries, double reads) {
+  const auto& o = p.oracle;
+  const double pass = kLagrangianPass * entries;
+  double passes = pass * o.lagrangian_passes;
+  if (o.lagrangian_wall_s > 0) passes = std::min(passes, o.lagrangian_wall_s * kParallelism + pass);
+  return kTracePerRead * reads + kFirstTouchPerGb * entries / 8 + passes + 2 * pass;
+}
 }  // namespace
 
 double trace_file_reads(const std::string& path) {
@@ -86,7 +110,9 @@ CostEstimate estimate_cost(const config::PointSpec& p) {
         9.25e-7 * std::pow(entries / 0.27, 0.6) * (1.2 - p.trace.synthetic.sparsity) / 0.6;
     cpu += 3 * (policy_cost("belady", entries, reads) + trace) + 4.6 * state_gb + o.moves * per_move;
   }
-  return {cpu, cpu / kParallelism};
+  const double bound = lagrangian_may_run(p, entries) ? lagrangian_cost(p, entries, reads) : 0.0;
+  cpu += bound;
+  return {cpu, cpu / kParallelism, bound / kParallelism};
 }
 
 }  // namespace kvsweep::sweep

@@ -90,6 +90,7 @@ Sweep assemble(const std::string& text, const std::string& name, Expansion& x,
     const CostEstimate cost = estimate_cost(c.spec);
     p.cost_estimate = cost.work;
     p.estimated_s = cost.wall_s;
+    p.estimated_lagrangian_s = cost.lagrangian_wall_s;
     p.memory_bytes = estimate_memory(c.spec, std::max(1U, std::thread::hardware_concurrency())).peak;
     p.id = std::move(ids[i]);
     p.spec = std::move(c.spec);

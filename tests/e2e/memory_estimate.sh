@@ -29,7 +29,7 @@ mem = [p["estimated_memory_gb"] for p in pts]
 assert 0.02 < mem[0] < 0.1 and 0.3 < mem[1] < 1.0, mem
 PY
 "$KVSWEEP" expand "$WORK/two.yaml" > "$WORK/table.txt"
-head -1 "$WORK/table.txt" | grep -q "estimated_s  estimated_memory_gb$" || fail "table header: $(head -1 "$WORK/table.txt")"
+head -1 "$WORK/table.txt" | grep -q "estimated_s  estimated_lagrangian_s  estimated_memory_gb$" || fail "table header: $(head -1 "$WORK/table.txt")"
 grep -q "^total: 2 points; .* at most 0\.[0-9]* GB of memory per point" "$WORK/table.txt" || fail "$(tail -1 "$WORK/table.txt")"
 
 # A limit between the two: the second point is refused, by every command, at its source; nothing runs

@@ -49,6 +49,9 @@ struct RunProgress {
   double estimated_s = 0;     // the cost model's wall seconds for the points to run, on these workers
   unsigned workers = 1;       // points evaluated at once
   unsigned threads = 1;       // TBB threads of each
+  // What the point in progress is doing when it takes long ("bound pass 37/300, gap 1.2 %"), in-process
+  // runs only (worker ranks send rows alone); "" otherwise.
+  std::string phase;
 };
 
 // Wall seconds for `work` CPU seconds of points (sweep::CostEstimate::work) on `workers` evaluating at

@@ -130,6 +130,9 @@ struct EvalOptions {
   bool step_detail = false;  // fill PointResult::step_detail
   // Called with (steps done, total) from the evaluating thread.
   std::function<void(std::uint32_t, std::uint32_t)> progress;
+  // The Lagrangian bound, from the evaluating thread: (passes done, passes allowed, certified gap of the
+  // best schedule to the best bound so far). Pass 0 when it starts, with the gap the baselines left.
+  std::function<void(std::uint32_t, std::uint32_t, double)> lagrangian_progress;
 };
 
 // config::point_id, kept here for the callers that know points as evaluation inputs.

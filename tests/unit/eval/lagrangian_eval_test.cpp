@@ -2,11 +2,12 @@
 // gap is above oracle.lagrangian_gap; the bound stays below the proven MILP optimum and joins
 // lower_bound_s; fm_dual's schedule is judged like every other, never below the optimum; the oracle
 // may start from it; it stops once the baselines are within the threshold; with the gap below the
-// threshold neither runs and the report says why.
+// threshold neither runs and the report says why; its progress is reported pass by pass.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <string>
+#include <vector>
 
 #include "kvsweep/eval/evaluate.hpp"
 #include "kvsweep/sweep/sweep.hpp"
@@ -87,6 +88,34 @@ TEST(LagrangianInEval, NotComputedBelowTheThreshold) {
   EXPECT_FALSE(r.lagrangian->computed);
   EXPECT_NE(r.lagrangian->note.find("lagrangian_gap"), std::string::npos) << r.lagrangian->note;
   EXPECT_STRNE(r.lower_bound().kind, "lagrangian");
+}
+
+// The progress callback: pass 0 as the bound starts, with the gap the baselines left; then every pass
+// in order, the gap to the best bound so far never rising, the last as many as the result says.
+TEST(LagrangianInEval, ReportsItsPassesAndGap) {
+  std::string yaml = kYaml;
+  yaml.replace(yaml.find("fm_dual, exact, oracle"), 22, "fm_dual");
+  const auto points = sweep::load_sweep_text(yaml, "lagrangian.yaml").points;
+  std::vector<std::uint32_t> passes;
+  std::vector<double> gaps;
+  EvalOptions options;
+  options.lagrangian_progress = [&](std::uint32_t pass, std::uint32_t allowed, double gap) {
+    EXPECT_EQ(allowed, 300u);
+    passes.push_back(pass);
+    gaps.push_back(gap);
+  };
+  const PointResult r = evaluate_point(points.front().spec, options);
+  ASSERT_TRUE(r.lagrangian && r.lagrangian->computed);
+  ASSERT_EQ(passes.size(), r.lagrangian->passes + 1);
+  for (std::uint32_t k = 0; k < passes.size(); ++k) EXPECT_EQ(passes[k], k);
+  EXPECT_GT(gaps.front(), 0);
+  for (std::size_t k = 2; k < gaps.size(); ++k) EXPECT_LE(gaps[k], gaps[k - 1]);
+
+  // Not computed: not reported.
+  yaml.replace(yaml.find("lagrangian_gap: 0"), 17, "lagrangian_gap: 10");
+  passes.clear();
+  evaluate_point(sweep::load_sweep_text(yaml, "lagrangian.yaml").points.front().spec, options);
+  EXPECT_TRUE(passes.empty());
 }
 
 }  // namespace
