@@ -85,7 +85,7 @@ for p in doc["points"]:
     assert not (p["model"] == "llama-2-7b" and p["capacity"] == 0.6), p
     assert p["axes"]["synthetic.span_tokens"] in ("8", "16"), p["axes"]
     assert p["estimated_s"] > 0
-    assert 0 < p["estimated_lagrangian_s"] < p["estimated_s"], p  # the bound may run at every point
+    assert p["estimated_lagrangian_s"] > 0, p  # the bound may run at every point (shown apart)
 rows = list(csv.DictReader(open(f"{work}/points.csv")))
 assert [r["point_id"] for r in rows] == ids, "csv and json differ"
 table_ids = [line.split()[1] for line in open(f"{work}/table.txt").read().splitlines()[1:-1]]
@@ -94,7 +94,7 @@ PY
 
 # The Lagrangian bound's share of the estimate: named in the totals with the key that skips it, and
 # gone (0 at every point) once that key is set.
-grep -q "^total: $N points; .*; of the wall, up to .* is the Lagrangian bound at $N point(s) .*oracle.lagrangian_passes: 0 skips it" \
+grep -q "^total: $N points; .*; plus up to .* of Lagrangian bound at $N point(s), .*(oracle.lagrangian_passes: 0 skips it)" \
   "$WORK/table.txt" || fail "table totals lack the Lagrangian bound: $(tail -1 "$WORK/table.txt")"
 head -1 "$WORK/table.txt" | grep -q " estimated_s  estimated_lagrangian_s " || fail "table header: $(head -1 "$WORK/table.txt")"
 { cat "$WORK/grid.yaml"; echo "oracle: {lagrangian_passes: 0}"; } > "$WORK/no-bound.yaml"

@@ -41,7 +41,7 @@ struct SweepPoint {
   // line; "" when the point does not give that key, e.g. an axis of another `points:` entry).
   std::vector<std::pair<std::string, std::string>> axes;
   double cost_estimate = 0;  // work units (sweep/cost.hpp): larger means longer; rank points by it
-  double estimated_s = 0;    // wall seconds on the reference machine (2 cores), roughly
+  double estimated_s = 0;    // wall seconds on the reference machine (2 cores), roughly, without the Lagrangian bound
   double estimated_lagrangian_s = 0;  // of estimated_s: the Lagrangian bound, should it run (at most)
   double memory_bytes = 0;   // estimated peak memory on this machine (sweep/memory.hpp)
 };

@@ -44,7 +44,6 @@ TEST(SweepCost, TheLagrangianTermIsThereExactlyWhereEvaluationComputesTheBound) 
     const bool computed = r.lagrangian && r.lagrangian->computed;
     EXPECT_EQ(computed, std::string(name).starts_with("runs")) << (r.lagrangian ? r.lagrangian->note : "no report");
     EXPECT_EQ(p.estimated_lagrangian_s > 0, computed);
-    EXPECT_LT(p.estimated_lagrangian_s, p.estimated_s);
   }
 }
 
@@ -59,7 +58,7 @@ TEST(SweepCost, TurningTheBoundOffRemovesExactlyItsTerm) {
   const SweepPoint on = point(kBase + "policies: [static, belady]\n");
   const SweepPoint off = point(kBase + "policies: [static, belady]\noracle: {lagrangian_passes: 0}\n");
   EXPECT_EQ(off.estimated_lagrangian_s, 0);
-  EXPECT_NEAR(on.estimated_s - on.estimated_lagrangian_s, off.estimated_s, 1e-9 * on.estimated_s);
+  EXPECT_NEAR(on.estimated_s, off.estimated_s, 1e-9 * on.estimated_s);  // the bound is shown apart
   EXPECT_GT(on.cost_estimate, off.cost_estimate);  // the MPI master ranks it as the longer point
 }
 
