@@ -2,7 +2,7 @@
 # Batches from the command line (issue 25): a batched point evaluates with B sequences, blocks and a
 # per-transfer cost; bad batch input gets one line at its file:line:col and exit 2 from validate, eval
 # and run alike, with nothing written; a small batched sweep runs, resumes, loads into pandas and gets
-# report.py's figures against its axes.
+# report.py's figures against its axes and analysis/serving_report.py's.
 # Usage: bash batch_cli.sh <path-to-kvsweep> <tests-dir>
 set -euo pipefail
 KVSWEEP=$(realpath "$1")
@@ -103,7 +103,7 @@ decode_tokens: 8
 hbm_capacity_ratio: 0.25
 batch_size: [1, 2, 4]
 kv_block_tokens: [1, 16]
-policies: [unlimited_hbm, static]
+policies: [unlimited_hbm, static, reactive_lru, page, belady]
 YAML
 (cd "$WORK" && "$KVSWEEP" run sweep.yaml -o out.h5 > /dev/null 2>&1) || fail "run"
 (cd "$WORK" && "$KVSWEEP" run sweep.yaml -o out.h5 --resume > "$WORK/resume.txt" 2>&1) || fail "resume: $(cat "$WORK/resume.txt")"
@@ -124,4 +124,13 @@ PY
 for axis in batch_size kv_block_tokens; do
   [[ -s "$WORK/report/speedup_vs_$axis.png" ]] || fail "report.py drew no speedup_vs_$axis.png: $(ls "$WORK/report")"
 done
+# The serving study's report on it: one figure per (sparsity, block size), blocks, byte mix, a row per point.
+/usr/bin/python3 "$TESTS/../analysis/serving_report.py" "$WORK/out.h5" -o "$WORK/serving" > /dev/null || fail "serving_report.py"
+for f in serving_speedup_vs_batch_s0.6_k1.png serving_speedup_vs_batch_s0.6_k16.png serving_blocks.png serving_byte_mix.png; do
+  [[ -s "$WORK/serving/$f" ]] || fail "serving_report.py drew no $f: $(ls "$WORK/serving")"
+done
+rows=$(grep -c "^| llama-3.1-8b | gh200-measured | 256 | 0.6 |" "$WORK/serving/serving.md")
+[[ "$rows" == 6 ]] || fail "serving.md has $rows point rows, not 6"
+/usr/bin/python3 "$TESTS/../analysis/serving_report.py" "$WORK/nothing.h5" -o "$WORK/serving2" 2> "$WORK/err" && fail "serving_report.py on a missing file"
+grep -q "nothing.h5" "$WORK/err" || fail "serving_report.py's error names no file: $(cat "$WORK/err")"
 echo "batch_cli: ok"
