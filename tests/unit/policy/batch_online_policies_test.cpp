@@ -1,0 +1,142 @@
+// fm_tracking, fm_dual and sa_guided over a batch and over blocks (issue 25, docs/policies-and-oracle.md
+// "In a batch"): hand-worked cases (B = 2, k = 1 and 2) pin each rule: which positions are resident after
+// prefill and after each step; sa_guided's (W, R) tuning runs over a batch of blocks.
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "kvsweep/oracle/sa_tuning.hpp"
+#include "support/checker.hpp"
+
+namespace kvsweep::testing {
+namespace {
+
+using Positions = std::set<std::uint32_t>;
+constexpr std::uint32_t kB1 = 64;  // sequence 1's base in these small batches
+
+// Two sequences of the given prompts, D steps, one layer, blocks of k, capacity C; S(P + i) = reads[i].
+// Every read served from HBM saves time and HBM is never the bottleneck (no weights, fast HBM and
+// write link), so free_migration's allocation wants every reachable hit; resident reads, so that
+// fm_tracking keeps no block read at the next step beyond its target.
+Instance batch(std::vector<std::uint32_t> prompts, std::uint32_t k, std::uint64_t capacity,
+               std::vector<std::vector<std::uint32_t>> reads) {
+  const auto decode = static_cast<std::uint32_t>(reads.size());
+  Instance in = random_batch_instance(1, 2, 1, decode, 1, k, 0.0, config::HbmReads::kResident);
+  auto& sh = in.trace.shape;
+  sh.prompt_tokens = prompts[0];
+  sh.prompts = std::move(prompts);
+  in.trace.tokens = std::move(reads);
+  in.memory.capacity_entries = capacity;
+  in.memory.weight_bytes_per_layer = 0;
+  in.memory.hbm_bw = in.memory.link_write_bw = 1e15;
+  in.memory.link_read_bw = in.memory.dram_bw = 1e9;
+  EXPECT_EQ(sh.base(1), kB1);
+  return in;
+}
+
+Schedule run(const std::string& policy, const Instance& in, const config::PolicyParams& params = {},
+             const policy::ResidencyPlan* plan = nullptr) {
+  RecordedRun r = run_and_record(policy, in.trace, in.memory, params, plan);
+  const CheckResult check = check_schedule(in.trace, in.memory, r.schedule, true);
+  EXPECT_TRUE(check.ok) << check.problem;
+  return r.schedule;
+}
+
+// Prompts {3, 2}: sequence 0 at 0..2 and new tokens 3, 4; sequence 1 at 64, 65 and new 66, 67. C = 3.
+// Prefill is step "2" over every prompt token: step 3 reads {0, 64}: both held (target 2), and the
+// capacity left keeps the held token read soonest: 1, 2 and 65 are all read at 4, lowest position 1.
+// Step 3 serves step 4's reads {1, 2, 3, 65, 66}; reachable: held 1, then the new tokens 3 and 66 (new
+// entries, each a block of its own): target 3. Step 4, the last, keeps R(3).
+TEST(BatchFmTracking, TokensHeldFirstThenNewEntriesAcrossSequences) {
+  const Instance in = batch({3, 2}, 1, 3, {{0, kB1}, {1, 2, 3, kB1 + 1, kB1 + 2}});
+  const Schedule s = run("fm_tracking", in);
+  EXPECT_EQ(s[0][0], (Positions{0, 1, kB1}));
+  EXPECT_EQ(s[1][0], (Positions{1, 3, kB1 + 2}));
+  EXPECT_EQ(s[2][0], s[1][0]);
+}
+
+// fm_dual with a plan over the batch's token space: state 0 (R(2)) plans 65, which the capacity left
+// keeps before the soonest-read held token; then 1 as before. C = 4.
+TEST(BatchFmDual, FollowsABatchedPlan) {
+  const Instance in = batch({3, 2}, 1, 4, {{0, kB1}, {1, 2, 3, kB1 + 1, kB1 + 2}});
+  std::vector<core::Word> bits(2 * 3, 0);  // 2 states x 3 words (positions 0..130)
+  bits[1] = core::Word{1} << 1;            // state 0: position 65
+  const policy::ResidencyPlan plan{bits.data(), 1, 2, 3};
+  EXPECT_EQ(run("fm_tracking", in)[0][0], (Positions{0, 1, 2, kB1}));
+  EXPECT_EQ(run("fm_dual", in, {}, &plan)[0][0], (Positions{0, 1, kB1, kB1 + 1}));
+}
+
+// Blocks of 2, C = 6 (3 blocks): sequence 0's blocks [0, 1] [2, 3] [4, 5], sequence 1's [64, 65] [66, 67].
+// Prefill: step 3 reads blocks [0, 1] and [64, 65] (2 hits, 2 blocks: a hit takes 2 entries; C allows
+// 3 hits, the reads cap them at 2): target 2 blocks; the block left, [2], is read at 4: kept.
+// Step 3 (token 3 joins [2, 3], 66 starts [66, 67]): step 4 reads 1, 2, 3, 66, i.e. held blocks [0, 1] and
+// [2, 3] and the new block [66, 67]: 3 blocks for 4 hits, 1.5 entries a hit, C buys all 4 hits, target 3
+// blocks: the held ones first, then the new block; [64, 65] is dropped. Step 4, the last: 67 joins its
+// resident block, 4 starts a block that is not brought in.
+TEST(BatchFmTracking, WholeBlocksTargetsInBlocks) {
+  const Instance in = batch({3, 2}, 2, 6, {{0, kB1}, {1, 2, 3, kB1 + 2}});
+  const Schedule s = run("fm_tracking", in);
+  EXPECT_EQ(s[0][0], (Positions{0, 1, 2, kB1, kB1 + 1}));
+  EXPECT_EQ(s[1][0], (Positions{0, 1, 2, 3, kB1 + 2}));
+  EXPECT_EQ(s[2][0], (Positions{0, 1, 2, 3, kB1 + 2, kB1 + 3}));
+}
+
+// Blocks of 2 with C = 4: the capacity binds. Prefill as above but only 2 blocks fit: [0, 1] and
+// [64, 65]. Step 3: reachable blocks read at 4: [0, 1] (held) and [66, 67] (new), 2 hits; [2, 3] is read
+// at 4 but neither held nor read at 3, so it is out of reach (never prefetched): target 2 blocks.
+TEST(BatchFmTracking, NeverPrefetchesABlock) {
+  const Instance in = batch({3, 2}, 2, 4, {{0, kB1}, {1, 2, 3, kB1 + 2}});
+  const Schedule s = run("fm_tracking", in);
+  EXPECT_EQ(s[0][0], (Positions{0, 1, kB1, kB1 + 1}));
+  EXPECT_EQ(s[1][0], (Positions{0, 1, kB1 + 2}));
+}
+
+// sa_guided, tokens, C = 3, W = 2, R = 0.5. Prefill: static's order 0, 64, 1. Step 3 (window S(4) ∪ S(5)
+// = {0, 2, 65, 66}): 1 and 64 leave; candidates 2 (read at 4: score 1) and 65 (at 5: 1/2); ceil(0.5 x
+// 2) = 1 promoted: 2; the new tokens in sequence order while room: 3 yes, 66 no. Step 4 (window S(5)
+// = {0, 65}): 2 and 3 leave, no candidate; both new tokens fit: 4 and 67. Step 5 (no window): all leave,
+// both new tokens are kept.
+TEST(BatchSaGuided, TokensOneBudgetAcrossSequences) {
+  const Instance in = batch({3, 2}, 1, 3, {{1, 2, kB1 + 1}, {2, kB1 + 2}, {0, kB1 + 1}});
+  const Schedule s = run("sa_guided", in, {.sa_window = 2, .sa_fraction = 0.5});
+  EXPECT_EQ(s[0][0], (Positions{0, 1, kB1}));
+  EXPECT_EQ(s[1][0], (Positions{0, 2, 3}));
+  EXPECT_EQ(s[2][0], (Positions{0, 4, kB1 + 3}));
+  EXPECT_EQ(s[3][0], (Positions{5, kB1 + 4}));
+}
+
+// sa_guided, blocks of 2, prompts {4, 4}, C = 4 (2 blocks), W = 1, R = 0.5. Prefill: [0, 1], [64, 65].
+// Step 4 (window S(5) = {0, 3, 66}: blocks [0, 1], [2, 3], [66, 67]): [64, 65] leaves; candidates [2, 3]
+// (read by 2) and [66, 67] (by 67), both read at 5 (a block's pattern is the union of its tokens'):
+// tied, one promoted, the lowest position: [2, 3]; the new tokens 4 and 68 start blocks: no room. Step 5
+// (no window): all leave; 5 and 69 fall in blocks that are not resident: never brought in to write them.
+TEST(BatchSaGuided, WholeBlocksTiesLowestPosition) {
+  const Instance in = batch({4, 4}, 2, 4, {{2, kB1 + 3}, {0, 3, kB1 + 2}});
+  const Schedule s = run("sa_guided", in, {.sa_window = 1, .sa_fraction = 0.5});
+  EXPECT_EQ(s[0][0], (Positions{0, 1, kB1, kB1 + 1}));
+  EXPECT_EQ(s[1][0], (Positions{0, 1, 2, 3}));
+  EXPECT_EQ(s[2][0], (Positions{}));
+}
+
+// The tuning over a batch of blocks: its best is what sa_guided scores with (W*, R*), never above the
+// start.
+TEST(BatchSaTuning, TunesOverABatchOfBlocks) {
+  Instance in = random_batch_instance(5, 3, 40, 12, 2, 4, 1024.0);
+  in.memory.capacity_entries = in.trace.shape.footprint_tokens() * in.trace.shape.layers / 3;
+  oracle::SaTuningOptions o;
+  o.w_max = 6;
+  o.max_rounds = 4;
+  o.parallel = false;
+  const config::PolicyParams start{.sa_window = 3, .sa_fraction = 0.5};
+  const oracle::SaTuningResult r =
+      oracle::tune_sa_guided([&] { return trace::make_explicit_source(in.trace); }, in.memory, start, o);
+  EXPECT_GT(r.evaluations, 1U);
+  const config::PolicyParams best{.sa_window = r.best_window, .sa_fraction = r.best_fraction};
+  EXPECT_EQ(r.best_total_time_s, run_and_record("sa_guided", in.trace, in.memory, best).judged_time_s);
+  EXPECT_LE(r.best_total_time_s, run_and_record("sa_guided", in.trace, in.memory, start).judged_time_s);
+}
+
+}  // namespace
+}  // namespace kvsweep::testing
