@@ -1,10 +1,16 @@
 // fm_tracking, fm_dual and sa_guided over a batch and over blocks (issue 25, docs/policies-and-oracle.md
 // "In a batch"): hand-worked cases (B = 2, k = 1 and 2) pin each rule: which positions are resident after
-// prefill and after each step; sa_guided's (W, R) tuning runs over a batch of blocks.
+// prefill and after each step; sa_guided equals a reference written from its rules (a map of resident
+// blocks per layer) over random batches; its (W, R) tuning runs over a batch of blocks.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kvsweep/oracle/sa_tuning.hpp"
@@ -118,6 +124,113 @@ TEST(BatchSaGuided, WholeBlocksTiesLowestPosition) {
   EXPECT_EQ(s[0][0], (Positions{0, 1, kB1, kB1 + 1}));
   EXPECT_EQ(s[1][0], (Positions{0, 1, 2, 3}));
   EXPECT_EQ(s[2][0], (Positions{}));
+}
+
+// sa_guided from its rules (src/policy/sa_guided.cpp), one block at a time: resident blocks per layer by
+// start position.
+Schedule sa_reference(const trace::ExplicitTrace& tr, std::uint64_t capacity, std::uint32_t window, double fraction) {
+  const auto& sh = tr.shape;
+  const std::uint32_t k = sh.block_tokens, B = sh.batch_size(), L = sh.layers;
+  std::vector<std::uint32_t> exist(B);
+  for (std::uint32_t b = 0; b < B; ++b) exist[b] = sh.prompt(b);
+  std::vector<std::set<std::uint32_t>> resident(L);
+  std::uint64_t held = 0;
+  auto sequence_of = [&](std::uint32_t p) {
+    std::uint32_t b = B - 1;
+    while (sh.base(b) > p) --b;
+    return b;
+  };
+  auto start_of = [&](std::uint32_t p) {
+    const auto base = static_cast<std::uint32_t>(sh.base(sequence_of(p)));
+    return base + (p - base) / k * k;
+  };
+  auto blocks_read = [&](std::uint32_t n, std::uint32_t l) {
+    std::set<std::uint32_t> out;
+    for (const std::uint32_t p : tr.reads(n, l)) out.insert(start_of(p));
+    return out;
+  };
+  auto state = [&] {
+    std::vector<std::set<std::uint32_t>> out(L);
+    for (std::uint32_t l = 0; l < L; ++l) {
+      for (const std::uint32_t start : resident[l]) {
+        const std::uint32_t b = sequence_of(start);
+        const auto end = std::min<std::uint32_t>(start + k, static_cast<std::uint32_t>(sh.base(b)) + exist[b]);
+        for (std::uint32_t p = start; p < end; ++p) out[l].insert(p);
+      }
+    }
+    return out;
+  };
+  // Prefill: static's blocks in order (j, b, l) while k entries fit.
+  bool full = false;
+  for (std::uint32_t j = 0; !full && j * k < *std::max_element(sh.prompts.begin(), sh.prompts.end()); ++j) {
+    for (std::uint32_t b = 0; b < B && !full; ++b) {
+      for (std::uint32_t l = 0; l < L && !full && j * k < sh.prompt(b); ++l) {
+        full = held + k > capacity;
+        if (!full) {
+          resident[l].insert(static_cast<std::uint32_t>(sh.base(b)) + j * k);
+          held += k;
+        }
+      }
+    }
+  }
+  Schedule out{state()};
+  for (std::uint32_t i = 0; i < sh.decode_tokens; ++i) {
+    const std::uint32_t n = sh.prompt_tokens + i, K = std::min(window, sh.decode_tokens - 1 - i);
+    for (std::uint32_t b = 0; b < B; ++b) ++exist[b];
+    for (std::uint32_t l = 0; l < L; ++l) {
+      std::map<std::uint32_t, double> score;  // every block read within the window
+      for (std::uint32_t ahead = 1; ahead <= K; ++ahead) {
+        for (const std::uint32_t start : blocks_read(n + ahead, l)) score[start] += 1.0 / ahead;
+      }
+      for (auto it = resident[l].begin(); it != resident[l].end();) {  // not read within the window: out
+        if (score.contains(*it)) {
+          ++it;
+        } else {
+          it = resident[l].erase(it);
+          held -= k;
+        }
+      }
+      std::vector<std::pair<double, std::uint32_t>> cands;  // (-score, start): best first
+      for (const std::uint32_t start : blocks_read(n, l)) {
+        if (!resident[l].contains(start) && score.contains(start)) cands.emplace_back(-score[start], start);
+      }
+      std::sort(cands.begin(), cands.end());
+      const auto wanted = static_cast<std::uint64_t>(std::ceil(fraction * static_cast<double>(cands.size())));
+      const std::uint64_t take = std::min(wanted, held < capacity ? (capacity - held) / k : 0);
+      for (std::uint64_t c = 0; c < take; ++c) resident[l].insert(cands[c].second);
+      held += k * take;
+      for (std::uint32_t b = 0; b < B; ++b) {
+        const auto at = static_cast<std::uint32_t>(sh.base(b)) + exist[b] - 1;
+        if (start_of(at) == at && held + k <= capacity) {
+          resident[l].insert(at);
+          held += k;
+        }
+      }
+    }
+    out.push_back(state());
+  }
+  return out;
+}
+
+TEST(BatchSaGuided, EqualsTheReferenceRule) {
+  for (std::uint64_t seed = 1; seed <= 120; ++seed) {
+    const std::uint32_t batch = 2 + static_cast<std::uint32_t>(seed % 3);
+    const std::uint32_t k = std::array<std::uint32_t, 5>{1, 2, 4, 64, 128}[(seed / 3) % 5];
+    const bool long_window = seed % 8 == 0;  // W > 20: scores summed directly instead of pattern classes
+    const std::uint32_t decode = long_window ? 24 : 6;
+    const Instance in = random_batch_instance(seed, batch, k >= 64 ? 3 * k : 30, decode,
+                                              1 + static_cast<std::uint32_t>(seed % 2), k, 0.0);
+    config::PolicyParams params;
+    params.sa_window = long_window ? 22 : 1 + static_cast<std::uint32_t>(seed % 5);
+    params.sa_fraction = static_cast<double>(1 + seed % 10) / 10.0;
+    const Schedule want = sa_reference(in.trace, in.memory.capacity_entries, params.sa_window, params.sa_fraction);
+    const Schedule got = run("sa_guided", in, params);
+    ASSERT_EQ(got.size(), want.size());
+    for (std::size_t i = 0; i < want.size(); ++i) {
+      ASSERT_EQ(got[i], want[i]) << "seed " << seed << " (B " << batch << ", k " << k << ", W " << params.sa_window
+                                 << ", R " << params.sa_fraction << ") state " << i;
+    }
+  }
 }
 
 // The tuning over a batch of blocks: its best is what sa_guided scores with (W*, R*), never above the
