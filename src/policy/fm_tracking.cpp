@@ -114,6 +114,7 @@ class FmTracking final : public Policy {
     reachable_.resize(shape_.layers);
     reachable_blocks_.resize(shape_.layers);
     targets_.resize(shape_.layers);
+    unit_targets_.resize(shape_.layers);
     if constexpr (Units::kBlocks) entries_per_hit_.resize(shape_.layers);
   }
 
@@ -393,7 +394,6 @@ class FmTracking final : public Policy {
       update_runs(layers_[l], w, l, k0, nw);
     });
     for (std::uint32_t l = 0; l < L; ++l) counts_[l] = w.count(k0, l);
-    unit_targets_.resize(L);
     set_targets();
 
     // Steps 1-2, per layer: the hits of step `next`.

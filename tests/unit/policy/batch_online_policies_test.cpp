@@ -126,6 +126,26 @@ TEST(BatchSaGuided, WholeBlocksTiesLowestPosition) {
   EXPECT_EQ(s[2][0], (Positions{}));
 }
 
+// Blocks as long as a word or longer (one bit per word, or one per group of words) and the policies'
+// knobs: every schedule keeps the rules (whole blocks of existing tokens, C counted in blocks) and the
+// judge equals the checker.
+TEST(BatchOnlinePolicies, KeepTheRulesWithLongBlocksAndEveryKnob) {
+  for (const std::string name : {"fm_tracking", "fm_dual", "sa_guided"}) {
+    for (std::uint64_t seed = 1; seed <= 24; ++seed) {
+      const std::uint32_t k = std::array<std::uint32_t, 3>{32, 64, 128}[seed % 3];
+      const Instance in = random_batch_instance(seed, 2 + static_cast<std::uint32_t>(seed % 3), 3 * k, 8, 2, k,
+                                                seed % 2 == 0 ? 4096.0 : 0.0, kReadModes[seed % 3]);
+      config::PolicyParams params;
+      params.fm_lookahead = 1 + static_cast<std::uint32_t>(seed % 5);
+      params.sa_window = 1 + static_cast<std::uint32_t>(seed % 4);
+      const RecordedRun r = run_and_record(name, in.trace, in.memory, params);
+      const CheckResult check = check_schedule(in.trace, in.memory, r.schedule, true);
+      ASSERT_TRUE(check.ok) << name << " seed " << seed << ": " << check.problem;
+      EXPECT_NEAR(r.judged_time_s, check.total_time_s, 1e-12 * check.total_time_s) << name << " seed " << seed;
+    }
+  }
+}
+
 // sa_guided from its rules (src/policy/sa_guided.cpp), one block at a time: resident blocks per layer by
 // start position.
 Schedule sa_reference(const trace::ExplicitTrace& tr, std::uint64_t capacity, std::uint32_t window, double fraction) {
