@@ -159,8 +159,14 @@ void stable_segments(const Terms& t, double s, double cap, std::uint32_t layer, 
   }
 }
 
+// Capacity per hit of layer l: entries_per_hit[l], or 1 (a hit holds one entry).
+double per_hit(std::span<const double> entries_per_hit, std::uint32_t l) {
+  return l < entries_per_hit.size() ? entries_per_hit[l] : 1.0;
+}
+
 double stable_allocation(const cost::MemorySystem& m, std::span<const std::uint32_t> reads, std::span<double> hits,
-                         std::span<const std::uint32_t> caps, AllocationDetail* detail) {
+                         std::span<const std::uint32_t> caps, AllocationDetail* detail,
+                         std::span<const double> entries_per_hit) {
   const Terms t(m);
   std::vector<Segment> segments;
   std::vector<double> misses(reads.size());
@@ -169,8 +175,10 @@ double stable_allocation(const cost::MemorySystem& m, std::span<const std::uint3
     misses[l] = s;
     stable_segments(t, s, l < caps.size() ? static_cast<double>(caps[l]) : s, l, segments);
   }
-  std::stable_sort(segments.begin(), segments.end(),
-                   [](const Segment& a, const Segment& b) { return a.slope < b.slope; });
+  // Cheapest time per entry of capacity first (per hit when a hit holds one entry).
+  std::stable_sort(segments.begin(), segments.end(), [&](const Segment& a, const Segment& b) {
+    return a.slope / per_hit(entries_per_hit, a.layer) < b.slope / per_hit(entries_per_hit, b.layer);
+  });
   double budget = static_cast<double>(m.capacity_entries);
   bool binds = false;
   for (const Segment& seg : segments) {
@@ -178,11 +186,12 @@ double stable_allocation(const cost::MemorySystem& m, std::span<const std::uint3
       binds = true;
       break;
     }
-    if (seg.width <= budget) {
+    const double cost = per_hit(entries_per_hit, seg.layer);
+    if (seg.width * cost <= budget) {
       misses[seg.layer] = seg.misses_after;
-      budget -= seg.width;
+      budget -= seg.width * cost;
     } else {
-      misses[seg.layer] = seg.misses_after + (seg.width - budget);
+      misses[seg.layer] = seg.misses_after + (seg.width - budget / cost);
       budget = 0;
       binds = true;
     }
@@ -221,8 +230,8 @@ double bandwidth_split_step(const cost::MemorySystem& m, std::uint64_t s) {
 
 double free_migration_allocation(const cost::MemorySystem& m, std::span<const std::uint32_t> reads,
                                  std::span<double> hits, std::span<const std::uint32_t> caps,
-                                 AllocationDetail* detail) {
-  if (!direct_is_accurate(m)) return stable_allocation(m, reads, hits, caps, detail);
+                                 AllocationDetail* detail, std::span<const double> entries_per_hit) {
+  if (!direct_is_accurate(m)) return stable_allocation(m, reads, hits, caps, detail, entries_per_hit);
   // Start every layer at x = 0 and buy hits along the most negative slopes first (a continuous
   // knapsack over convex functions): exact for the relaxation. Ties go to the lower layer.
   struct DirectSegment {
@@ -249,8 +258,10 @@ double free_migration_allocation(const cost::MemorySystem& m, std::span<const st
       segments.push_back({slope, w, l});
     }
   }
-  std::stable_sort(segments.begin(), segments.end(),
-                   [](const DirectSegment& a, const DirectSegment& b) { return a.slope < b.slope; });
+  // Cheapest time per entry of capacity first (per hit when a hit holds one entry).
+  std::stable_sort(segments.begin(), segments.end(), [&](const DirectSegment& a, const DirectSegment& b) {
+    return a.slope / per_hit(entries_per_hit, a.layer) < b.slope / per_hit(entries_per_hit, b.layer);
+  });
   double budget = static_cast<double>(m.capacity_entries);
   bool binds = false;
   for (const DirectSegment& seg : segments) {
@@ -258,9 +269,10 @@ double free_migration_allocation(const cost::MemorySystem& m, std::span<const st
       binds = true;
       break;
     }
-    const double take = std::min(budget, seg.width);
+    const double cost = per_hit(entries_per_hit, seg.layer);
+    const double take = std::min(budget / cost, seg.width);
     total += seg.slope * take;
-    budget -= take;
+    budget = take < seg.width ? 0 : budget - take * cost;
     x[seg.layer] += take;
     if (take < seg.width) binds = true;
   }

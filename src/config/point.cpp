@@ -253,8 +253,8 @@ const std::vector<std::string>& default_policy_names() {
 }
 
 const std::vector<std::string>& batch_policy_names() {
-  static const std::vector<std::string> kNames = {"unlimited_hbm", "static", "reactive_lru", "page",
-                                                  "streaming",     "h2o",    "belady"};
+  static const std::vector<std::string> kNames = {"unlimited_hbm", "static", "reactive_lru", "page",   "streaming",
+                                                  "h2o",           "belady", "sa_guided",    "fm_tracking", "fm_dual"};
   return kNames;
 }
 

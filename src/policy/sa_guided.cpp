@@ -9,11 +9,23 @@
 //   4. keep the new entry (n, l) if there is room.
 // The paper leaves what happens when the promotions do not fit open; here the best-scored ones win.
 // Issue "Oracle" tunes (W, R) by annealing; this policy runs one given (W, R).
+//
+// A batch, or blocks of k tokens (docs/policies-and-oracle.md): one budget C shared by every sequence,
+// layer by layer as above, over blocks (k = 1: each token is its own block). Prefill: static's block
+// order. A block is read at a step when any of its tokens is, so U, the candidates (blocks with a token
+// read at n, not resident, read within the window) and a block's pattern of future reads, hence its
+// score, are the union of its tokens'. Blocks are evicted and promoted whole (every token that exists:
+// those read at n piggy-back, the others are prefetched): ceil(R |candidates|) of them, as many as
+// floor((C - resident) / k) allow, best score first, ties lowest position (sequence, then token). Then
+// each sequence's new token, b = 0, 1, ...: it joins its block if that is resident, starts a block that
+// is kept while k entries fit, and is otherwise not kept (a block is never brought in to write it).
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <optional>
 
 #include "kvsweep/core/bit_patterns.hpp"
+#include "kvsweep/core/block_bits.hpp"
 #include "kvsweep/policy/policies.hpp"
 #include "kvsweep/policy/window_union.hpp"
 
@@ -30,15 +42,26 @@ class SaGuided final : public Policy {
         window_(std::max<std::uint32_t>(1, ctx.params.sa_window)), fraction_(ctx.params.sa_fraction),
         union_(core::words_for(ctx.shape.total_tokens())), cand_(core::words_for(ctx.shape.total_tokens())),
         windows_(ctx.shape.layers, core::words_for(ctx.shape.total_tokens()), std::max<std::uint32_t>(1, ctx.params.sa_window)) {}
+  // A batch or blocks: the same over block units of the whole token space (the header's rules).
+  SaGuided(const PolicyContext& ctx, core::BlockWords blocks)
+      : shape_(ctx.shape), capacity_(ctx.memory.capacity_entries),
+        window_(std::max<std::uint32_t>(1, ctx.params.sa_window)), fraction_(ctx.params.sa_fraction),
+        union_(core::words_for(ctx.shape.space())), cand_(core::words_for(ctx.shape.space())),
+        windows_(ctx.shape.layers, core::words_for(ctx.shape.space()), std::max<std::uint32_t>(1, ctx.params.sa_window)),
+        blocks_(blocks), exists_(ctx.shape.space()) {}
 
   std::string_view name() const override { return "sa_guided"; }
   std::uint32_t lookahead() const override { return window_; }
 
   void place_prefill(const StepWindow&, cost::Residency& r) override {
-    resident_ = place_in_token_order(r, shape_.prompt_tokens, capacity_);
+    if (blocks_) {
+      for (std::uint32_t b = 0; b < shape_.batch_size(); ++b) exists_.set_range(shape_.base(b), shape_.base(b) + shape_.prompt(b));
+    }
+    resident_ = place_in_token_order(r, shape_, capacity_);
   }
 
   void step(const StepWindow& w, cost::Residency& r) override {
+    if (blocks_) return step_blocks(w, r);
     const std::uint32_t n = w.n();
     const std::size_t nw = n / kWordBits + 1;
     const std::uint32_t k_max = std::min(window_, w.available());
@@ -60,7 +83,7 @@ class SaGuided final : public Policy {
       if (take == candidates) {
         for (std::size_t i = 0; i < nw; ++i) h[i] |= cand_[i];
       } else if (take > 0) {
-        promote_best(w, l, nw, k_max, take, h);
+        promote_best(window_rows(w, l, k_max), cand_.data(), nw, k_max, take, h);
       }
       resident_ += take;
       if (resident_ < capacity_) {
@@ -78,19 +101,89 @@ class SaGuided final : public Policy {
     std::uint32_t classes = 0;
   };
 
-  void promote_best(const StepWindow& w, std::uint32_t l, std::size_t nw, std::uint32_t k_max,
+  // The rows S(n+1, l) .. S(n+k_max, l).
+  const Word* const* window_rows(const StepWindow& w, std::uint32_t l, std::uint32_t k_max) {
+    rows_.resize(k_max);
+    for (std::uint32_t k = 1; k <= k_max; ++k) rows_[k - 1] = w.reads(k, l).data();
+    return rows_.data();
+  }
+
+  // Sets in h the `take` best candidates of cand (nw words; rows[k - 1] the reads at n + k over the
+  // same bits).
+  void promote_best(const Word* const* rows, const Word* cand, std::size_t nw, std::uint32_t k_max,
                     std::uint64_t take, Word* h) {
     if (k_max > kClassBits) {
       ranked_.clear();
-      gather_scores(w, l, nw, k_max);
+      gather_scores(rows, cand, nw, k_max);
       return select_by_sort(take, h);
     }
     // A candidate's score depends only on its pattern of future reads (bit k-1: read at n+k), so it is
     // ranked by the score class of that pattern (summed in k order: equal patterns, equal doubles).
-    const Word* rows[core::kMaxPatternRows];
-    for (std::uint32_t k = 1; k <= k_max; ++k) rows[k - 1] = w.reads(k, l).data();
     const PatternTable& table = pattern_tables(k_max);
-    select_by_class(rows, k_max, nw, table, take, h);
+    select_by_class(rows, cand, k_max, nw, table, take, h);
+  }
+
+  // A batch or blocks, layer by layer as step(): over blocks (a token is its own block when k = 1); a
+  // block is read at a step when any of its tokens is, so its pattern is the union of its tokens'.
+  void step_blocks(const StepWindow& w, cost::Residency& r) {
+    const std::uint32_t n = w.n(), k = shape_.block_tokens;
+    const std::size_t nw = core::words_for(shape_.space()), ng = blocks_->groups(nw);
+    const std::uint32_t k_max = std::min(window_, w.available());
+    for (std::uint32_t b = 0; b < shape_.batch_size(); ++b) exists_.set(shape_.new_entry(b, n));
+    const Word* x = exists_.data();
+    for (std::uint32_t l = 0; l < shape_.layers; ++l) {
+      const std::vector<Word>& u = windows_.get(w, l, k_max);
+      const Word* s0 = w.reads(0, l).data();
+      Word* h = r.layer(l).data();
+      // Evict the held blocks not read within the window; the candidates, compacted to the groups that
+      // have some (in position order), with the window's rows seen as blocks.
+      groups_.clear();
+      cand_.clear();
+      std::uint64_t candidates = 0;
+      for (std::size_t g = 0; g < ng; ++g) {
+        const Word held = blocks_->touched(h, g, nw), ahead = blocks_->touched(u.data(), g, nw);
+        if ((held & ~ahead) != 0) {
+          resident_ -= std::uint64_t{k} * static_cast<std::uint64_t>(std::popcount(held & ~ahead));
+          const Word keep = blocks_->spread(held & ahead);
+          for (std::size_t i = blocks_->first_word(g); i < blocks_->last_word(g, nw); ++i) h[i] &= keep;
+        }
+        const Word c = blocks_->touched(s0, g, nw) & ~held & ahead;
+        if (c == 0) continue;
+        groups_.push_back(g);
+        cand_.push_back(c);
+        candidates += static_cast<std::uint64_t>(std::popcount(c));
+      }
+      const auto wanted = static_cast<std::uint64_t>(std::ceil(fraction_ * static_cast<double>(candidates)));
+      const std::uint64_t room = capacity_ > resident_ ? (capacity_ - resident_) / k : 0;
+      const std::uint64_t take = std::min(wanted, room);
+      chosen_.assign(groups_.size(), 0);
+      if (take == candidates) {
+        chosen_ = cand_;
+      } else if (take > 0) {
+        compact_rows_.resize(k_max);
+        rows_.resize(k_max);
+        for (std::uint32_t j = 0; j < k_max; ++j) {
+          const Word* row = w.reads(j + 1, l).data();
+          compact_rows_[j].resize(groups_.size());
+          for (std::size_t c = 0; c < groups_.size(); ++c) compact_rows_[j][c] = blocks_->touched(row, groups_[c], nw);
+          rows_[j] = compact_rows_[j].data();
+        }
+        promote_best(rows_.data(), cand_.data(), groups_.size(), k_max, take, chosen_.data());
+      }
+      for (std::size_t c = 0; c < groups_.size(); ++c) {  // promoted blocks bring every existing token
+        const Word bits = blocks_->spread(chosen_[c]);
+        for (std::size_t i = blocks_->first_word(groups_[c]); i < blocks_->last_word(groups_[c], nw); ++i) h[i] |= bits & x[i];
+      }
+      resident_ += std::uint64_t{k} * take;
+      // New tokens, sequence by sequence: one in a resident block joins it; one that starts a block is
+      // kept while k entries fit.
+      for (std::uint32_t b = 0; b < shape_.batch_size(); ++b) {
+        const std::size_t at = shape_.new_entry(b, n);
+        if ((at - shape_.base(b)) % k == 0 && resident_ + k > capacity_) continue;
+        bool kept = false;
+        resident_ += keep_new_token(shape_, b, at, r.layer(l), &kept);
+      }
+    }
   }
 
   static void set_bit(Word* h, std::uint32_t t) { h[t / kWordBits] |= Word{1} << (t % kWordBits); }
@@ -98,10 +191,10 @@ class SaGuided final : public Policy {
   // Radix selection over score classes: candidates are counted in buckets of classes (one class per
   // bucket up to kCoarseBuckets classes), buckets before the cut are taken whole. In a one-class cut
   // bucket the lowest tokens win; a coarser one is ordered by (class, token).
-  void select_by_class(const Word* const* rows, std::uint32_t k_max, std::size_t nw, const PatternTable& table,
-                       std::uint64_t take, Word* h) {
+  void select_by_class(const Word* const* rows, const Word* cand, std::uint32_t k_max, std::size_t nw,
+                       const PatternTable& table, std::uint64_t take, Word* h) {
     dense_.resize(nw * kWordBits + core::kDenseSlack);
-    const std::size_t count = core::classify_patterns(rows, k_max, cand_.data(), nw, table.class_of.data(), dense_.data());
+    const std::size_t count = core::classify_patterns(rows, k_max, cand, nw, table.class_of.data(), dense_.data());
     std::uint32_t shift = 0;
     while ((table.classes >> shift) > kCoarseBuckets) ++shift;
     class_count_.assign((table.classes >> shift) + 1, 0);
@@ -111,7 +204,7 @@ class SaGuided final : public Policy {
     while (before + class_count_[cut] < take) before += class_count_[cut++];
     below_.resize(nw);
     at_.resize(nw);
-    core::split_at_class(dense_.data(), cand_.data(), nw, shift, cut, below_.data(), at_.data());
+    core::split_at_class(dense_.data(), cand, nw, shift, cut, below_.data(), at_.data());
     for (std::size_t i = 0; i < nw; ++i) h[i] |= below_[i];
     std::uint64_t rest = take - before;
     if (shift == 0) {  // the cut bucket is one class: its lowest tokens
@@ -129,10 +222,10 @@ class SaGuided final : public Policy {
     for (std::size_t i = 0; i < nw; ++i) {
       for (Word x = at_[i]; x != 0; x &= x - 1) {
         const int b = std::countr_zero(x);
-        const std::size_t k = j + static_cast<std::size_t>(std::popcount(cand_[i] & ((Word{1} << b) - 1)));
+        const std::size_t k = j + static_cast<std::size_t>(std::popcount(cand[i] & ((Word{1} << b) - 1)));
         cut_bucket_.push_back({dense_[k], static_cast<std::uint32_t>(i * kWordBits + static_cast<std::size_t>(b)), 0.0});
       }
-      j += static_cast<std::size_t>(std::popcount(cand_[i]));
+      j += static_cast<std::size_t>(std::popcount(cand[i]));
     }
     take_best(rest, h, [](const Ranked& x, const Ranked& y) {
       return x.pattern != y.pattern ? x.pattern < y.pattern : x.token < y.token;
@@ -149,15 +242,15 @@ class SaGuided final : public Policy {
 
   // Windows too long for a pattern table: the scores summed directly, in k order (bit-identical run to
   // run), in proportion to the candidates' future reads.
-  void gather_scores(const StepWindow& w, std::uint32_t l, std::size_t nw, std::uint32_t k_max) {
+  void gather_scores(const Word* const* rows, const Word* cand, std::size_t nw, std::uint32_t k_max) {
     for (std::size_t i = 0; i < nw; ++i) {
-      const Word c = cand_[i];
+      const Word c = cand[i];
       if (c == 0) continue;
       double scores[kWordBits];
       for (Word x = c; x != 0; x &= x - 1) scores[std::countr_zero(x)] = 0;
       for (std::uint32_t k = 1; k <= k_max; ++k) {
         const double inc = 1.0 / k;
-        for (Word x = c & w.reads(k, l).data()[i]; x != 0; x &= x - 1) scores[std::countr_zero(x)] += inc;
+        for (Word x = c & rows[k - 1][i]; x != 0; x &= x - 1) scores[std::countr_zero(x)] += inc;
       }
       for (Word x = c; x != 0; x &= x - 1) {
         const int bit = std::countr_zero(x);
@@ -241,7 +334,8 @@ class SaGuided final : public Policy {
   std::uint32_t window_;
   double fraction_;
   std::vector<Word> union_;
-  std::vector<Word> cand_;
+  std::vector<Word> cand_;            // candidates by word (blocks: by compacted group)
+  std::vector<const Word*> rows_;     // the window's rows handed to promote_best
   std::vector<std::uint32_t> dense_;  // select_by_class: the candidates' score classes in token order
   std::vector<Word> below_, at_;      // select_by_class: candidates before the cut bucket, in it
   WindowUnion windows_;  // S(n+1..n+W, l) in ~3 word passes per step
@@ -250,10 +344,19 @@ class SaGuided final : public Policy {
   std::vector<std::uint64_t> class_count_;
   std::vector<PatternTable> tables_;  // by window length
   std::uint64_t resident_ = 0;
+  // A batch or blocks only:
+  std::optional<core::BlockWords> blocks_;
+  core::TokenBitset exists_;                     // tokens that exist (prompts, then one per sequence and step)
+  std::vector<std::size_t> groups_;              // the groups with candidates, ascending
+  std::vector<Word> chosen_;                     // the promoted candidates, over groups_
+  std::vector<std::vector<Word>> compact_rows_;  // the window's rows as blocks, over groups_
 };
 
 }  // namespace
 
-std::unique_ptr<Policy> make_sa_guided(const PolicyContext& ctx) { return std::make_unique<SaGuided>(ctx); }
+std::unique_ptr<Policy> make_sa_guided(const PolicyContext& ctx) {
+  if (ctx.shape.batched() || ctx.shape.block_tokens > 1) return std::make_unique<SaGuided>(ctx, core::BlockWords(ctx.shape.block_tokens));
+  return std::make_unique<SaGuided>(ctx);
+}
 
 }  // namespace kvsweep::policy

@@ -218,12 +218,29 @@ CheckResult check_schedule(const trace::ExplicitTrace& trace, const cost::Memory
 }
 
 RecordedRun run_and_record(const std::string& name, const trace::ExplicitTrace& trace,
-                           const cost::MemorySystem& m, const config::PolicyParams& params) {
-  policy::PolicyContext ctx{trace.shape, m, params};
+                           const cost::MemorySystem& m, const config::PolicyParams& params,
+                           const policy::ResidencyPlan* given_plan) {
+  policy::PolicyContext ctx{trace.shape, m, params, given_plan};
   // fm_dual follows the Lagrangian bound's paths, as kvsweep eval computes them (fewer passes).
   std::vector<core::Word> plan_bits;
   policy::ResidencyPlan plan;
-  if (name == "fm_dual" && trace.shape.decode_tokens > 0) {
+  const bool needs_plan = name == "fm_dual" && given_plan == nullptr;
+  if (needs_plan && (trace.shape.batched() || trace.shape.block_tokens > 1)) {
+    // The Lagrangian bound has no batch paths yet: a hand-made plan over the batch's token space, state
+    // i (R(P - 1 + i)) holding what step P + i reads.
+    const std::size_t words = core::words_for(trace.shape.space());
+    plan_bits.assign(static_cast<std::size_t>(trace.shape.layers) * trace.shape.decode_tokens * words, 0);
+    plan = {plan_bits.data(), trace.shape.layers, trace.shape.decode_tokens, words};
+    for (std::uint32_t l = 0; l < trace.shape.layers; ++l) {
+      for (std::uint32_t i = 0; i < trace.shape.decode_tokens; ++i) {
+        for (const std::uint32_t p : trace.reads(trace.shape.prompt_tokens + i, l)) {
+          plan_bits[(static_cast<std::size_t>(l) * trace.shape.decode_tokens + i) * words + p / core::kWordBits] |=
+              core::Word{1} << (p % core::kWordBits);
+        }
+      }
+    }
+    ctx.plan = &plan;
+  } else if (needs_plan && trace.shape.decode_tokens > 0) {
     auto plan_source = trace::make_explicit_source(trace);
     const bound::StepMajorReads reads(*plan_source);
     bound::LagrangianOptions o;

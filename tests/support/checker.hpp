@@ -36,8 +36,11 @@ struct RecordedRun {
   std::uint64_t judged_hits = 0;
   bool respects_capacity = true;
 };
+// fm_dual follows `plan` when given, else the Lagrangian bound's paths (a batch or blocks: a plan that
+// holds in each state what the next step reads, until the bound has batch paths).
 RecordedRun run_and_record(const std::string& policy, const trace::ExplicitTrace& trace,
-                           const cost::MemorySystem& m, const config::PolicyParams& params = {});
+                           const cost::MemorySystem& m, const config::PolicyParams& params = {},
+                           const policy::ResidencyPlan* plan = nullptr);
 
 // The states of an oracle schedule as sets, for check_schedule.
 Schedule schedule_of(const oracle::ScheduleState& s, const oracle::OracleInstance& inst);

@@ -40,10 +40,12 @@ struct AllocationDetail {
 
 // The same, and the hits x_l of each layer at the minimum (hits.size() == reads.size(), or empty for
 // the value only): the allocation the fm_tracking policy aims at. With caps (one per layer), x_l <=
-// caps[l] too: the hits a schedule can still reach in each layer.
+// caps[l] too: the hits a schedule can still reach in each layer. With entries_per_hit (one per layer),
+// a hit of layer l takes entries_per_hit[l] entries of C instead of one (fm_tracking's blocks: a block
+// holds k entries for the hits of its read tokens); not a bound then, an allocation.
 double free_migration_allocation(const cost::MemorySystem& m, std::span<const std::uint32_t> reads,
                                  std::span<double> hits, std::span<const std::uint32_t> caps = {},
-                                 AllocationDetail* detail = nullptr);
+                                 AllocationDetail* detail = nullptr, std::span<const double> entries_per_hit = {});
 
 struct BoundTotals {
   double bandwidth_split_s = 0;

@@ -34,7 +34,7 @@ class BlockWords {
   static constexpr bool kBlocks = true;
   explicit BlockWords(std::uint32_t k)
       : k_(k), per_(k > kWordBits ? k / kWordBits : 1), starts_(block_starts(k)),
-        ones_(k >= kWordBits ? ~Word{0} : (Word{1} << k) - 1) {}
+        ones_(k >= kWordBits ? ~Word{0} : (Word{1} << k) - 1), tops_(k >= kWordBits ? Word{1} << 63 : starts_ << (k - 1)) {}
 
   std::uint32_t k() const { return k_; }
   // Words per group, and the groups of a bitset of `words` words.
@@ -45,14 +45,14 @@ class BlockWords {
 
   // The start bits of group g's blocks that hold any bit of x.
   Word touched(const Word* x, std::size_t g, std::size_t words) const {
-    if (per_ == 1) return fold_blocks(x[g], k_) & starts_;
+    if (per_ == 1) return any_in_blocks(x[g]);
     Word any = 0;
     for (std::size_t w = first_word(g); w < last_word(g, words); ++w) any |= x[w];
     return any != 0 ? 1 : 0;
   }
   // The start bits of group g's blocks that hold any bit of a & ~b.
   Word touched_and_not(const Word* a, const Word* b, std::size_t g, std::size_t words) const {
-    if (per_ == 1) return fold_blocks(a[g] & ~b[g], k_) & starts_;
+    if (per_ == 1) return any_in_blocks(a[g] & ~b[g]);
     Word any = 0;
     for (std::size_t w = first_word(g); w < last_word(g, words); ++w) any |= a[w] & ~b[w];
     return any != 0 ? 1 : 0;
@@ -63,10 +63,15 @@ class BlockWords {
   std::size_t position(std::size_t g, std::uint32_t bit) const { return g * per_ * kWordBits + bit; }
 
  private:
+  // fold_blocks(x, k) & starts_ (k <= 64) in five operations whatever k: a block's bits below its top
+  // bit, plus all ones there, carry into the top bit iff any is set (never beyond the block).
+  Word any_in_blocks(Word x) const { return ((((x & ~tops_) + ~tops_) | x) & tops_) >> (k_ - 1); }
+
   std::uint32_t k_;
   std::size_t per_;
   Word starts_;
   Word ones_;
+  Word tops_;  // the top bit of each block of a word (k <= 64)
 };
 
 // The same interface for single tokens (k = 1, a group is a word, bits are their own blocks): a policy
