@@ -17,10 +17,10 @@ namespace kvsweep::bound {
 
 StepMajorReads::StepMajorReads(trace::TraceSource& source) : shape_(source.shape()) {
   const std::uint32_t P = shape_.prompt_tokens, D = shape_.decode_tokens, L = shape_.layers;
-  words_ = core::words_for(shape_.total_tokens());
+  words_ = core::words_for(shape_.space());
   bits_.assign(static_cast<std::size_t>(L) * D * words_, 0);
   counts_.assign(static_cast<std::size_t>(D) * L, 0);
-  std::vector<core::TokenBitset> step(L, core::TokenBitset(shape_.total_tokens()));
+  std::vector<core::TokenBitset> step(L, core::TokenBitset(shape_.space()));
   for (std::uint32_t j = 0; j < D; ++j) {
     for (auto& b : step) b.clear();
     source.read_step(P + j, step);
@@ -39,16 +39,23 @@ StepMajorReads::StepMajorReads(trace::TraceSource& source) : shape_(source.shape
 
 namespace {
 
-// The cost model's constants in units of e / B_hbm.
+// The cost model's constants in units of e / B_hbm (a batch's: B writes per (step, layer), O / e of
+// link per transfer, blocks of k tokens; a lone sequence: B = 1, k = 1).
 struct Units {
   double unit_s;  // e / B_hbm
   double w, r_lr, r_lw, r_d;
   bool balanced;
   double movable;  // weight entries a balanced step may read from DRAM's copy (weights_in_dram: mirror)
+  double overhead;  // O / e: a transfer's link bytes beside its payload, in entries
+  double writes;    // B
+  std::uint32_t block;  // k
   explicit Units(const cost::MemorySystem& m)
       : unit_s(m.kv_entry_bytes / m.hbm_bw), w(m.weight_bytes_per_layer / m.kv_entry_bytes),
         r_lr(m.hbm_bw / m.link_read_bw), r_lw(m.hbm_bw / m.link_write_bw), r_d(m.hbm_bw / m.dram_bw),
-        balanced(m.hbm_reads == config::HbmReads::kBalanced), movable(m.movable_weight_entries()) {}
+        balanced(m.hbm_reads == config::HbmReads::kBalanced), movable(m.movable_weight_entries()),
+        overhead(m.transfer_overhead_bytes / m.kv_entry_bytes), writes(m.writes_per_step), block(m.block_tokens) {}
+  // Link-read entries a miss costs at least (bound/bounds.cpp): its own and 1 / k of a transfer's O.
+  double miss_link() const { return 1 + overhead / block; }
 };
 
 std::size_t steps_of(const StepMajorReads& reads) {
@@ -101,22 +108,35 @@ void solve_paths(const StepMajorReads& reads, const Units& u, const LagrangianDu
   counts.piggyback.assign(n, 0);
   counts.prefetch.assign(n, 0);
   counts.kept_new.assign(n, 0);
+  counts.transfers.assign(n, 0);
   std::vector<V> hold(d.capacity.begin(), d.capacity.end());
+  const bool blocks = sh.block_tokens > 1;
   std::vector<std::vector<std::uint64_t>> occupancy(L, std::vector<std::uint64_t>(D, 0));
   auto layer = [&](std::uint32_t l) {
     detail::LayerPrices<V> p;
     p.hit.resize(D);
     p.piggyback.resize(D);
     p.prefetch.resize(D);
+    if (blocks) p.transfer.resize(D);
     for (std::uint32_t j = 0; j < D; ++j) {
       const std::size_t k = static_cast<std::size_t>(j) * L + l;
       const double a = d.hbm[k], b = u.r_lr * d.link[k] + u.r_d * d.dram[k];
-      p.hit[j] = static_cast<V>(u.balanced ? std::min(0.0, a - b) : a - b);
+      // A transfer's overhead, priced on the link-read term. Token paths: every miss (in the constant)
+      // and every prefetch is a transfer of its own, so a hit saves one and a prefetch costs one.
+      const double t = u.r_lr * u.overhead * d.link[k];
+      const double hit = u.balanced ? std::min(0.0, a - b) : a - b;
+      p.hit[j] = static_cast<V>(blocks ? hit : hit - t);
       p.piggyback[j] = static_cast<V>(a);
-      p.prefetch[j] = static_cast<V>(a + b);
+      p.prefetch[j] = static_cast<V>(blocks ? a + b : a + b + t);
+      if (blocks) p.transfer[j] = static_cast<V>(t);
     }
-    detail::cheapest_paths<V>(reads, l, p, hold, counts, occupancy[l], kernel, pools.get(static_cast<V*>(nullptr)).local(),
-                              held != nullptr ? held->data() + static_cast<std::size_t>(l) * D * reads.words() : nullptr);
+    auto& scratch = pools.get(static_cast<V*>(nullptr)).local();
+    core::Word* held_l = held != nullptr ? held->data() + static_cast<std::size_t>(l) * D * reads.words() : nullptr;
+    if (blocks) {
+      detail::cheapest_block_paths<V>(reads, l, p, hold, counts, occupancy[l], scratch, held_l);
+    } else {
+      detail::cheapest_paths<V>(reads, l, p, hold, counts, occupancy[l], kernel, scratch, held_l);
+    }
   };
   if (parallel) {
     tbb::parallel_for(tbb::blocked_range<std::uint32_t>(0, L, 1), [&](const tbb::blocked_range<std::uint32_t>& r) {
@@ -128,6 +148,12 @@ void solve_paths(const StepMajorReads& reads, const Units& u, const LagrangianDu
   counts.occupancy.assign(D, 0);
   for (std::uint32_t l = 0; l < L; ++l) {
     for (std::uint32_t i = 0; i < D; ++i) counts.occupancy[i] += occupancy[l][i];
+  }
+  if (!blocks) {  // one token per transfer: every miss and every prefetch
+    for (std::size_t k = 0; k < n; ++k) {
+      counts.transfers[k] = reads.count(static_cast<std::uint32_t>(k / L), static_cast<std::uint32_t>(k % L)) -
+                            counts.hits[k] + counts.prefetch[k];
+    }
   }
 }
 
@@ -158,8 +184,8 @@ double value_and_subgradient(const StepMajorReads& reads, const Units& u, double
       const double x = u.balanced && a > b ? h + u.movable : 0.0;
       const double prefetch = c.prefetch[k];
       const double hbm = u.w + (h - x) + c.piggyback[k] + prefetch + c.kept_new[k];
-      const double link = u.r_lr * (s - h + x + prefetch);
-      const double dram = u.r_d * (s - h + x + prefetch + 1);
+      const double link = u.r_lr * (s - h + x + prefetch + u.overhead * c.transfers[k]);
+      const double dram = u.r_d * (s - h + x + prefetch + u.writes);
       g.hbm[k] = hbm - lo[k];
       g.link[k] = link - lo[k];
       g.dram[k] = dram - lo[k];
@@ -268,18 +294,22 @@ LagrangianDuals free_migration_duals(const StepMajorReads& reads, const cost::Me
     for (std::uint32_t l = 0; l < L; ++l) s[l] = reads.count(j, l);
     AllocationDetail alloc;
     free_migration_allocation(m, s, x, {}, &alloc);
-    // Each layer's active lines at x_l (H, LR, LW, DR, in units) and their slopes. The link and DRAM
-    // lines from the misses themselves: r_lr (s_l - x_l) would multiply the rounding of x_l by r_lr.
-    const std::array<double, 4> slope{1.0, -u.r_lr, 0.0, -u.r_d};
+    // Each layer's active lines at x_l (H, LR, LW, DR, in units) and their slopes, as free_migration
+    // draws them (a batch: B writes, O / k of link per miss). The link and DRAM lines from the misses
+    // themselves: r_lr (s_l - x_l) would multiply the rounding of x_l by r_lr.
+    const double lr = u.r_lr * u.miss_link(), lw = u.r_lw * (u.writes * (1 + u.overhead));
+    const std::array<double, 4> slope{1.0, -lr, 0.0, -u.r_d};
     double price = 0;  // the knapsack's capacity price: minus the best slope left unbought
     for (std::uint32_t l = 0; l < L; ++l) {
       const double sl = s[l], xl = x[l], miss = alloc.misses[l];
-      values[l] = {u.w + xl, u.r_lr * miss, u.r_lw, u.r_d * (alloc.direct ? sl + 1 - xl : miss + 1)};
+      values[l] = {u.w + xl, lr * miss, lw, u.r_d * (alloc.direct ? sl + u.writes - xl : miss + u.writes)};
       if (xl == 0 && u.movable > 0) {  // mirrored weights read over the link: the lines where the step sits
         cost::StepCounts c;
         c.reads = s[l];
+        c.writes = m.writes_per_step;
+        c.transfers = c.reads / m.block_tokens;  // as bandwidth_split's mirrored floor counts them
         const double y = (m.weight_bytes_per_layer - cost::step_bytes(m, c).hbm_weights) / m.kv_entry_bytes;
-        if (y > 0) values[l] = {u.w - y, u.r_lr * (sl + y), u.r_lw, u.r_d * (sl + y + 1)};
+        if (y > 0) values[l] = {u.w - y, u.r_lr * (sl * u.miss_link() + y), lw, u.r_d * (sl + y + u.writes)};
       }
       const double f = *std::max_element(values[l].begin(), values[l].end());
       left[l] = 1e300;

@@ -209,6 +209,12 @@ bool kernel_supported(PathKernel k) {
 #endif
 }
 
+std::vector<Segment> segments_of(const trace::TraceShape& shape) {
+  std::vector<Segment> segs(shape.batch_size());
+  for (std::uint32_t b = 0; b < shape.batch_size(); ++b) segs[b] = {shape.base(b) / kWordBits, shape.prompt(b)};
+  return segs;
+}
+
 template <class V>
 void cheapest_paths(const StepMajorReads& reads, std::uint32_t l, const LayerPrices<V>& prices, const std::vector<V>& hold,
                     PathCounts& counts, std::vector<std::uint64_t>& occupancy, PathKernel kernel,
@@ -216,9 +222,12 @@ void cheapest_paths(const StepMajorReads& reads, std::uint32_t l, const LayerPri
   if (!kernel_supported(kernel)) throw std::invalid_argument("lagrangian: this machine lacks the kernel asked for");
   kernel = resolve(kernel);
   const auto& sh = reads.shape();
-  const std::uint32_t P = sh.prompt_tokens, D = sh.decode_tokens, L = sh.layers;
+  const std::uint32_t D = sh.decode_tokens, L = sh.layers;
   const std::size_t W = reads.words();
   if (D == 0) return;
+  // Each sequence's segment is swept on its own (word offset o): its positions past its newest token,
+  // and the padding after them, never exist, so no path may enter them.
+  const std::vector<Segment> segs = segments_of(sh);
   constexpr V kInf = std::numeric_limits<V>::infinity();
   s.in.assign(W * kWordBits, kInf);
   s.out.assign(W * kWordBits, V{0});
@@ -226,41 +235,46 @@ void cheapest_paths(const StepMajorReads& reads, std::uint32_t l, const LayerPri
   s.from_in.resize(static_cast<std::size_t>(D) * W);
   s.cur.assign(W, 0);
 
-  // State 0, the free initial placement of the prompt's entries.
+  // State 0, the free initial placement of the prompts' entries.
   {
     const Word* r0 = reads.row(l, 0);
-    for (std::uint32_t t = 0; t < P; ++t) {
-      s.in[t] = hold[0] + (((r0[t / kWordBits] >> (t % kWordBits)) & 1U) != 0 ? prices.hit[0] : V{0});
+    for (const Segment& seg : segs) {
+      for (std::size_t t = seg.word * kWordBits; t < seg.word * kWordBits + seg.prompt; ++t) {
+        s.in[t] = hold[0] + (((r0[t / kWordBits] >> (t % kWordBits)) & 1U) != 0 ? prices.hit[0] : V{0});
+      }
     }
   }
   for (std::uint32_t i = 1; i < D; ++i) {
     const Word* before = reads.row(l, i - 1);
     const Word* now = reads.row(l, i);
-    const std::uint32_t exist = P + i;  // tokens 0 .. P + i - 1 exist in state i
-    const std::uint32_t created = exist - 1;
-    const std::size_t nw = core::words_for(exist);
     Word* fo = s.from_out.data() + static_cast<std::size_t>(i) * W;
     Word* fi = s.from_in.data() + static_cast<std::size_t>(i) * W;
-    advance(Transition<V>{s.in.data(), s.out.data(), before, now, nw, created, prices.piggyback[i - 1],
-                          prices.prefetch[i - 1], hold[i], prices.hit[i], fo, fi},
-            kernel);
-    // Tokens beyond the newest do not exist yet: no path may enter them.
-    if (exist % kWordBits != 0) {
-      const std::size_t w = nw - 1;
-      const Word keep = (Word{1} << (exist % kWordBits)) - 1;
-      fo[w] &= keep;
-      fi[w] &= keep;
-      for (std::uint32_t t = exist; t < (w + 1) * kWordBits; ++t) {
-        s.in[t] = kInf;
-        s.out[t] = V{0};
+    for (const Segment& seg : segs) {
+      const std::size_t o = seg.word;
+      const std::uint32_t exist = seg.prompt + i;  // the segment's tokens 0 .. exist - 1 exist in state i
+      const std::uint32_t created = exist - 1;
+      const std::size_t nw = core::words_for(exist);
+      advance(Transition<V>{s.in.data() + o * kWordBits, s.out.data() + o * kWordBits, before + o, now + o, nw, created,
+                            prices.piggyback[i - 1], prices.prefetch[i - 1], hold[i], prices.hit[i], fo + o, fi + o},
+              kernel);
+      // Tokens beyond the newest do not exist yet: no path may enter them.
+      if (exist % kWordBits != 0) {
+        const std::size_t w = o + nw - 1;
+        const Word keep = (Word{1} << (exist % kWordBits)) - 1;
+        fo[w] &= keep;
+        fi[w] &= keep;
+        for (std::size_t t = o * kWordBits + exist; t < (w + 1) * kWordBits; ++t) {
+          s.in[t] = kInf;
+          s.out[t] = V{0};
+        }
       }
     }
   }
 
   // Traceback from the last state: in where that is strictly cheaper.
-  {
-    const std::size_t nw = core::words_for(P + D - 1);
-    for (std::size_t w = 0; w < nw; ++w) {
+  for (const Segment& seg : segs) {
+    const std::size_t nw = core::words_for(seg.prompt + D - 1);
+    for (std::size_t w = seg.word; w < seg.word + nw; ++w) {
       Word bits = 0;
       for (std::uint32_t k = 0; k < kWordBits; ++k) {
         bits |= static_cast<Word>(s.in[w * kWordBits + k] < s.out[w * kWordBits + k]) << k;
@@ -269,34 +283,42 @@ void cheapest_paths(const StepMajorReads& reads, std::uint32_t l, const LayerPri
     }
   }
   for (std::uint32_t i = D; i-- > 0;) {
-    const std::size_t nw = core::words_for(P + i);
     const Word* now = reads.row(l, i);
     std::uint64_t held = 0, hits = 0;
-    for (std::size_t w = 0; w < nw; ++w) {
-      held += static_cast<std::uint64_t>(std::popcount(s.cur[w]));
-      hits += static_cast<std::uint64_t>(std::popcount(s.cur[w] & now[w]));
+    for (const Segment& seg : segs) {
+      const std::size_t w0 = seg.word, w1 = seg.word + core::words_for(seg.prompt + i);
+      for (std::size_t w = w0; w < w1; ++w) {
+        held += static_cast<std::uint64_t>(std::popcount(s.cur[w]));
+        hits += static_cast<std::uint64_t>(std::popcount(s.cur[w] & now[w]));
+      }
+      if (held_bits != nullptr) {
+        std::copy(s.cur.begin() + static_cast<std::ptrdiff_t>(w0), s.cur.begin() + static_cast<std::ptrdiff_t>(w1),
+                  held_bits + static_cast<std::size_t>(i) * W + w0);
+      }
     }
     occupancy[i] += held;
-    if (held_bits != nullptr) std::copy(s.cur.begin(), s.cur.begin() + static_cast<std::ptrdiff_t>(nw), held_bits + static_cast<std::size_t>(i) * W);
     counts.hits[static_cast<std::size_t>(i) * L + l] = static_cast<std::uint32_t>(hits);
     if (i == 0) break;
     const Word* before = reads.row(l, i - 1);
     const Word* fo = s.from_out.data() + static_cast<std::size_t>(i) * W;
     const Word* fi = s.from_in.data() + static_cast<std::size_t>(i) * W;
-    const std::uint32_t created = P + i - 1;
     std::uint64_t piggyback = 0, prefetch = 0;
     std::uint32_t kept = 0;
-    for (std::size_t w = 0; w < nw; ++w) {
-      const Word c = s.cur[w];
-      Word promoted = c & fo[w];
-      if (w == created / kWordBits) {
-        const Word bit = Word{1} << (created % kWordBits);
-        kept = (promoted & bit) != 0 ? 1 : 0;
-        promoted &= ~bit;
+    for (const Segment& seg : segs) {
+      const std::uint32_t exist = seg.prompt + i;
+      const std::size_t created = seg.word * kWordBits + exist - 1;
+      for (std::size_t w = seg.word; w < seg.word + core::words_for(exist); ++w) {
+        const Word c = s.cur[w];
+        Word promoted = c & fo[w];
+        if (w == created / kWordBits) {
+          const Word bit = Word{1} << (created % kWordBits);
+          kept += (promoted & bit) != 0 ? 1 : 0;
+          promoted &= ~bit;
+        }
+        piggyback += static_cast<std::uint64_t>(std::popcount(promoted & before[w]));
+        prefetch += static_cast<std::uint64_t>(std::popcount(promoted & ~before[w]));
+        s.cur[w] = (c & ~fo[w]) | (~c & fi[w]);
       }
-      piggyback += static_cast<std::uint64_t>(std::popcount(promoted & before[w]));
-      prefetch += static_cast<std::uint64_t>(std::popcount(promoted & ~before[w]));
-      s.cur[w] = (c & ~fo[w]) | (~c & fi[w]);
     }
     const std::size_t k = static_cast<std::size_t>(i - 1) * L + l;
     counts.piggyback[k] = static_cast<std::uint32_t>(piggyback);
@@ -308,9 +330,178 @@ void cheapest_paths(const StepMajorReads& reads, std::uint32_t l, const LayerPri
   counts.piggyback[last] = counts.prefetch[last] = counts.kept_new[last] = 0;
 }
 
+namespace {
+
+// The tokens of block g (positions g k .. g k + k - 1) set in a row of `words` words (a block of k > 64
+// tokens may run past the last word of the layout: those positions never exist).
+inline std::uint32_t block_count(const Word* row, std::size_t g, std::uint32_t k, std::size_t words) {
+  if (k < kWordBits) {
+    const std::size_t pos = g * k;
+    return static_cast<std::uint32_t>(std::popcount((row[pos / kWordBits] >> (pos % kWordBits)) & ((Word{1} << k) - 1)));
+  }
+  const std::size_t per = k / kWordBits;
+  std::uint32_t c = 0;
+  for (std::size_t w = g * per; w < std::min(words, g * per + per); ++w) c += static_cast<std::uint32_t>(std::popcount(row[w]));
+  return c;
+}
+
+inline bool test_bit(const Word* row, std::size_t g) { return ((row[g / kWordBits] >> (g % kWordBits)) & 1U) != 0; }
+inline void put_bit(Word* row, std::size_t g, bool on) {
+  const Word bit = Word{1} << (g % kWordBits);
+  row[g / kWordBits] = on ? row[g / kWordBits] | bit : row[g / kWordBits] & ~bit;
+}
+
+// Where one block of a segment stands in state i: its existing tokens before step i - 1 created the
+// segment's newest (`before`), whether that one is its own (`fresh`), and how many exist in state i.
+struct BlockAge {
+  std::uint32_t before, fresh, now;
+  BlockAge(std::uint32_t exist_now, std::uint32_t first, std::uint32_t k) {
+    now = exist_now > first ? std::min(k, exist_now - first) : 0;
+    fresh = now > 0 && exist_now - 1 >= first && exist_now - 1 < first + k ? 1 : 0;
+    before = now - fresh;
+  }
+};
+
+std::uint32_t blocks_for(std::uint32_t tokens, std::uint32_t k) { return (tokens + k - 1) / k; }
+
+}  // namespace
+
+template <class V>
+void cheapest_block_paths(const StepMajorReads& reads, std::uint32_t l, const LayerPrices<V>& p, const std::vector<V>& hold,
+                          PathCounts& counts, std::vector<std::uint64_t>& occupancy, PathScratch<V>& s,
+                          core::Word* held_bits) {
+  const auto& sh = reads.shape();
+  const std::uint32_t D = sh.decode_tokens, L = sh.layers, k = sh.block_tokens;
+  const std::size_t W = reads.words();
+  if (D == 0) return;
+  const std::vector<Segment> segs = segments_of(sh);
+  const std::size_t blocks = (W * kWordBits + k - 1) / k, BW = core::words_for(blocks);
+  const auto first_block = [&](const Segment& seg) { return seg.word * kWordBits / k; };
+  const V kv = static_cast<V>(k);
+  constexpr V kInf = std::numeric_limits<V>::infinity();
+  s.in.assign(blocks, kInf);
+  s.out.assign(blocks, V{0});
+  s.from_out.assign(static_cast<std::size_t>(D) * BW, 0);
+  s.from_in.assign(static_cast<std::size_t>(D) * BW, 0);
+  s.cur.assign(BW, 0);
+
+  // State 0, the free initial placement; a block out of HBM that is read pays its transfer.
+  {
+    const Word* r0 = reads.row(l, 0);
+    for (const Segment& seg : segs) {
+      for (std::size_t g = first_block(seg); g < first_block(seg) + blocks_for(seg.prompt, k); ++g) {
+        const std::uint32_t r = block_count(r0, g, k, W);
+        s.in[g] = hold[0] * kv + static_cast<V>(r) * p.hit[0];
+        s.out[g] = r > 0 ? p.transfer[0] : V{0};
+      }
+    }
+  }
+  // State i - 1 -> i (step j = i - 1): staying in keeps the new token if it joins the block; coming in
+  // brings every existing token (read ones piggy-back, the others are prefetched) and the new one, and
+  // is a transfer unless the block, being out and read at step j, already crossed for those reads.
+  for (std::uint32_t i = 1; i < D; ++i) {
+    const Word* before = reads.row(l, i - 1);
+    const Word* now = reads.row(l, i);
+    Word* fo = s.from_out.data() + static_cast<std::size_t>(i) * BW;
+    Word* fi = s.from_in.data() + static_cast<std::size_t>(i) * BW;
+    const V pb = p.piggyback[i - 1], pf = p.prefetch[i - 1], tj = p.transfer[i - 1], ti = p.transfer[i];
+    const V hd = hold[i] * kv, hit = p.hit[i];
+    for (const Segment& seg : segs) {
+      const std::uint32_t exist = seg.prompt + i;
+      for (std::uint32_t q = 0; q < blocks_for(exist, k); ++q) {
+        const std::size_t g = first_block(seg) + q;
+        const BlockAge age(exist, q * k, k);
+        const std::uint32_t rj = age.before > 0 ? block_count(before, g, k, W) : 0;
+        const std::uint32_t ri = block_count(now, g, k, W);
+        const V was_in = s.in[g], was_out = s.out[g];
+        const V joins = age.fresh != 0 ? pb : V{0};
+        const V stay = was_in + joins;
+        const V prom = static_cast<V>(rj) * pb + static_cast<V>(age.before - rj) * pf + joins +
+                       (rj == 0 && age.before > 0 ? tj : V{0});
+        const V via = was_out + prom;
+        const bool from_out = via < stay, from_in = was_in < was_out;
+        s.out[g] = (from_in ? was_in : was_out) + (ri > 0 ? ti : V{0});
+        s.in[g] = (from_out ? via : stay) + hd + static_cast<V>(ri) * hit;
+        if (from_out) put_bit(fo, g, true);
+        if (from_in) put_bit(fi, g, true);
+      }
+    }
+  }
+
+  // Traceback from the last state: in where that is strictly cheaper.
+  for (const Segment& seg : segs) {
+    for (std::size_t g = first_block(seg); g < first_block(seg) + blocks_for(seg.prompt + D - 1, k); ++g) {
+      put_bit(s.cur.data(), g, s.in[g] < s.out[g]);
+    }
+  }
+  for (std::uint32_t i = D; i-- > 0;) {
+    const Word* now = reads.row(l, i);
+    std::uint64_t held = 0, hits = 0, missed = 0;  // missed: blocks out of HBM and read (transfers)
+    for (const Segment& seg : segs) {
+      const std::uint32_t exist = seg.prompt + i;
+      for (std::uint32_t q = 0; q < blocks_for(exist, k); ++q) {
+        const std::size_t g = first_block(seg) + q;
+        const std::uint32_t ri = block_count(now, g, k, W);
+        if (!test_bit(s.cur.data(), g)) {
+          missed += ri > 0 ? 1 : 0;
+          continue;
+        }
+        held += k;
+        hits += ri;
+        if (held_bits != nullptr) {
+          Word* row = held_bits + static_cast<std::size_t>(i) * W;
+          for (std::size_t t = g * k; t < g * k + BlockAge(exist, q * k, k).now; ++t) put_bit(row, t, true);
+        }
+      }
+    }
+    occupancy[i] += held;
+    const std::size_t ki = static_cast<std::size_t>(i) * L + l;
+    counts.hits[ki] = static_cast<std::uint32_t>(hits);
+    counts.transfers[ki] += static_cast<std::uint32_t>(missed);
+    if (i == 0) break;
+    const Word* before = reads.row(l, i - 1);
+    const Word* fo = s.from_out.data() + static_cast<std::size_t>(i) * BW;
+    const Word* fi = s.from_in.data() + static_cast<std::size_t>(i) * BW;
+    std::uint64_t piggyback = 0, prefetch = 0, promoted_unread = 0;
+    std::uint32_t kept = 0;
+    for (const Segment& seg : segs) {
+      const std::uint32_t exist = seg.prompt + i;
+      for (std::uint32_t q = 0; q < blocks_for(exist, k); ++q) {
+        const std::size_t g = first_block(seg) + q;
+        const bool in = test_bit(s.cur.data(), g);
+        if (!in) {
+          put_bit(s.cur.data(), g, test_bit(fi, g));
+          continue;
+        }
+        const BlockAge age(exist, q * k, k);
+        kept += age.fresh;
+        if (test_bit(fo, g)) {
+          const std::uint32_t rj = age.before > 0 ? block_count(before, g, k, W) : 0;
+          piggyback += rj;
+          prefetch += age.before - rj;
+          promoted_unread += rj == 0 && age.before > 0 ? 1 : 0;
+          put_bit(s.cur.data(), g, false);
+        }
+      }
+    }
+    const std::size_t kj = static_cast<std::size_t>(i - 1) * L + l;
+    counts.piggyback[kj] = static_cast<std::uint32_t>(piggyback);
+    counts.prefetch[kj] = static_cast<std::uint32_t>(prefetch);
+    counts.kept_new[kj] = kept;
+    counts.transfers[kj] += static_cast<std::uint32_t>(promoted_unread);
+  }
+}
+
 template void cheapest_paths<float>(const StepMajorReads&, std::uint32_t, const LayerPrices<float>&,
                                     const std::vector<float>&, PathCounts&, std::vector<std::uint64_t>&, PathKernel, PathScratch<float>&, core::Word*);
 template void cheapest_paths<double>(const StepMajorReads&, std::uint32_t, const LayerPrices<double>&,
                                      const std::vector<double>&, PathCounts&, std::vector<std::uint64_t>&, PathKernel, PathScratch<double>&, core::Word*);
+
+template void cheapest_block_paths<float>(const StepMajorReads&, std::uint32_t, const LayerPrices<float>&,
+                                          const std::vector<float>&, PathCounts&, std::vector<std::uint64_t>&,
+                                          PathScratch<float>&, core::Word*);
+template void cheapest_block_paths<double>(const StepMajorReads&, std::uint32_t, const LayerPrices<double>&,
+                                           const std::vector<double>&, PathCounts&, std::vector<std::uint64_t>&,
+                                           PathScratch<double>&, core::Word*);
 
 }  // namespace kvsweep::bound::detail

@@ -31,8 +31,9 @@
 
 namespace kvsweep::bound {
 
-// Every read of a trace, layer by layer and step by step: row (l, j) = S(P + j, l) as words over all
-// tokens. What the per-entry paths sweep, state by state. Memory: L * D * (P + D) / 8 bytes.
+// Every read of a trace, layer by layer and step by step: row (l, j) = S(P + j, l) as words over the
+// layer's token space (trace::TraceShape::space(): every sequence of a batch, in its segment). What the
+// paths sweep, state by state. Memory: L * D * space() / 8 bytes.
 class StepMajorReads {
  public:
   explicit StepMajorReads(trace::TraceSource& source);
@@ -58,11 +59,12 @@ struct LagrangianDuals {
   std::vector<double> capacity;
 };
 
-// What the per-entry paths do at a dual point, summed: per (j, l) the hits, piggy-backs, prefetches
-// and kept new entries; per state the entries held.
+// What the paths do at a dual point, summed: per (j, l) the hits, piggy-backs, prefetches, kept new
+// entries and transfers (blocks crossing towards the GPU; with k = 1 every miss and every prefetch);
+// per state the entries held (k per held block).
 struct PathCounts {
-  std::vector<std::uint32_t> hits, piggyback, prefetch, kept_new;  // [j * L + l]
-  std::vector<std::uint64_t> occupancy;                            // [i]
+  std::vector<std::uint32_t> hits, piggyback, prefetch, kept_new, transfers;  // [j * L + l]
+  std::vector<std::uint64_t> occupancy;                                       // [i]
 };
 
 // How the paths are computed: every kernel gives the same paths; kAuto takes the widest this machine
@@ -78,7 +80,8 @@ double lagrangian_value(const StepMajorReads& reads, const cost::MemorySystem& m
                         PathCounts& counts, bool precise, bool parallel = true, PathKernel kernel = PathKernel::kAuto);
 
 // The entries the cheapest paths hold at `duals` (double precision): bit t of words
-// [(l * D + i) * words(), ...) is set when token t's layer-l entry is in HBM in state i (R(P - 1 + i)).
+// [(l * D + i) * words(), ...) is set when position t's layer-l entry is in HBM in state i (R(P - 1 + i));
+// positions as the trace's layout places a batch (TraceShape::base), a held block's existing tokens all set.
 // Capacity may be exceeded (it is only priced): a plan for a schedule, not a schedule.
 std::vector<core::Word> lagrangian_paths(const StepMajorReads& reads, const cost::MemorySystem& m,
                                          const LagrangianDuals& duals, bool parallel = true);
