@@ -345,24 +345,55 @@ inline std::uint32_t block_count(const Word* row, std::size_t g, std::uint32_t k
   return c;
 }
 
-inline bool test_bit(const Word* row, std::size_t g) { return ((row[g / kWordBits] >> (g % kWordBits)) & 1U) != 0; }
-inline void put_bit(Word* row, std::size_t g, bool on) {
-  const Word bit = Word{1} << (g % kWordBits);
-  row[g / kWordBits] = on ? row[g / kWordBits] | bit : row[g / kWordBits] & ~bit;
-}
-
-// Where one block of a segment stands in state i: its existing tokens before step i - 1 created the
-// segment's newest (`before`), whether that one is its own (`fresh`), and how many exist in state i.
-struct BlockAge {
-  std::uint32_t before, fresh, now;
-  BlockAge(std::uint32_t exist_now, std::uint32_t first, std::uint32_t k) {
-    now = exist_now > first ? std::min(k, exist_now - first) : 0;
-    fresh = now > 0 && exist_now - 1 >= first && exist_now - 1 < first + k ? 1 : 0;
-    before = now - fresh;
-  }
-};
+inline void set_bit(Word* row, std::size_t t) { row[t / kWordBits] |= Word{1} << (t % kWordBits); }
 
 std::uint32_t blocks_for(std::uint32_t tokens, std::uint32_t k) { return (tokens + k - 1) / k; }
+
+constexpr std::uint8_t kFromOut = 1, kFromIn = 2;
+
+// One segment's blocks in state i, whose tokens 0 .. exist - 1 exist: blocks q < full were whole before
+// step i - 1 created token exist - 1; block `full` holds that new token and `before` older ones.
+struct SegmentBlocks {
+  std::uint32_t full, before;
+  SegmentBlocks(std::uint32_t exist, std::uint32_t k) : full((exist - 1) / k), before((exist - 1) % k) {}
+  std::uint32_t count() const { return full + 1; }
+};
+
+// The prices of one transition into state i (step j = i - 1), per block.
+template <class V>
+struct BlockStep {
+  V piggyback, prefetch, transfer_j, transfer_i, hold, hit, k;
+};
+
+// Blocks that were whole before step j, none of which takes a new token: a loop the compiler vectorises.
+template <class V>
+void advance_whole_blocks(V* in, V* out, const std::uint16_t* read_j, const std::uint16_t* read_i, std::uint8_t* step,
+                          std::size_t n, const BlockStep<V>& p) {
+  for (std::size_t g = 0; g < n; ++g) {
+    const V rj = static_cast<V>(read_j[g]), ri = static_cast<V>(read_i[g]);
+    const V was_in = in[g], was_out = out[g];
+    const V via = was_out + rj * p.piggyback + (p.k - rj) * p.prefetch + (read_j[g] == 0 ? p.transfer_j : V{0});
+    const bool fo = via < was_in, fi = was_in < was_out;
+    out[g] = (fi ? was_in : was_out) + (read_i[g] != 0 ? p.transfer_i : V{0});
+    in[g] = (fo ? via : was_in) + p.hold + ri * p.hit;
+    step[g] = static_cast<std::uint8_t>((fo ? kFromOut : 0) | (fi ? kFromIn : 0));
+  }
+}
+
+// The block that takes the segment's new token: `before` older tokens exist (0: the new token starts it,
+// and it was no block in state j).
+template <class V>
+void advance_new_token_block(V& in, V& out, std::uint32_t before, std::uint32_t read_j, std::uint32_t read_i,
+                             std::uint8_t& step, const BlockStep<V>& p) {
+  const V was_in = in, was_out = out;
+  const V stay = was_in + p.piggyback;
+  const V via = was_out + static_cast<V>(read_j) * p.piggyback + static_cast<V>(before - read_j) * p.prefetch +
+                p.piggyback + (read_j == 0 && before > 0 ? p.transfer_j : V{0});
+  const bool fo = via < stay, fi = was_in < was_out;
+  out = (fi ? was_in : was_out) + (read_i != 0 ? p.transfer_i : V{0});
+  in = (fo ? via : stay) + p.hold + static_cast<V>(read_i) * p.hit;
+  step = static_cast<std::uint8_t>((fo ? kFromOut : 0) | (fi ? kFromIn : 0));
+}
 
 }  // namespace
 
@@ -375,82 +406,75 @@ void cheapest_block_paths(const StepMajorReads& reads, std::uint32_t l, const La
   const std::size_t W = reads.words();
   if (D == 0) return;
   const std::vector<Segment> segs = segments_of(sh);
-  const std::size_t blocks = (W * kWordBits + k - 1) / k, BW = core::words_for(blocks);
+  const std::size_t blocks = (W * kWordBits + k - 1) / k;
   const auto first_block = [&](const Segment& seg) { return seg.word * kWordBits / k; };
-  const V kv = static_cast<V>(k);
   constexpr V kInf = std::numeric_limits<V>::infinity();
   s.in.assign(blocks, kInf);
   s.out.assign(blocks, V{0});
-  s.from_out.assign(static_cast<std::size_t>(D) * BW, 0);
-  s.from_in.assign(static_cast<std::size_t>(D) * BW, 0);
-  s.cur.assign(BW, 0);
+  s.block_reads.resize(static_cast<std::size_t>(D) * blocks);
+  s.block_step.resize(static_cast<std::size_t>(D) * blocks);
+  s.held.assign(blocks, 0);
+  // Each existing block's reads at step i, kept for the traceback. A block that does not exist in state
+  // i is never read from its row.
+  const auto reads_at = [&](std::uint32_t i) { return s.block_reads.data() + static_cast<std::size_t>(i) * blocks; };
+  const auto count_reads = [&](std::uint32_t i) {
+    const Word* row = reads.row(l, i);
+    std::uint16_t* r = reads_at(i);
+    for (const Segment& seg : segs) {
+      const std::size_t g0 = first_block(seg);
+      for (std::size_t g = g0; g < g0 + blocks_for(seg.prompt + i, k); ++g) r[g] = static_cast<std::uint16_t>(block_count(row, g, k, W));
+    }
+  };
 
   // State 0, the free initial placement; a block out of HBM that is read pays its transfer.
-  {
-    const Word* r0 = reads.row(l, 0);
-    for (const Segment& seg : segs) {
-      for (std::size_t g = first_block(seg); g < first_block(seg) + blocks_for(seg.prompt, k); ++g) {
-        const std::uint32_t r = block_count(r0, g, k, W);
-        s.in[g] = hold[0] * kv + static_cast<V>(r) * p.hit[0];
-        s.out[g] = r > 0 ? p.transfer[0] : V{0};
-      }
+  count_reads(0);
+  for (const Segment& seg : segs) {
+    const std::size_t g0 = first_block(seg);
+    for (std::size_t g = g0; g < g0 + blocks_for(seg.prompt, k); ++g) {
+      s.in[g] = hold[0] * static_cast<V>(k) + static_cast<V>(reads_at(0)[g]) * p.hit[0];
+      s.out[g] = reads_at(0)[g] > 0 ? p.transfer[0] : V{0};
     }
   }
-  // State i - 1 -> i (step j = i - 1): staying in keeps the new token if it joins the block; coming in
+  // State i - 1 -> i (step j = i - 1): staying in takes the new token if it joins the block; coming in
   // brings every existing token (read ones piggy-back, the others are prefetched) and the new one, and
   // is a transfer unless the block, being out and read at step j, already crossed for those reads.
   for (std::uint32_t i = 1; i < D; ++i) {
-    const Word* before = reads.row(l, i - 1);
-    const Word* now = reads.row(l, i);
-    Word* fo = s.from_out.data() + static_cast<std::size_t>(i) * BW;
-    Word* fi = s.from_in.data() + static_cast<std::size_t>(i) * BW;
-    const V pb = p.piggyback[i - 1], pf = p.prefetch[i - 1], tj = p.transfer[i - 1], ti = p.transfer[i];
-    const V hd = hold[i] * kv, hit = p.hit[i];
+    count_reads(i);
+    const BlockStep<V> step{p.piggyback[i - 1], p.prefetch[i - 1], p.transfer[i - 1], p.transfer[i],
+                            hold[i] * static_cast<V>(k), p.hit[i], static_cast<V>(k)};
+    const std::uint16_t* rj = reads_at(i - 1);
+    const std::uint16_t* ri = reads_at(i);
+    std::uint8_t* st = s.block_step.data() + static_cast<std::size_t>(i) * blocks;
     for (const Segment& seg : segs) {
-      const std::uint32_t exist = seg.prompt + i;
-      for (std::uint32_t q = 0; q < blocks_for(exist, k); ++q) {
-        const std::size_t g = first_block(seg) + q;
-        const BlockAge age(exist, q * k, k);
-        const std::uint32_t rj = age.before > 0 ? block_count(before, g, k, W) : 0;
-        const std::uint32_t ri = block_count(now, g, k, W);
-        const V was_in = s.in[g], was_out = s.out[g];
-        const V joins = age.fresh != 0 ? pb : V{0};
-        const V stay = was_in + joins;
-        const V prom = static_cast<V>(rj) * pb + static_cast<V>(age.before - rj) * pf + joins +
-                       (rj == 0 && age.before > 0 ? tj : V{0});
-        const V via = was_out + prom;
-        const bool from_out = via < stay, from_in = was_in < was_out;
-        s.out[g] = (from_in ? was_in : was_out) + (ri > 0 ? ti : V{0});
-        s.in[g] = (from_out ? via : stay) + hd + static_cast<V>(ri) * hit;
-        if (from_out) put_bit(fo, g, true);
-        if (from_in) put_bit(fi, g, true);
-      }
+      const SegmentBlocks sb(seg.prompt + i, k);
+      const std::size_t g0 = first_block(seg), g = g0 + sb.full;
+      advance_whole_blocks(s.in.data() + g0, s.out.data() + g0, rj + g0, ri + g0, st + g0, sb.full, step);
+      advance_new_token_block(s.in[g], s.out[g], sb.before, sb.before > 0 ? rj[g] : 0U, ri[g], st[g], step);
     }
   }
 
   // Traceback from the last state: in where that is strictly cheaper.
   for (const Segment& seg : segs) {
-    for (std::size_t g = first_block(seg); g < first_block(seg) + blocks_for(seg.prompt + D - 1, k); ++g) {
-      put_bit(s.cur.data(), g, s.in[g] < s.out[g]);
-    }
+    const std::size_t g0 = first_block(seg);
+    for (std::size_t g = g0; g < g0 + blocks_for(seg.prompt + D - 1, k); ++g) s.held[g] = s.in[g] < s.out[g] ? 1 : 0;
   }
   for (std::uint32_t i = D; i-- > 0;) {
-    const Word* now = reads.row(l, i);
+    const std::uint16_t* ri = reads_at(i);
     std::uint64_t held = 0, hits = 0, missed = 0;  // missed: blocks out of HBM and read (transfers)
     for (const Segment& seg : segs) {
       const std::uint32_t exist = seg.prompt + i;
-      for (std::uint32_t q = 0; q < blocks_for(exist, k); ++q) {
-        const std::size_t g = first_block(seg) + q;
-        const std::uint32_t ri = block_count(now, g, k, W);
-        if (!test_bit(s.cur.data(), g)) {
-          missed += ri > 0 ? 1 : 0;
+      const std::size_t g0 = first_block(seg);
+      for (std::size_t g = g0; g < g0 + blocks_for(exist, k); ++g) {
+        if (s.held[g] == 0) {
+          missed += ri[g] != 0 ? 1 : 0;
           continue;
         }
         held += k;
-        hits += ri;
-        if (held_bits != nullptr) {
+        hits += ri[g];
+        if (held_bits != nullptr) {  // the block's existing tokens
           Word* row = held_bits + static_cast<std::size_t>(i) * W;
-          for (std::size_t t = g * k; t < g * k + BlockAge(exist, q * k, k).now; ++t) put_bit(row, t, true);
+          const std::size_t end = std::min<std::size_t>(g * k + k, g0 * k + exist);
+          for (std::size_t t = g * k; t < end; ++t) set_bit(row, t);
         }
       }
     }
@@ -459,29 +483,27 @@ void cheapest_block_paths(const StepMajorReads& reads, std::uint32_t l, const La
     counts.hits[ki] = static_cast<std::uint32_t>(hits);
     counts.transfers[ki] += static_cast<std::uint32_t>(missed);
     if (i == 0) break;
-    const Word* before = reads.row(l, i - 1);
-    const Word* fo = s.from_out.data() + static_cast<std::size_t>(i) * BW;
-    const Word* fi = s.from_in.data() + static_cast<std::size_t>(i) * BW;
+    const std::uint16_t* rj = reads_at(i - 1);
+    const std::uint8_t* st = s.block_step.data() + static_cast<std::size_t>(i) * blocks;
     std::uint64_t piggyback = 0, prefetch = 0, promoted_unread = 0;
     std::uint32_t kept = 0;
     for (const Segment& seg : segs) {
-      const std::uint32_t exist = seg.prompt + i;
-      for (std::uint32_t q = 0; q < blocks_for(exist, k); ++q) {
-        const std::size_t g = first_block(seg) + q;
-        const bool in = test_bit(s.cur.data(), g);
-        if (!in) {
-          put_bit(s.cur.data(), g, test_bit(fi, g));
+      const SegmentBlocks sb(seg.prompt + i, k);
+      const std::size_t g0 = first_block(seg);
+      for (std::size_t g = g0; g < g0 + sb.count(); ++g) {
+        if (s.held[g] == 0) {
+          s.held[g] = (st[g] & kFromIn) != 0 ? 1 : 0;
           continue;
         }
-        const BlockAge age(exist, q * k, k);
-        kept += age.fresh;
-        if (test_bit(fo, g)) {
-          const std::uint32_t rj = age.before > 0 ? block_count(before, g, k, W) : 0;
-          piggyback += rj;
-          prefetch += age.before - rj;
-          promoted_unread += rj == 0 && age.before > 0 ? 1 : 0;
-          put_bit(s.cur.data(), g, false);
-        }
+        const bool takes_new = g == g0 + sb.full;
+        kept += takes_new ? 1 : 0;
+        if ((st[g] & kFromOut) == 0) continue;
+        const std::uint32_t before = takes_new ? sb.before : k;
+        const std::uint32_t r = before > 0 ? rj[g] : 0;
+        piggyback += r;
+        prefetch += before - r;
+        promoted_unread += r == 0 && before > 0 ? 1 : 0;
+        s.held[g] = 0;
       }
     }
     const std::size_t kj = static_cast<std::size_t>(i - 1) * L + l;

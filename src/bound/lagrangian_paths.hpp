@@ -40,13 +40,17 @@ std::vector<Segment> segments_of(const trace::TraceShape& shape);
 // Thread-safe for different layers with different `occupancy` vectors.
 // Per-thread working memory of the paths (two values per token, two bits per token and state): kept by
 // the caller for as long as passes go on, so that each pass reuses it, and released with it.
-// (Block paths: the same per block, the bit rows over blocks.)
 template <class V>
 struct PathScratch {
-  std::vector<V> in, out;       // cheapest cost so far ending in / out of HBM, per token
+  std::vector<V> in, out;       // cheapest cost so far ending in / out of HBM, per token (block)
   std::vector<core::Word> from_out;  // [i * W + w]: the entry in at state i came from out (a promotion)
   std::vector<core::Word> from_in;   // [i * W + w]: the entry out at state i was in at state i - 1
   std::vector<core::Word> cur;       // traceback: in at the current state
+  // Block paths only, per block g and state i at [i * blocks + g]: its tokens read at step i, and how
+  // its path reached state i (kFromOut, kFromIn bits, as from_out and from_in); per block, held now.
+  std::vector<std::uint16_t> block_reads;
+  std::vector<std::uint8_t> block_step;
+  std::vector<std::uint8_t> held;
 };
 template <class V>
 using ScratchPool = tbb::enumerable_thread_specific<PathScratch<V>>;
@@ -67,7 +71,8 @@ extern template void cheapest_paths<double>(const StepMajorReads&, std::uint32_t
 // resident as a whole (k entries of capacity once its first token exists, a promotion brings all its
 // existing tokens, one transfer per crossing). Adds to `counts` as cheapest_paths does, and the
 // transfers; occupancy counts k per resident block; held_bits the existing tokens of the held blocks.
-// Scalar: a block is one value per state, k tokens' worth of work for one comparison.
+// Blocks that were whole before a step and take no new token (all but one per sequence) go through one
+// plain loop the compiler vectorises; a block is one value per state, k tokens' worth of work.
 template <class V>
 void cheapest_block_paths(const StepMajorReads& reads, std::uint32_t l, const LayerPrices<V>& prices,
                           const std::vector<V>& hold, PathCounts& counts, std::vector<std::uint64_t>& occupancy,
