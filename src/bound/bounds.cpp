@@ -22,10 +22,14 @@ struct Lines {
   }
 };
 
-// A batch writes B entries per step; with a per-transfer cost O every miss is part of a transfer of at
-// most k tokens, so link-read is at least (e + O / k) per miss and link-write (e + O) B. (B = 1, O = 0:
-// every coefficient is exactly what it was for one sequence.)
+// A batch writes B entries per step: link-write (e + O) B. With resident reads every entry the link
+// carries is a miss, part of a transfer of at most k tokens: at least e + O / k each. With balanced
+// reads it need not be: a schedule may keep the read entries resident and stream some of them from
+// DRAM's copy (x), which carries no O, so only e per entry is certain (charging O / k there put both
+// bounds above the exhaustive optimum). (B = 1, O = 0: every coefficient is exactly what it was for one
+// sequence.)
 double miss_link_bytes(const cost::MemorySystem& m) {
+  if (m.hbm_reads == config::HbmReads::kBalanced) return m.kv_entry_bytes;
   return m.kv_entry_bytes + m.transfer_overhead_bytes / m.block_tokens;
 }
 double write_link_bytes(const cost::MemorySystem& m) {
@@ -78,7 +82,8 @@ std::optional<double> mirrored_floor(const cost::MemorySystem& m, double s) {
   cost::StepCounts c;
   c.reads = static_cast<std::uint64_t>(s);
   c.writes = m.writes_per_step;
-  c.transfers = c.reads / m.block_tokens;  // at least this many blocks carry the misses
+  // No transfers: the reads may all be resident hits streamed from DRAM's copy (balanced reads, as the
+  // mirror needs), which carry no O.
   const cost::StepBytes b = cost::step_bytes(m, c);
   if (!(b.hbm_weights < m.weight_bytes_per_layer)) return std::nullopt;  // HBM not the bottleneck: no move
   return cost::step_time_s(m, b);

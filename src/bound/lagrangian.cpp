@@ -54,8 +54,9 @@ struct Units {
         r_lr(m.hbm_bw / m.link_read_bw), r_lw(m.hbm_bw / m.link_write_bw), r_d(m.hbm_bw / m.dram_bw),
         balanced(m.hbm_reads == config::HbmReads::kBalanced), movable(m.movable_weight_entries()),
         overhead(m.transfer_overhead_bytes / m.kv_entry_bytes), writes(m.writes_per_step), block(m.block_tokens) {}
-  // Link-read entries a miss costs at least (bound/bounds.cpp): its own and 1 / k of a transfer's O.
-  double miss_link() const { return 1 + overhead / block; }
+  // Link-read entries an entry the link carries costs at least, as bound/bounds.cpp draws its lines: its
+  // own and, with resident reads, 1 / k of a transfer's O (balanced reads of resident hits carry none).
+  double miss_link() const { return balanced ? 1.0 : 1 + overhead / block; }
 };
 
 std::size_t steps_of(const StepMajorReads& reads) {
@@ -270,6 +271,85 @@ void tangent(double a, double b, double c, double ga, double gb, double gc, doub
   dc = free[2] ? g[2] : 0;
 }
 
+// free_migration's knapsack at one step with the hits in blocks (k >= 2): a block with r of its k tokens
+// read gives r hits for k entries of C, so each layer buys its blocks densest first, and what an entry
+// of C buys at the margin is f's slope times r / k there. Valid as free_migration is (every hit comes
+// from a resident block) and never below it; here only the start of the dual search. Per layer: the hits
+// x_l and the density r / k of the next entry it would buy (of the last block bought when none is left);
+// returns whether C binds.
+bool block_allocation(const StepMajorReads& reads, const Units& u, std::uint32_t j, std::span<const std::uint32_t> s,
+                      double capacity, std::vector<double>& hits, std::vector<double>& density) {
+  const std::uint32_t L = reads.shape().layers, k = reads.shape().block_tokens;
+  struct Piece {
+    double slope;  // per entry of C, < 0
+    double entries, hits, density;
+    std::uint32_t layer;
+  };
+  std::vector<Piece> pieces;
+  std::vector<std::uint32_t> hist;
+  const double lr = u.r_lr * u.miss_link(), lw = u.r_lw * (u.writes * (1 + u.overhead));
+  for (std::uint32_t l = 0; l < L; ++l) {
+    const double sl = s[l];
+    // f's lines in the hits x (units), its breakpoints in [0, s] and its slope between them.
+    const std::array<double, 4> a{u.w, lr * sl, lw, u.r_d * (sl + u.writes)}, b{1.0, -lr, 0.0, -u.r_d};
+    auto f = [&](double x) {
+      double v = a[0] + b[0] * x;
+      for (int i = 1; i < 4; ++i) v = std::max(v, a[i] + b[i] * x);
+      return v;
+    };
+    std::vector<double> xs{0.0, sl};
+    for (int i = 0; i < 4; ++i) {
+      for (int q = i + 1; q < 4; ++q) {
+        const double x = b[i] != b[q] ? (a[q] - a[i]) / (b[i] - b[q]) : -1.0;
+        if (x > 0 && x < sl) xs.push_back(x);
+      }
+    }
+    std::sort(xs.begin(), xs.end());
+    detail::block_read_histogram(reads, l, j, hist);
+    std::uint32_t r = k;  // the densest blocks left
+    double left_in_class = static_cast<double>(hist[r]) * r;
+    for (std::size_t i = 0; i + 1 < xs.size(); ++i) {
+      const double width = xs[i + 1] - xs[i];
+      if (width <= 0) continue;
+      const double sigma = (f(xs[i + 1]) - f(xs[i])) / width;
+      if (sigma >= 0) break;  // past f's minimum
+      for (double x_left = width; x_left > 0 && r > 0;) {
+        if (left_in_class <= 0) {
+          if (--r == 0) break;
+          left_in_class = static_cast<double>(hist[r]) * r;
+          continue;
+        }
+        const double take = std::min(x_left, left_in_class);
+        const double dens = static_cast<double>(r) / k;
+        pieces.push_back({sigma * dens, take / dens, take, dens, l});
+        x_left -= take;
+        left_in_class -= take;
+      }
+    }
+  }
+  std::stable_sort(pieces.begin(), pieces.end(), [](const Piece& p, const Piece& q) { return p.slope < q.slope; });
+  hits.assign(L, 0.0);
+  density.assign(L, 0.0);
+  std::vector<bool> margin_found(L, false);
+  double budget = capacity;
+  bool binds = false;
+  for (const Piece& p : pieces) {
+    if (margin_found[p.layer]) continue;
+    density[p.layer] = p.density;
+    const double take = std::min(budget, p.entries);
+    hits[p.layer] += p.hits * (take / p.entries);
+    budget -= take;
+    if (take < p.entries) {
+      margin_found[p.layer] = true;
+      binds = true;
+    }
+  }
+  for (std::uint32_t l = 0; l < L; ++l) {
+    if (density[l] == 0) density[l] = 1.0 / k;  // nothing to buy: any block, at one read
+  }
+  return binds;
+}
+
 }  // namespace
 
 LagrangianDuals zero_duals(const StepMajorReads& reads) {
@@ -290,12 +370,20 @@ LagrangianDuals free_migration_duals(const StepMajorReads& reads, const cost::Me
   std::vector<std::uint32_t> s(L);
   std::vector<double> x(L), left(L), right(L);
   std::vector<std::array<double, 4>> values(L);
+  // Hits per entry of C at each layer's margin: 1 for tokens; for blocks, r / k of the next one.
+  std::vector<double> density(L, 1.0);
   for (std::uint32_t j = 0; j < D; ++j) {
     for (std::uint32_t l = 0; l < L; ++l) s[l] = reads.count(j, l);
     AllocationDetail alloc;
-    free_migration_allocation(m, s, x, {}, &alloc);
+    if (sh.block_tokens > 1) {
+      alloc.capacity_binds = block_allocation(reads, u, j, s, static_cast<double>(m.capacity_entries), x, density);
+      alloc.misses.resize(L);
+      for (std::uint32_t l = 0; l < L; ++l) alloc.misses[l] = s[l] - x[l];
+    } else {
+      free_migration_allocation(m, s, x, {}, &alloc);
+    }
     // Each layer's active lines at x_l (H, LR, LW, DR, in units) and their slopes, as free_migration
-    // draws them (a batch: B writes, O / k of link per miss). The link and DRAM lines from the misses
+    // draws them (a batch: B writes; with resident reads, O / k of link per miss). The link and DRAM lines from the misses
     // themselves: r_lr (s_l - x_l) would multiply the rounding of x_l by r_lr.
     const double lr = u.r_lr * u.miss_link(), lw = u.r_lw * (u.writes * (1 + u.overhead));
     const std::array<double, 4> slope{1.0, -lr, 0.0, -u.r_d};
@@ -307,7 +395,6 @@ LagrangianDuals free_migration_duals(const StepMajorReads& reads, const cost::Me
         cost::StepCounts c;
         c.reads = s[l];
         c.writes = m.writes_per_step;
-        c.transfers = c.reads / m.block_tokens;  // as bandwidth_split's mirrored floor counts them
         const double y = (m.weight_bytes_per_layer - cost::step_bytes(m, c).hbm_weights) / m.kv_entry_bytes;
         if (y > 0) values[l] = {u.w - y, u.r_lr * (sl * u.miss_link() + y), lw, u.r_d * (sl + y + u.writes)};
       }
@@ -320,15 +407,16 @@ LagrangianDuals free_migration_duals(const StepMajorReads& reads, const cost::Me
           right[l] = std::max(right[l], slope[k]);
         }
       }
-      if (xl < sl - 1e-9) price = std::max(price, -right[l]);
+      if (xl < sl - 1e-9) price = std::max(price, -right[l] * density[l]);
     }
     // Capacity that the hits leave unused has no price, however the lines above were told apart.
     if (!alloc.capacity_binds) price = 0;
     d.capacity[j] = price;
     for (std::uint32_t l = 0; l < L; ++l) {
       // Weights on the active lines with the steepest and the flattest slope, mixed so that the
-      // combined slope is -price where the active lines allow it (the knapsack's optimality).
-      const double tau = std::clamp(-price, left[l], right[l]);
+      // combined slope per hit is -price / density (price per entry of C, density hits per entry)
+      // where the active lines allow it (the knapsack's optimality).
+      const double tau = std::clamp(-price / density[l], left[l], right[l]);
       const double theta = right[l] > left[l] ? (right[l] - tau) / (right[l] - left[l]) : 1.0;
       const double f = *std::max_element(values[l].begin(), values[l].end());
       std::size_t steep = 4, flat = 4;

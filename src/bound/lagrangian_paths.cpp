@@ -397,6 +397,17 @@ void advance_new_token_block(V& in, V& out, std::uint32_t before, std::uint32_t 
 
 }  // namespace
 
+void block_read_histogram(const StepMajorReads& reads, std::uint32_t l, std::uint32_t j, std::vector<std::uint32_t>& hist) {
+  const auto& sh = reads.shape();
+  const std::uint32_t k = sh.block_tokens;
+  hist.assign(k + 1, 0);
+  const Word* row = reads.row(l, j);
+  for (const Segment& seg : segments_of(sh)) {
+    const std::size_t g0 = seg.word * kWordBits / k;
+    for (std::size_t g = g0; g < g0 + blocks_for(seg.prompt + j, k); ++g) ++hist[block_count(row, g, k, reads.words())];
+  }
+}
+
 template <class V>
 void cheapest_block_paths(const StepMajorReads& reads, std::uint32_t l, const LayerPrices<V>& p, const std::vector<V>& hold,
                           PathCounts& counts, std::vector<std::uint64_t>& occupancy, PathScratch<V>& s,

@@ -85,6 +85,10 @@ extern template void cheapest_block_paths<double>(const StepMajorReads&, std::ui
                                                   const std::vector<double>&, PathCounts&, std::vector<std::uint64_t>&,
                                                   PathScratch<double>&, core::Word*);
 
+// The existing blocks of layer l in state j by how many of their tokens step j reads: hist[r] blocks
+// with r reads (hist sized k + 1).
+void block_read_histogram(const StepMajorReads& reads, std::uint32_t l, std::uint32_t j, std::vector<std::uint32_t>& hist);
+
 bool kernel_supported(PathKernel k);
 
 }  // namespace kvsweep::bound::detail
