@@ -22,12 +22,14 @@ struct Lines {
   }
 };
 
-// A batch writes B entries per step: link-write (e + O) B. A token read over the link is a miss, part of
-// a transfer of at most k tokens (at least e + O / k bytes), or, with balanced reads, a resident entry
-// read from DRAM's copy (e bytes, no transfer): so e + O / k per token only where every link read is a
-// miss (hbm_reads: resident), else e. (B = 1, O = 0: every coefficient is exactly what it was.)
+// A batch writes B entries per step: link-write (e + O) B. With resident reads every entry the link
+// carries is a miss, part of a transfer of at most k tokens: at least e + O / k each. With balanced
+// reads it need not be: a schedule may keep the read entries resident and stream some of them from
+// DRAM's copy (x), which carries no O, so only e per entry is certain (charging O / k there put both
+// bounds above the exhaustive optimum). (B = 1, O = 0: every coefficient is exactly what it was for one
+// sequence.)
 double miss_link_bytes(const cost::MemorySystem& m) {
-  if (m.hbm_reads != config::HbmReads::kResident) return m.kv_entry_bytes;
+  if (m.hbm_reads == config::HbmReads::kBalanced) return m.kv_entry_bytes;
   return m.kv_entry_bytes + m.transfer_overhead_bytes / m.block_tokens;
 }
 double write_link_bytes(const cost::MemorySystem& m) {
@@ -80,7 +82,8 @@ std::optional<double> mirrored_floor(const cost::MemorySystem& m, double s) {
   cost::StepCounts c;
   c.reads = static_cast<std::uint64_t>(s);
   c.writes = m.writes_per_step;
-  c.transfers = 0;  // a lower bound: the link's tokens may all be resident entries read from DRAM's copy
+  // No transfers: the reads may all be resident hits streamed from DRAM's copy (balanced reads, as the
+  // mirror needs), which carry no O.
   const cost::StepBytes b = cost::step_bytes(m, c);
   if (!(b.hbm_weights < m.weight_bytes_per_layer)) return std::nullopt;  // HBM not the bottleneck: no move
   return cost::step_time_s(m, b);

@@ -17,10 +17,10 @@ namespace kvsweep::bound {
 
 StepMajorReads::StepMajorReads(trace::TraceSource& source) : shape_(source.shape()) {
   const std::uint32_t P = shape_.prompt_tokens, D = shape_.decode_tokens, L = shape_.layers;
-  words_ = core::words_for(shape_.total_tokens());
+  words_ = core::words_for(shape_.space());
   bits_.assign(static_cast<std::size_t>(L) * D * words_, 0);
   counts_.assign(static_cast<std::size_t>(D) * L, 0);
-  std::vector<core::TokenBitset> step(L, core::TokenBitset(shape_.total_tokens()));
+  std::vector<core::TokenBitset> step(L, core::TokenBitset(shape_.space()));
   for (std::uint32_t j = 0; j < D; ++j) {
     for (auto& b : step) b.clear();
     source.read_step(P + j, step);
@@ -39,16 +39,24 @@ StepMajorReads::StepMajorReads(trace::TraceSource& source) : shape_(source.shape
 
 namespace {
 
-// The cost model's constants in units of e / B_hbm.
+// The cost model's constants in units of e / B_hbm (a batch's: B writes per (step, layer), O / e of
+// link per transfer, blocks of k tokens; a lone sequence: B = 1, k = 1).
 struct Units {
   double unit_s;  // e / B_hbm
   double w, r_lr, r_lw, r_d;
   bool balanced;
   double movable;  // weight entries a balanced step may read from DRAM's copy (weights_in_dram: mirror)
+  double overhead;  // O / e: a transfer's link bytes beside its payload, in entries
+  double writes;    // B
+  std::uint32_t block;  // k
   explicit Units(const cost::MemorySystem& m)
       : unit_s(m.kv_entry_bytes / m.hbm_bw), w(m.weight_bytes_per_layer / m.kv_entry_bytes),
         r_lr(m.hbm_bw / m.link_read_bw), r_lw(m.hbm_bw / m.link_write_bw), r_d(m.hbm_bw / m.dram_bw),
-        balanced(m.hbm_reads == config::HbmReads::kBalanced), movable(m.movable_weight_entries()) {}
+        balanced(m.hbm_reads == config::HbmReads::kBalanced), movable(m.movable_weight_entries()),
+        overhead(m.transfer_overhead_bytes / m.kv_entry_bytes), writes(m.writes_per_step), block(m.block_tokens) {}
+  // Link-read entries an entry the link carries costs at least, as bound/bounds.cpp draws its lines: its
+  // own and, with resident reads, 1 / k of a transfer's O (balanced reads of resident hits carry none).
+  double miss_link() const { return balanced ? 1.0 : 1 + overhead / block; }
 };
 
 std::size_t steps_of(const StepMajorReads& reads) {
@@ -101,22 +109,35 @@ void solve_paths(const StepMajorReads& reads, const Units& u, const LagrangianDu
   counts.piggyback.assign(n, 0);
   counts.prefetch.assign(n, 0);
   counts.kept_new.assign(n, 0);
+  counts.transfers.assign(n, 0);
   std::vector<V> hold(d.capacity.begin(), d.capacity.end());
+  const bool blocks = sh.block_tokens > 1;
   std::vector<std::vector<std::uint64_t>> occupancy(L, std::vector<std::uint64_t>(D, 0));
   auto layer = [&](std::uint32_t l) {
     detail::LayerPrices<V> p;
     p.hit.resize(D);
     p.piggyback.resize(D);
     p.prefetch.resize(D);
+    if (blocks) p.transfer.resize(D);
     for (std::uint32_t j = 0; j < D; ++j) {
       const std::size_t k = static_cast<std::size_t>(j) * L + l;
       const double a = d.hbm[k], b = u.r_lr * d.link[k] + u.r_d * d.dram[k];
-      p.hit[j] = static_cast<V>(u.balanced ? std::min(0.0, a - b) : a - b);
+      // A transfer's overhead, priced on the link-read term. Token paths: every miss (in the constant)
+      // and every prefetch is a transfer of its own, so a hit saves one and a prefetch costs one.
+      const double t = u.r_lr * u.overhead * d.link[k];
+      const double hit = u.balanced ? std::min(0.0, a - b) : a - b;
+      p.hit[j] = static_cast<V>(blocks ? hit : hit - t);
       p.piggyback[j] = static_cast<V>(a);
-      p.prefetch[j] = static_cast<V>(a + b);
+      p.prefetch[j] = static_cast<V>(blocks ? a + b : a + b + t);
+      if (blocks) p.transfer[j] = static_cast<V>(t);
     }
-    detail::cheapest_paths<V>(reads, l, p, hold, counts, occupancy[l], kernel, pools.get(static_cast<V*>(nullptr)).local(),
-                              held != nullptr ? held->data() + static_cast<std::size_t>(l) * D * reads.words() : nullptr);
+    auto& scratch = pools.get(static_cast<V*>(nullptr)).local();
+    core::Word* held_l = held != nullptr ? held->data() + static_cast<std::size_t>(l) * D * reads.words() : nullptr;
+    if (blocks) {
+      detail::cheapest_block_paths<V>(reads, l, p, hold, counts, occupancy[l], scratch, held_l);
+    } else {
+      detail::cheapest_paths<V>(reads, l, p, hold, counts, occupancy[l], kernel, scratch, held_l);
+    }
   };
   if (parallel) {
     tbb::parallel_for(tbb::blocked_range<std::uint32_t>(0, L, 1), [&](const tbb::blocked_range<std::uint32_t>& r) {
@@ -128,6 +149,12 @@ void solve_paths(const StepMajorReads& reads, const Units& u, const LagrangianDu
   counts.occupancy.assign(D, 0);
   for (std::uint32_t l = 0; l < L; ++l) {
     for (std::uint32_t i = 0; i < D; ++i) counts.occupancy[i] += occupancy[l][i];
+  }
+  if (!blocks) {  // one token per transfer: every miss and every prefetch
+    for (std::size_t k = 0; k < n; ++k) {
+      counts.transfers[k] = reads.count(static_cast<std::uint32_t>(k / L), static_cast<std::uint32_t>(k % L)) -
+                            counts.hits[k] + counts.prefetch[k];
+    }
   }
 }
 
@@ -158,8 +185,8 @@ double value_and_subgradient(const StepMajorReads& reads, const Units& u, double
       const double x = u.balanced && a > b ? h + u.movable : 0.0;
       const double prefetch = c.prefetch[k];
       const double hbm = u.w + (h - x) + c.piggyback[k] + prefetch + c.kept_new[k];
-      const double link = u.r_lr * (s - h + x + prefetch);
-      const double dram = u.r_d * (s - h + x + prefetch + 1);
+      const double link = u.r_lr * (s - h + x + prefetch + u.overhead * c.transfers[k]);
+      const double dram = u.r_d * (s - h + x + prefetch + u.writes);
       g.hbm[k] = hbm - lo[k];
       g.link[k] = link - lo[k];
       g.dram[k] = dram - lo[k];
@@ -244,6 +271,85 @@ void tangent(double a, double b, double c, double ga, double gb, double gc, doub
   dc = free[2] ? g[2] : 0;
 }
 
+// free_migration's knapsack at one step with the hits in blocks (k >= 2): a block with r of its k tokens
+// read gives r hits for k entries of C, so each layer buys its blocks densest first, and what an entry
+// of C buys at the margin is f's slope times r / k there. Valid as free_migration is (every hit comes
+// from a resident block) and never below it; here only the start of the dual search. Per layer: the hits
+// x_l and the density r / k of the next entry it would buy (of the last block bought when none is left);
+// returns whether C binds.
+bool block_allocation(const StepMajorReads& reads, const Units& u, std::uint32_t j, std::span<const std::uint32_t> s,
+                      double capacity, std::vector<double>& hits, std::vector<double>& density) {
+  const std::uint32_t L = reads.shape().layers, k = reads.shape().block_tokens;
+  struct Piece {
+    double slope;  // per entry of C, < 0
+    double entries, hits, density;
+    std::uint32_t layer;
+  };
+  std::vector<Piece> pieces;
+  std::vector<std::uint32_t> hist;
+  const double lr = u.r_lr * u.miss_link(), lw = u.r_lw * (u.writes * (1 + u.overhead));
+  for (std::uint32_t l = 0; l < L; ++l) {
+    const double sl = s[l];
+    // f's lines in the hits x (units), its breakpoints in [0, s] and its slope between them.
+    const std::array<double, 4> a{u.w, lr * sl, lw, u.r_d * (sl + u.writes)}, b{1.0, -lr, 0.0, -u.r_d};
+    auto f = [&](double x) {
+      double v = a[0] + b[0] * x;
+      for (int i = 1; i < 4; ++i) v = std::max(v, a[i] + b[i] * x);
+      return v;
+    };
+    std::vector<double> xs{0.0, sl};
+    for (int i = 0; i < 4; ++i) {
+      for (int q = i + 1; q < 4; ++q) {
+        const double x = b[i] != b[q] ? (a[q] - a[i]) / (b[i] - b[q]) : -1.0;
+        if (x > 0 && x < sl) xs.push_back(x);
+      }
+    }
+    std::sort(xs.begin(), xs.end());
+    detail::block_read_histogram(reads, l, j, hist);
+    std::uint32_t r = k;  // the densest blocks left
+    double left_in_class = static_cast<double>(hist[r]) * r;
+    for (std::size_t i = 0; i + 1 < xs.size(); ++i) {
+      const double width = xs[i + 1] - xs[i];
+      if (width <= 0) continue;
+      const double sigma = (f(xs[i + 1]) - f(xs[i])) / width;
+      if (sigma >= 0) break;  // past f's minimum
+      for (double x_left = width; x_left > 0 && r > 0;) {
+        if (left_in_class <= 0) {
+          if (--r == 0) break;
+          left_in_class = static_cast<double>(hist[r]) * r;
+          continue;
+        }
+        const double take = std::min(x_left, left_in_class);
+        const double dens = static_cast<double>(r) / k;
+        pieces.push_back({sigma * dens, take / dens, take, dens, l});
+        x_left -= take;
+        left_in_class -= take;
+      }
+    }
+  }
+  std::stable_sort(pieces.begin(), pieces.end(), [](const Piece& p, const Piece& q) { return p.slope < q.slope; });
+  hits.assign(L, 0.0);
+  density.assign(L, 0.0);
+  std::vector<bool> margin_found(L, false);
+  double budget = capacity;
+  bool binds = false;
+  for (const Piece& p : pieces) {
+    if (margin_found[p.layer]) continue;
+    density[p.layer] = p.density;
+    const double take = std::min(budget, p.entries);
+    hits[p.layer] += p.hits * (take / p.entries);
+    budget -= take;
+    if (take < p.entries) {
+      margin_found[p.layer] = true;
+      binds = true;
+    }
+  }
+  for (std::uint32_t l = 0; l < L; ++l) {
+    if (density[l] == 0) density[l] = 1.0 / k;  // nothing to buy: any block, at one read
+  }
+  return binds;
+}
+
 }  // namespace
 
 LagrangianDuals zero_duals(const StepMajorReads& reads) {
@@ -264,22 +370,33 @@ LagrangianDuals free_migration_duals(const StepMajorReads& reads, const cost::Me
   std::vector<std::uint32_t> s(L);
   std::vector<double> x(L), left(L), right(L);
   std::vector<std::array<double, 4>> values(L);
+  // Hits per entry of C at each layer's margin: 1 for tokens; for blocks, r / k of the next one.
+  std::vector<double> density(L, 1.0);
   for (std::uint32_t j = 0; j < D; ++j) {
     for (std::uint32_t l = 0; l < L; ++l) s[l] = reads.count(j, l);
     AllocationDetail alloc;
-    free_migration_allocation(m, s, x, {}, &alloc);
-    // Each layer's active lines at x_l (H, LR, LW, DR, in units) and their slopes. The link and DRAM
-    // lines from the misses themselves: r_lr (s_l - x_l) would multiply the rounding of x_l by r_lr.
-    const std::array<double, 4> slope{1.0, -u.r_lr, 0.0, -u.r_d};
+    if (sh.block_tokens > 1) {
+      alloc.capacity_binds = block_allocation(reads, u, j, s, static_cast<double>(m.capacity_entries), x, density);
+      alloc.misses.resize(L);
+      for (std::uint32_t l = 0; l < L; ++l) alloc.misses[l] = s[l] - x[l];
+    } else {
+      free_migration_allocation(m, s, x, {}, &alloc);
+    }
+    // Each layer's active lines at x_l (H, LR, LW, DR, in units) and their slopes, as free_migration
+    // draws them (a batch: B writes; with resident reads, O / k of link per miss). The link and DRAM lines from the misses
+    // themselves: r_lr (s_l - x_l) would multiply the rounding of x_l by r_lr.
+    const double lr = u.r_lr * u.miss_link(), lw = u.r_lw * (u.writes * (1 + u.overhead));
+    const std::array<double, 4> slope{1.0, -lr, 0.0, -u.r_d};
     double price = 0;  // the knapsack's capacity price: minus the best slope left unbought
     for (std::uint32_t l = 0; l < L; ++l) {
       const double sl = s[l], xl = x[l], miss = alloc.misses[l];
-      values[l] = {u.w + xl, u.r_lr * miss, u.r_lw, u.r_d * (alloc.direct ? sl + 1 - xl : miss + 1)};
+      values[l] = {u.w + xl, lr * miss, lw, u.r_d * (alloc.direct ? sl + u.writes - xl : miss + u.writes)};
       if (xl == 0 && u.movable > 0) {  // mirrored weights read over the link: the lines where the step sits
         cost::StepCounts c;
         c.reads = s[l];
+        c.writes = m.writes_per_step;
         const double y = (m.weight_bytes_per_layer - cost::step_bytes(m, c).hbm_weights) / m.kv_entry_bytes;
-        if (y > 0) values[l] = {u.w - y, u.r_lr * (sl + y), u.r_lw, u.r_d * (sl + y + 1)};
+        if (y > 0) values[l] = {u.w - y, u.r_lr * (sl * u.miss_link() + y), lw, u.r_d * (sl + y + u.writes)};
       }
       const double f = *std::max_element(values[l].begin(), values[l].end());
       left[l] = 1e300;
@@ -290,15 +407,16 @@ LagrangianDuals free_migration_duals(const StepMajorReads& reads, const cost::Me
           right[l] = std::max(right[l], slope[k]);
         }
       }
-      if (xl < sl - 1e-9) price = std::max(price, -right[l]);
+      if (xl < sl - 1e-9) price = std::max(price, -right[l] * density[l]);
     }
     // Capacity that the hits leave unused has no price, however the lines above were told apart.
     if (!alloc.capacity_binds) price = 0;
     d.capacity[j] = price;
     for (std::uint32_t l = 0; l < L; ++l) {
       // Weights on the active lines with the steepest and the flattest slope, mixed so that the
-      // combined slope is -price where the active lines allow it (the knapsack's optimality).
-      const double tau = std::clamp(-price, left[l], right[l]);
+      // combined slope per hit is -price / density (price per entry of C, density hits per entry)
+      // where the active lines allow it (the knapsack's optimality).
+      const double tau = std::clamp(-price / density[l], left[l], right[l]);
       const double theta = right[l] > left[l] ? (right[l] - tau) / (right[l] - left[l]) : 1.0;
       const double f = *std::max_element(values[l].begin(), values[l].end());
       std::size_t steep = 4, flat = 4;

@@ -250,11 +250,6 @@ std::unique_ptr<DualPlan> run_lagrangian(const config::PointSpec& point, const E
   const double gap = best != nullptr ? best->metrics.total_time_s / result.lower_bound().value_s - 1 : 0.0;
   if (os.lagrangian_passes == 0) return nullptr;
   LagrangianReport report;
-  if (result.shape.batched() || result.shape.block_tokens > 1) {
-    report.note = "not computed: the Lagrangian bound does not handle batches or blocks yet";
-    result.lagrangian = std::move(report);
-    return nullptr;
-  }
   if (!(gap > os.lagrangian_gap)) {
     if (want_dual) {  // say why fm_dual has no result
       char buf[160];
@@ -267,7 +262,7 @@ std::unique_ptr<DualPlan> run_lagrangian(const config::PointSpec& point, const E
   }
   const auto& sh = result.shape;
   const double need_gb =
-      static_cast<double>(sh.layers) * sh.decode_tokens * static_cast<double>(core::words_for(sh.total_tokens())) * 8 / 1e9;
+      static_cast<double>(sh.layers) * sh.decode_tokens * static_cast<double>(core::words_for(sh.space())) * 8 / 1e9;
   if (need_gb > os.max_memory_gb) {
     char buf[160];
     std::snprintf(buf, sizeof buf, "not computed: its reads need %.1f GB > oracle.max_memory_gb %.1f", need_gb,
@@ -308,7 +303,7 @@ std::unique_ptr<DualPlan> run_lagrangian(const config::PointSpec& point, const E
   }
   result.lagrangian = std::move(report);
   if (!want_dual) return nullptr;
-  plan->view = policy::ResidencyPlan{plan->bits.data(), sh.layers, sh.decode_tokens, core::words_for(sh.total_tokens())};
+  plan->view = policy::ResidencyPlan{plan->bits.data(), sh.layers, sh.decode_tokens, core::words_for(sh.space())};
   std::vector<std::unique_ptr<policy::Policy>> one;
   one.push_back(policy::make_policy("fm_dual", policy::PolicyContext{sh, result.memory, params, &plan->view}));
   sim::SimulationOptions sim_opt;

@@ -106,7 +106,10 @@ MemoryEstimate estimate_memory(const config::PointSpec& p, unsigned threads, std
   const bool lagrangian = p.oracle.lagrangian_passes > 0 && reads <= budget;
   const double plan = dual && lagrangian ? reads : 0.0;  // fm_dual runs on the bound's paths only
   if (lagrangian) {
-    const double paths = std::min<double>(std::max(1U, threads), L) * 2 * D * words(T) * 8;
+    // Per thread, two bits per token and state; block paths (k >= 2) keep three bytes per block and state.
+    const double k = p.kv_block_tokens;
+    const double per_state = k > 1 ? 3 * std::ceil(words(T) * 64 / k) : 2 * words(T) * 8;
+    const double paths = std::min<double>(std::max(1U, threads), L) * D * per_state;
     m.bound = reads + kDualsPerStep * D * L + paths + plan;
   }
 

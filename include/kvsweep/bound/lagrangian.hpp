@@ -18,6 +18,22 @@
 // Anbil 2000: subgradient steps along the average of the recent primal solutions, steps that improve
 // the bound move the centre), started from free_migration's own duals, so that its first value is
 // already >= free_migration's (fractional) value.
+//
+// In a batch (B sequences, blocks of k tokens, O bytes per transfer; docs/policies-and-oracle.md "In a
+// batch"), with o = O / e, t = r_lr pi_LR o the price of one transfer and tr the transfers:
+//   H = w + (h - x) + a1 + a2 + beta (beta <= B),  LR = r_lr (s - h + x + a2 + o tr),  DR = r_d (s - h + x + a2 + B)
+// and lo the batched bandwidth_split (LW = r_lw B (1 + o) stays in lo). Every count is one a schedule
+// fixes per (j, l), so the Lagrangian separates over the batch's token space (each sequence's segment,
+// a token existing from the step that creates it):
+//   k = 1: one path per token; every miss and every prefetch is a transfer: hit price - t, prefetch + t;
+//   k >= 2: one path per block, in or out whole: held in state i, k lambda_i (k entries of C from its
+//     first token on) plus its reads' hit prices; out and read at step j, t; promoted at step j, a per
+//     read token, a + b per other existing token, a for a new token it takes, and t unless read at j;
+//     held, a for its sequence's new token; a block with no existing token cannot be held.
+// Valid: every schedule that keeps the rules is one path per block (token), whose prices sum to its own
+// hits, a1, a2, beta, transfers and held entries, i.e. to the weighted sum above at that schedule, which
+// is <= its time; the least over all paths (capacity only priced, each step's max relaxed) is lower still.
+// Promotions at the last step, priced >= 0, are left out.
 
 #include <cstdint>
 #include <functional>
@@ -31,8 +47,9 @@
 
 namespace kvsweep::bound {
 
-// Every read of a trace, layer by layer and step by step: row (l, j) = S(P + j, l) as words over all
-// tokens. What the per-entry paths sweep, state by state. Memory: L * D * (P + D) / 8 bytes.
+// Every read of a trace, layer by layer and step by step: row (l, j) = S(P + j, l) as words over the
+// layer's token space (trace::TraceShape::space(): every sequence of a batch, in its segment). What the
+// paths sweep, state by state. Memory: L * D * space() / 8 bytes.
 class StepMajorReads {
  public:
   explicit StepMajorReads(trace::TraceSource& source);
@@ -58,11 +75,12 @@ struct LagrangianDuals {
   std::vector<double> capacity;
 };
 
-// What the per-entry paths do at a dual point, summed: per (j, l) the hits, piggy-backs, prefetches
-// and kept new entries; per state the entries held.
+// What the paths do at a dual point, summed: per (j, l) the hits, piggy-backs, prefetches, kept new
+// entries and transfers (blocks crossing towards the GPU; with k = 1 every miss and every prefetch);
+// per state the entries held (k per held block).
 struct PathCounts {
-  std::vector<std::uint32_t> hits, piggyback, prefetch, kept_new;  // [j * L + l]
-  std::vector<std::uint64_t> occupancy;                            // [i]
+  std::vector<std::uint32_t> hits, piggyback, prefetch, kept_new, transfers;  // [j * L + l]
+  std::vector<std::uint64_t> occupancy;                                       // [i]
 };
 
 // How the paths are computed: every kernel gives the same paths; kAuto takes the widest this machine
@@ -78,12 +96,16 @@ double lagrangian_value(const StepMajorReads& reads, const cost::MemorySystem& m
                         PathCounts& counts, bool precise, bool parallel = true, PathKernel kernel = PathKernel::kAuto);
 
 // The entries the cheapest paths hold at `duals` (double precision): bit t of words
-// [(l * D + i) * words(), ...) is set when token t's layer-l entry is in HBM in state i (R(P - 1 + i)).
+// [(l * D + i) * words(), ...) is set when position t's layer-l entry is in HBM in state i (R(P - 1 + i));
+// positions as the trace's layout places a batch (TraceShape::base), a held block's existing tokens all set.
 // Capacity may be exceeded (it is only priced): a plan for a schedule, not a schedule.
 std::vector<core::Word> lagrangian_paths(const StepMajorReads& reads, const cost::MemorySystem& m,
                                          const LagrangianDuals& duals, bool parallel = true);
 
-// free_migration's duals: per step, the knapsack's capacity price and each layer's active terms.
+// free_migration's duals: per step, the knapsack's capacity price and each layer's active terms. With
+// blocks (k >= 2), of free_migration's knapsack over blocks (a block with r of its k tokens read: r hits
+// for k entries of C, densest first), which is >= free_migration: over tokens C may not bind where over
+// blocks it does, and from a price of 0 with every hit priced 0 the search does not move.
 LagrangianDuals free_migration_duals(const StepMajorReads& reads, const cost::MemorySystem& m);
 
 // Duals that price nothing: the value is bandwidth_split.

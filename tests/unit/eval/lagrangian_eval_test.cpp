@@ -2,7 +2,8 @@
 // gap is above oracle.lagrangian_gap; the bound stays below the proven MILP optimum and joins
 // lower_bound_s; fm_dual's schedule is judged like every other, never below the optimum; the oracle
 // may start from it; it stops once the baselines are within the threshold; with the gap below the
-// threshold neither runs and the report says why; its progress is reported pass by pass.
+// threshold neither runs and the report says why; its progress is reported pass by pass; over a batch of
+// blocks with a per-transfer cost it is computed too, below every schedule and above both simple bounds.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -116,6 +117,36 @@ TEST(LagrangianInEval, ReportsItsPassesAndGap) {
   passes.clear();
   evaluate_point(sweep::load_sweep_text(yaml, "lagrangian.yaml").points.front().spec, options);
   EXPECT_TRUE(passes.empty());
+}
+
+// A batch of 3 sequences with blocks of 4 tokens and O = 8 KiB: the bound is computed, stays below every
+// policy's schedule and starts at free_migration.
+TEST(LagrangianInEval, ComputedForABatchOfBlocks) {
+  const char* batch = R"(
+model: {name: tiny, layers: 2, kv_bytes_per_token_layer: 16384, weight_bytes_per_layer: 2.0e5}
+hardware: paper-table1
+hbm_capacity_ratio: 0.3
+prompt_tokens: 24
+decode_tokens: 16
+batch_size: 3
+prompt_tokens_spread: 0.5
+kv_block_tokens: 4
+link_transfer_overhead_bytes: 8192
+sparsity: 0.6
+variation: actual
+policies: [static, reactive_lru, belady, page]
+seed: 2
+oracle: {lagrangian_gap: 0}
+hbm_reads: balanced
+)";
+  const PointResult r = evaluate_point(sweep::load_sweep_text(batch, "batch.yaml").points.front().spec);
+  ASSERT_TRUE(r.shape.batched());
+  ASSERT_TRUE(r.lagrangian.has_value());
+  ASSERT_TRUE(r.lagrangian->computed) << r.lagrangian->note;
+  for (const PolicyResult& p : r.policies) EXPECT_LE(r.lagrangian->bound_s, p.metrics.total_time_s * (1 + 1e-9)) << p.name;
+  EXPECT_GE(r.lagrangian->start_s, r.bounds.free_migration_s * (1 - 1e-6));
+  EXPECT_GE(r.lagrangian->bound_s, r.lagrangian->start_s * (1 - 1e-6));
+  EXPECT_STREQ(r.lower_bound().kind, "lagrangian");
 }
 
 }  // namespace
