@@ -254,7 +254,7 @@ const std::vector<std::string>& default_policy_names() {
 
 const std::vector<std::string>& batch_policy_names() {
   static const std::vector<std::string> kNames = {"unlimited_hbm", "static", "reactive_lru", "page",
-                                                  "streaming",     "h2o",    "belady"};
+                                                  "streaming",     "h2o",    "belady",       "oracle"};
   return kNames;
 }
 

@@ -59,7 +59,8 @@ namespace kvsweep::oracle {
 // `window_steps`; each window is annealed in turn (its start state fixed by the window before; the
 // first window may also change the prefill placement), starting from the seed policy's states, and
 // the concatenated schedule is judged step by step by cost::Judge as windows finish. Memory: one
-// window's bits per replica. Never reported worse than the seed.
+// window's bits per replica. Never reported worse than the seed. A lone sequence only (std::invalid_argument
+// for a batch or blocks).
 struct WindowedResult {
   cost::ScheduleTotals totals;     // of the annealed schedule (or of the seed, when not better)
   double seed_time_s = 0;
