@@ -53,6 +53,39 @@ assert pts["pages"]["policies"]["static"]["reads"] > pts["blocks"]["policies"]["
 assert pts["blocks-o"]["link_transfer_overhead_bytes"] == 4096
 PY
 
+# The oracle on a batch of blocks where the link binds (h100-pcie5: 64 GB/s, O = 24 KiB): annealed from the
+# best policy, faster than it, its schedule judged again (eval reports the judge's time); too large a
+# batch for oracle.max_memory_gb keeps its seed (windows are a lone sequence's).
+cat > "$WORK/oracle.yaml" <<'YAML'
+model: {name: light, layers: 4, kv_bytes_per_token_layer: 4096, weight_bytes_per_layer: 1000000}
+hardware: h100-pcie5
+batch_size: 3
+prompt_tokens: 200
+decode_tokens: 16
+kv_block_tokens: 4
+hbm_capacity_ratio: 0.3
+policies: [static, reactive_lru, belady, oracle]
+oracle: {moves: 300000}
+points:
+  - {name: whole}
+  - {name: too-large, decode_tokens: 15, oracle: {moves: 300000, max_memory_gb: 0.000001}}
+YAML
+"$KVSWEEP" eval "$WORK/oracle.yaml" --json > "$WORK/oracle.json"
+/usr/bin/python3 - "$WORK/oracle.json" <<'PY'
+import json, sys
+pts = {p["name"]: p for p in json.load(open(sys.argv[1]))["points"]}
+w, big = pts["whole"], pts["too-large"]
+def best_policy(p):
+    return min(p["policies"][n]["total_time_s"] for n in ("static", "reactive_lru", "belady"))
+best = best_policy(w)
+o = w["oracle"]
+assert o["annealed"] and abs(o["seed_time_s"] - best) <= 1e-12 * best, o
+assert w["policies"]["oracle"]["total_time_s"] < best * (1 - 1e-3), (w["policies"]["oracle"], best)
+assert w["policies"]["oracle"]["peak_resident_entries"] <= w["hbm_kv_capacity_entries"]
+assert not big["oracle"]["annealed"] and "not annealed" in big["oracle"]["note"], big["oracle"]
+assert abs(big["policies"]["oracle"]["total_time_s"] - best_policy(big)) <= 1e-12 * best_policy(big)
+PY
+
 # 2. Bad batch input: one line, exit 2, from validate, eval and run, and nothing written.
 write() { printf '%s\n' "$2" > "$WORK/$1"; }
 base=$'model: llama-3.1-8b\nhardware: gh200-measured\ndecode_tokens: 8\npolicies: [static]'

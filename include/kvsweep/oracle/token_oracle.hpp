@@ -1,7 +1,8 @@
 #pragma once
 // The token-level oracle as a policy-like result: seed the annealer with the best schedule among the
 // baselines, anneal with parallel tempering, and report the best schedule found, re-judged from
-// scratch by the cost model.
+// scratch by the cost model. A batch or blocks anneal whole blocks (schedule_oracle.hpp); the exact
+// polish and the windows are a lone sequence's.
 
 #include <cstdint>
 #include <string>
