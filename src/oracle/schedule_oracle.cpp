@@ -391,18 +391,18 @@ void reset_block(std::vector<cost::Residency>& block, std::uint32_t count, std::
 }
 }  // namespace
 
-void ScheduleState::state_block(std::size_t w, std::vector<cost::Residency>& block) const {
+void ScheduleState::state_block(std::size_t w, std::size_t tokens, std::vector<cost::Residency>& block) const {
   const auto first = static_cast<std::uint32_t>(w * kWordBits);
   const std::uint32_t count = std::min<std::uint32_t>(kWordBits, inst_->states() - first);
   if (!inst_->general()) {
-    transpose_states(w, count, block);
+    transpose_states(w, count, tokens, block);
     return;
   }
   // Units first, then each resident unit's existing tokens in that state.
   std::vector<cost::Residency> units;
-  transpose_states(w, count, units);
+  transpose_states(w, count, inst_->units(), units);
   const auto& sh = inst_->shape();
-  reset_block(block, count, sh.layers, sh.space());
+  reset_block(block, count, sh.layers, tokens);
   for (std::uint32_t k = 0; k < count; ++k) {
     for (std::uint32_t l = 0; l < sh.layers; ++l) {
       units[k].layer(l).for_each([&](std::size_t q) {
@@ -413,10 +413,11 @@ void ScheduleState::state_block(std::size_t w, std::vector<cost::Residency>& blo
   }
 }
 
-void ScheduleState::transpose_states(std::size_t w, std::uint32_t count, std::vector<cost::Residency>& block) const {
+void ScheduleState::transpose_states(std::size_t w, std::uint32_t count, std::size_t tokens,
+                                     std::vector<cost::Residency>& block) const {
   const std::uint32_t layers = inst_->shape().layers;
   const std::uint32_t n = inst_->units();
-  reset_block(block, count, layers, n);
+  reset_block(block, count, layers, tokens);
   // The reverse of transpose_block: 64 entries' words of states turned into 64 states' words of units.
   const Word states = core::bit_mask(0, count);
   Word in[kWordBits];

@@ -80,7 +80,7 @@ cost::ScheduleTotals judge_schedule(const OracleInstance& inst, const ScheduleSt
   std::vector<core::TokenBitset> reads(sh.layers, core::TokenBitset(sh.space()));
   std::vector<cost::Residency> block;
   for (std::size_t w = 0; w * core::kWordBits < inst.states(); ++w) {
-    s.state_block(w, block);
+    s.state_block(w, sh.space(), block);
     for (std::uint32_t k = 0; k < block.size(); ++k) {
       const std::uint32_t i = static_cast<std::uint32_t>(w * core::kWordBits) + k;
       if (i == 0) {

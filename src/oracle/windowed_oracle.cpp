@@ -94,7 +94,7 @@ class WindowedRunner {
   // previous window's end state, already judged).
   void judge_window(const ScheduleState& s, std::uint32_t j0, std::uint32_t steps) {
     for (std::size_t w = 0; w * core::kWordBits <= steps; ++w) {
-      s.state_block(w, block_);
+      s.state_block(w, shape_.total_tokens(), block_);
       const std::vector<cost::Residency>& block = block_;
       for (std::uint32_t k = 0; k < block.size(); ++k) {
         const std::uint32_t i = static_cast<std::uint32_t>(w * core::kWordBits) + k;  // local state

@@ -154,10 +154,10 @@ class ScheduleState {
   std::uint32_t occupancy(std::uint32_t i) const { return occ_.at(i); }
   // State i as a Residency (for the judge and the checker).
   cost::Residency residency(std::uint32_t i) const;
-  // States 64 w .. 64 w + 63 (those that exist) into `block`, as Residencies of the shape's space():
-  // one pass over one word of every entry, the cheap way to hand a whole schedule to the judge. The
-  // block's storage is reused from call to call.
-  void state_block(std::size_t w, std::vector<cost::Residency>& block) const;
+  // States 64 w .. 64 w + 63 (those that exist) into `block`, as Residencies with room for `tokens`
+  // positions (at least the shape's space()): one pass over one word of every entry, the cheap way to
+  // hand a whole schedule to the judge. The block's storage is reused from call to call.
+  void state_block(std::size_t w, std::size_t tokens, std::vector<cost::Residency>& block) const;
 
   // A tentative edit: set entry e resident (v) or not over states [s, u). Returns false, changing
   // nothing, when it would break capacity or hold a token before it exists. Logged for undo().
@@ -237,8 +237,9 @@ class ScheduleState {
     pending_ += time - time_[idx];
     time_[idx] = time;
   }
-  // States 64 w .. 64 w + count - 1 as unit bitsets (the positions of a lone sequence) into block.
-  void transpose_states(std::size_t w, std::uint32_t count, std::vector<cost::Residency>& block) const;
+  // States 64 w .. 64 w + count - 1 as unit bitsets (the positions of a lone sequence) into block, as
+  // Residencies with room for `tokens` units.
+  void transpose_states(std::size_t w, std::uint32_t count, std::size_t tokens, std::vector<cost::Residency>& block) const;
   void rebuild_unit_counts();
   void rebuild_token_counts();
   // Inverts the flip's states and updates the occupancy leaves.

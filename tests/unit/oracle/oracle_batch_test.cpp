@@ -158,10 +158,11 @@ TEST_P(OracleBatchExactness, WithinHalfAPercentOfTheExhaustiveOptimum) {
   int total = 0, exact = 0, seed_not_optimal = 0;
   int per_case[6] = {};
   double worst = 0;
-  for (std::uint64_t seed = 1; seed <= 36; ++seed) {
+  for (std::uint64_t seed = 1; seed <= 60; ++seed) {
     const TinyCase c = cases[seed % 6];
-    const Instance in = random_batch_instance(seed * 13, c.batch, c.batch == 3 ? 2 : 3, 3, 1, c.block, c.overhead, GetParam());
-    if (in.trace.shape.footprint_tokens() * in.trace.shape.layers > 12) continue;
+    // At most 12 entries in all (the exhaustive search's limit): B = 3 decodes 2 steps, B = 2 three.
+    const std::uint32_t decode = c.batch == 3 ? 2 : 3;
+    const Instance in = random_batch_instance(seed * 13, c.batch, 2, decode, 1, c.block, c.overhead, GetParam());
     const double optimum = exhaustive_batch_optimum(in.trace, in.memory);
     const oracle::OracleInstance inst(in.trace, in.memory);
     const Seeded seeded = best_batch_seed(inst, in.trace);
@@ -182,9 +183,9 @@ TEST_P(OracleBatchExactness, WithinHalfAPercentOfTheExhaustiveOptimum) {
     EXPECT_NEAR(judge, check.total_time_s, 1e-12 * judge) << "seed " << seed;
     EXPECT_NEAR(found, judge, 1e-12 * judge) << "seed " << seed;
   }
-  EXPECT_GE(total, 24);
-  for (int c = 0; c < 6; ++c) EXPECT_GE(per_case[c], 2) << "case " << c << " (B, k, O) barely tested";
-  EXPECT_GE(seed_not_optimal, total / 5) << "the annealer had little to do";
+  for (int c = 0; c < 6; ++c) EXPECT_EQ(per_case[c], 10) << "case " << c << " (B, k, O)";
+  // The annealer has real work: no seed is optimal on some of them (measured: 9 or 10 of 60).
+  EXPECT_GE(seed_not_optimal, total / 10) << "the annealer had little to do";
   std::printf("%s: oracle exact on %d of %d tiny batches (seed not optimal on %d), worst gap %.3g\n",
               mode_name(GetParam()).c_str(), exact, total, seed_not_optimal, worst);
 }
