@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <bit>
-#include <numeric>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -224,8 +223,11 @@ void ScheduleState::load_states(std::uint32_t i0, std::span<const cost::Residenc
     std::uint64_t held = 0;
     for (std::uint32_t l = 0; l < L; ++l) {
       const std::span<const Word> row = row_words(k, l);
-      held += blocks ? static_cast<std::uint64_t>(std::accumulate(row.begin(), row.end(), 0, [](int a, Word x) { return a + std::popcount(x); }))
-                     : states[k]->layer(l).count_range(0, inst_->units());
+      if (!blocks) {
+        held += states[k]->layer(l).count_range(0, inst_->units());
+        continue;
+      }
+      for (const Word x : row) held += static_cast<std::uint64_t>(std::popcount(x));
     }
     occ_.set_leaf(static_cast<std::uint32_t>(i0 + k), static_cast<std::uint32_t>(held));
   }
