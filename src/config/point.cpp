@@ -253,8 +253,9 @@ const std::vector<std::string>& default_policy_names() {
 }
 
 const std::vector<std::string>& batch_policy_names() {
-  static const std::vector<std::string> kNames = {"unlimited_hbm", "static", "reactive_lru", "page",   "streaming",
-                                                  "h2o",           "belady", "sa_guided",    "fm_tracking", "fm_dual"};
+  static const std::vector<std::string> kNames = {"unlimited_hbm", "static",      "reactive_lru", "page",
+                                                  "streaming",     "h2o",         "belady",       "sa_guided",
+                                                  "fm_tracking",   "fm_dual",     "oracle"};
   return kNames;
 }
 

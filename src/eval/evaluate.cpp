@@ -149,8 +149,24 @@ void run_oracle(const config::PointSpec& point, const config::PolicyParams& para
   }
 
   const double need_gb = oracle::oracle_memory_bytes(result.shape, opt.tempering.replicas) / 1e9;
+  const bool general = result.shape.batched() || result.shape.block_tokens > 1;
   cost::ScheduleTotals totals;
-  if (need_gb > opt.max_memory_gb) {
+  if (need_gb > opt.max_memory_gb && general) {
+    // Windows hand one sequence's tokens from window to window: a batch too large to hold whole keeps
+    // its seed, judged again.
+    char buf[200];
+    std::snprintf(buf, sizeof buf, "not annealed: the whole point needs %.1f GB > %.1f, and a batch or blocks are not annealed in windows",
+                  need_gb, opt.max_memory_gb);
+    report.note = buf;
+    auto source = make_trace_source(point);
+    std::vector<std::unique_ptr<policy::Policy>> one;
+    one.push_back(policy::make_policy(seed_name, policy::PolicyContext{result.shape, result.memory, params, plan}));
+    sim::SimulationOptions sim_opt;
+    sim_opt.parallel = options.parallel;
+    totals = sim::simulate(*source, result.memory, one, sim_opt).policies[0].totals;
+    report.seed_time_s = totals.total_time_s;
+    report.diagnostics.initial_cost = report.diagnostics.best_cost = totals.total_time_s;
+  } else if (need_gb > opt.max_memory_gb) {
     // Too large to hold whole: anneal window by window, each window as large as the memory allows.
     const std::uint32_t window = oracle::window_for_memory(result.shape, opt.tempering.replicas, opt.max_memory_gb);
     auto source = make_trace_source(point);

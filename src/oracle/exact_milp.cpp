@@ -272,7 +272,7 @@ ExactResult solve_exact(const OracleInstance& inst, const ExactOptions& options)
     if (v.last == kNone) continue;
     for (std::uint32_t i = v.first; i <= v.last; ++i) {
       if (solution[static_cast<std::size_t>(v.y(i))] > 0.5) {
-        out.states[i].layer(inst.layer_of(e)).set(inst.token_of(e));
+        out.states[i].layer(inst.layer_of(e)).set(inst.unit_of(e));
       }
     }
   }

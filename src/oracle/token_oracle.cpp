@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <chrono>
 #include <memory>
 
@@ -12,12 +13,19 @@
 namespace kvsweep::oracle {
 
 double oracle_memory_bytes(const trace::TraceShape& shape, std::uint32_t replicas) {
-  const double entries = static_cast<double>(shape.total_tokens()) * shape.layers;
+  // Entries are (token, layer), or in a batch or with blocks (block, layer) over the token space.
+  const bool general = shape.batched() || shape.block_tokens > 1;
+  const double units = general ? std::ceil(static_cast<double>(shape.space()) / shape.block_tokens) : shape.total_tokens();
+  const double entries = units * shape.layers;
   const double words = static_cast<double>(core::words_for(shape.decode_tokens + 1));
   const double bits_bytes = entries * words * 8.0;  // one bit per entry and state, per copy
-  // Reads once, a schedule per replica plus the best copy, counts and times per (step, layer).
+  // Reads once, a schedule per replica plus the best copy, counts and times per (step, layer); blocks
+  // keep their reads token by token too.
   const double per_step = static_cast<double>(shape.decode_tokens) * shape.layers * (sizeof(cost::StepCounts) + 8.0);
-  return bits_bytes * (1.0 + replicas + 1.0) + per_step * (replicas + 1.0);
+  const double token_reads = shape.block_tokens > 1 ? static_cast<double>(shape.decode_tokens) * shape.layers *
+                                                          static_cast<double>(core::words_for(shape.space())) * 8.0
+                                                    : 0.0;
+  return bits_bytes * (1.0 + replicas + 1.0) + per_step * (replicas + 1.0) + token_reads;
 }
 
 ScheduleState record_schedule(const OracleInstance& inst, const std::string& policy,
@@ -58,7 +66,8 @@ OracleResult anneal_schedule(const OracleInstance& inst, const ScheduleState& st
   const bool improved = result.best.exact_total() <= start.exact_total();
   OracleResult out{start_name, start.exact_total(), improved ? std::move(result.best) : start, 0.0,
                    std::move(result.diagnostics), 0.0, {}};
-  out.polish = polish_windows(inst, out.best, options.polish);
+  // The exact MILP knows tokens of a lone sequence only.
+  if (!inst.general()) out.polish = polish_windows(inst, out.best, options.polish);
   out.total_time_s = out.best.exact_total();
   out.diagnostics.best_cost = out.total_time_s;
   out.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -68,10 +77,10 @@ OracleResult anneal_schedule(const OracleInstance& inst, const ScheduleState& st
 cost::ScheduleTotals judge_schedule(const OracleInstance& inst, const ScheduleState& s, trace::TraceSource& source) {
   const auto& sh = inst.shape();
   cost::Judge judge(inst.memory(), sh, true);
-  std::vector<core::TokenBitset> reads(sh.layers, core::TokenBitset(sh.total_tokens()));
+  std::vector<core::TokenBitset> reads(sh.layers, core::TokenBitset(sh.space()));
   std::vector<cost::Residency> block;
   for (std::size_t w = 0; w * core::kWordBits < inst.states(); ++w) {
-    s.state_block(w, sh.total_tokens(), block);
+    s.state_block(w, sh.space(), block);
     for (std::uint32_t k = 0; k < block.size(); ++k) {
       const std::uint32_t i = static_cast<std::uint32_t>(w * core::kWordBits) + k;
       if (i == 0) {

@@ -2,6 +2,7 @@
 #include <bit>
 #include <chrono>
 #include <memory>
+#include <stdexcept>
 
 #include "kvsweep/oracle/tempering_engine.hpp"
 #include "kvsweep/oracle/token_oracle.hpp"
@@ -152,6 +153,9 @@ WindowedResult anneal_windowed(trace::TraceSource& source, const cost::MemorySys
                                const policy::ResidencyPlan* plan) {
   const auto t0 = std::chrono::steady_clock::now();
   const trace::TraceShape shape = source.shape();
+  if (shape.batched() || shape.block_tokens > 1) {
+    throw std::invalid_argument("anneal_windowed: windows hold one sequence's tokens; not a batch or blocks");
+  }
   const std::uint32_t window = std::max<std::uint32_t>(1, std::min(window_steps, shape.decode_tokens));
   WindowedRunner runner(shape, memory, window, options);
   runner.windows_total_ = (shape.decode_tokens + window - 1) / window;

@@ -53,6 +53,39 @@ assert pts["pages"]["policies"]["static"]["reads"] > pts["blocks"]["policies"]["
 assert pts["blocks-o"]["link_transfer_overhead_bytes"] == 4096
 PY
 
+# The oracle on a batch of blocks where the link binds (h100-pcie5: 64 GB/s, O = 24 KiB): annealed from the
+# best policy, faster than it, its schedule judged again (eval reports the judge's time); too large a
+# batch for oracle.max_memory_gb keeps its seed (windows are a lone sequence's).
+cat > "$WORK/oracle.yaml" <<'YAML'
+model: {name: light, layers: 4, kv_bytes_per_token_layer: 4096, weight_bytes_per_layer: 1000000}
+hardware: h100-pcie5
+batch_size: 3
+prompt_tokens: 200
+decode_tokens: 16
+kv_block_tokens: 4
+hbm_capacity_ratio: 0.3
+policies: [static, reactive_lru, belady, oracle]
+oracle: {moves: 300000}
+points:
+  - {name: whole}
+  - {name: too-large, decode_tokens: 15, oracle: {moves: 300000, max_memory_gb: 0.000001}}
+YAML
+"$KVSWEEP" eval "$WORK/oracle.yaml" --json > "$WORK/oracle.json"
+/usr/bin/python3 - "$WORK/oracle.json" <<'PY'
+import json, sys
+pts = {p["name"]: p for p in json.load(open(sys.argv[1]))["points"]}
+w, big = pts["whole"], pts["too-large"]
+def best_policy(p):
+    return min(p["policies"][n]["total_time_s"] for n in ("static", "reactive_lru", "belady"))
+best = best_policy(w)
+o = w["oracle"]
+assert o["annealed"] and abs(o["seed_time_s"] - best) <= 1e-12 * best, o
+assert w["policies"]["oracle"]["total_time_s"] < best * (1 - 1e-3), (w["policies"]["oracle"], best)
+assert w["policies"]["oracle"]["peak_resident_entries"] <= w["hbm_kv_capacity_entries"]
+assert not big["oracle"]["annealed"] and "not annealed" in big["oracle"]["note"], big["oracle"]
+assert abs(big["policies"]["oracle"]["total_time_s"] - best_policy(big)) <= 1e-12 * best_policy(big)
+PY
+
 # 2. Bad batch input: one line, exit 2, from validate, eval and run, and nothing written.
 write() { printf '%s\n' "$2" > "$WORK/$1"; }
 base=$'model: llama-3.1-8b\nhardware: gh200-measured\ndecode_tokens: 8\npolicies: [static]'
@@ -60,7 +93,7 @@ write block0.yaml "$base"$'\nprompt_tokens: 100\nkv_block_tokens: 0'
 write block3.yaml "$base"$'\nprompt_tokens: 100\nkv_block_tokens: 3'
 write prompts.yaml "$base"$'\nbatch_size: 3\nbatch_prompt_tokens: [100, 200]'
 write both.yaml "$base"$'\nprompt_tokens: 100\nbatch_prompt_tokens: [100, 200]'
-write oracle.yaml $'model: llama-3.1-8b\nhardware: gh200-measured\ndecode_tokens: 8\nprompt_tokens: 100\nbatch_size: 2\npolicies: [static, oracle]'
+write exact.yaml $'model: llama-3.1-8b\nhardware: gh200-measured\ndecode_tokens: 8\nprompt_tokens: 100\nbatch_size: 2\npolicies: [static, exact]'
 write dram.yaml $'model: llama-3.1-8b\nhardware: {name: small, hbm_bw_gbps: 3400, link_read_gbps: 375, link_write_gbps: 297, dram_bw_gbps: 486, hbm_capacity_gb: 96, dram_capacity_gb: 1}\ndecode_tokens: 8\nprompt_tokens: 4000\nbatch_size: 16\npolicies: [static]'
 printf 'n,l,tokens\n4,0,"[0, 1]"\n5,0,"[2, 4]"\n' > "$WORK/seq.csv"      # P = 4, D = 2, L = 1
 write files.yaml $'model: {name: tiny, layers: 1, kv_bytes_per_token_layer: 64, weight_bytes_per_layer: 0}\nhardware: gh200-measured\nhbm_kv_capacity_entries: 4\nbatch_size: 3\ntrace: {files: [seq.csv, seq.csv]}\npolicies: [static]'
@@ -69,7 +102,7 @@ cases=(
   "block3.yaml|6:18|kv_block_tokens: 3 is not a power of two; allowed: 1, 2, 4, ..., 4096 (vLLM's 16, SGLang's 64 and 256)"
   "prompts.yaml|6:1|batch_prompt_tokens: 2 prompt lengths for batch_size 3; give one per sequence"
   "both.yaml|5:1|prompt_tokens: batch_prompt_tokens (at 6:1) gives every prompt already; give one or the other"
-  "oracle.yaml|6:1|policies: oracle cannot place a batch or blocks yet (batch_size 2, kv_block_tokens 1); list only unlimited_hbm, static, reactive_lru, page, streaming, h2o, belady, sa_guided, fm_tracking, fm_dual"
+  "exact.yaml|6:1|policies: exact cannot place a batch or blocks yet (batch_size 2, kv_block_tokens 1); list only unlimited_hbm, static, reactive_lru, page, streaming, h2o, belady, sa_guided, fm_tracking, fm_dual, oracle"
   "files.yaml|4:1|batch_size: 3 but trace.files gives 2 sequences (one per file); remove batch_size or make them agree"
 )
 expect_refusals "validate;eval;run -o out.h5" "${cases[@]}"

@@ -8,7 +8,20 @@
 //
 // Memory: two bits per entry and state plus O(D * L) counts: fine for small and medium points; the
 // paper-scale point needs a compressed form (see docs/policies-and-oracle.md "Large points").
+//
+// Batches and blocks (trace::TraceShape::batched(), block_tokens k > 1; general()): an "entry" of the
+// schedule is a unit, one block of k positions of one layer's token space (k = 1: one position), whose
+// bit in a state says that every token of the block existing then is resident; a unit never holds a
+// state before its first token exists, and costs k entries of capacity in every state it is resident
+// (capacity is counted in units: floor(C / k)). Every per-(step, layer) term is a sum over units: a
+// unit resident before the step adds its tokens read (hits); one promoted at the step (resident after,
+// not before, with tokens existing before) adds its tokens read (a1) and its other existing tokens
+// (a2), and, like one read while not resident, one transfer; one resident after the step that receives
+// a sequence's new token keeps it (beta). The step's writes are B. So the moves are the same moves over
+// units, and an edit recounts exactly the steps whose unit terms it changes, with the judge's numbers.
+// The lone sequence with k = 1 keeps its own word-parallel path, unchanged.
 
+#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <utility>
@@ -47,19 +60,43 @@ class OracleInstance {
   // cost::step_time_s of one (step, layer)'s counts, by table lookup (bit-identical).
   double step_time_s(const cost::StepCounts& c) const { return step_time_(c); }
   std::uint32_t tokens() const { return shape_.total_tokens(); }
-  std::uint64_t entries() const { return static_cast<std::uint64_t>(tokens()) * shape_.layers; }
+  // A batch or blocks: units are blocks of positions (see the file's header).
+  bool general() const { return general_; }
+  // Units per layer: tokens() for a lone sequence, else the blocks of the token space.
+  std::uint32_t units() const { return units_; }
+  std::uint64_t entries() const { return static_cast<std::uint64_t>(units_) * shape_.layers; }
+  // Units that fit in HBM at once: C, or floor(C / k).
+  std::uint64_t capacity_units() const { return memory_.capacity_entries / shape_.block_tokens; }
   std::uint32_t states() const { return shape_.decode_tokens + 1; }
   std::size_t words_per_entry() const { return words_per_entry_; }
-  // Entry e = l * tokens + t (entries() < 2^32, checked on construction).
-  std::uint32_t layer_of(std::uint64_t e) const { return by_tokens_.quotient(static_cast<std::uint32_t>(e)); }
-  std::uint32_t token_of(std::uint64_t e) const { return by_tokens_.remainder(static_cast<std::uint32_t>(e)); }
-  // First state a move may change for entry e: its token must exist, and leading frozen states (a
-  // window's start state, fixed by the window before it) never change.
+  // Entry e = l * units + unit (entries() < 2^32, checked on construction).
+  std::uint32_t layer_of(std::uint64_t e) const { return by_units_.quotient(static_cast<std::uint32_t>(e)); }
+  std::uint32_t unit_of(std::uint64_t e) const { return by_units_.remainder(static_cast<std::uint32_t>(e)); }
+  // First state a move may change for entry e: its (first) token must exist, and leading frozen states
+  // (a window's start state, fixed by the window before it) never change.
   std::uint32_t first_state(std::uint64_t e) const {
-    const std::uint32_t t = token_of(e);
-    const std::uint32_t exists = t < shape_.prompt_tokens ? 0 : t - shape_.prompt_tokens + 1;
+    std::uint32_t exists;
+    if (general_) {
+      const std::int64_t birth = birth_[unit_of(e)];
+      exists = birth < 0 ? 0 : static_cast<std::uint32_t>(std::min<std::int64_t>(birth + 1, states()));
+    } else {
+      const std::uint32_t t = unit_of(e);
+      exists = t < shape_.prompt_tokens ? 0 : t - shape_.prompt_tokens + 1;
+    }
     return exists > frozen_states_ ? exists : frozen_states_;
   }
+  // general(): tokens of entry e's block that exist in state i (i = step j before the step j).
+  std::uint32_t existing(std::uint64_t e, std::uint32_t i) const {
+    const std::int64_t x = std::int64_t{i} - birth_[unit_of(e)];
+    return x <= 0 ? 0 : static_cast<std::uint32_t>(std::min<std::int64_t>(x, shape_.block_tokens));
+  }
+  // general(): tokens of entry e's block read at step j.
+  std::uint32_t unit_reads(std::uint64_t e, std::uint32_t j) const;
+  // general(): the steps of word w (bit k: step 64 w + k) at which a new token joins entry e's block.
+  core::Word creates_word(std::uint64_t e, std::size_t w) const;
+  // k > 1: the units of a layer a bitset of positions touches (any of a block's positions), one bit per
+  // unit, into out (resized to the units' words).
+  void units_of(const core::TokenBitset& positions, std::vector<core::Word>& out) const;
   std::uint32_t frozen_states() const { return frozen_states_; }
   // One past the last state a move may change.
   std::uint32_t free_end() const { return freeze_last_ ? states() - 1 : states(); }
@@ -74,8 +111,16 @@ class OracleInstance {
   void init(const trace::ExplicitTrace& trace);
   trace::TraceShape shape_;
   cost::MemorySystem memory_;
-  core::FastDivider by_tokens_;  // splits an entry index: it is in every move
+  bool general_;
+  std::uint32_t units_;
+  core::FastDivider by_units_;  // splits an entry index: it is in every move
   cost::StepTimeTable step_time_;
+  // general(): per unit of a layer, the step that creates its block's first token (negative: a prompt
+  // token; past the last step for padding, which never exists).
+  std::vector<std::int64_t> birth_;
+  std::size_t space_words_ = 0;
+  // k > 1: the reads token by token, step-major: words [(j L + l) * space_words_, ...) for step j, layer l.
+  core::HugeVector<core::Word> token_reads_;
   std::size_t words_per_entry_ = 0;
   std::uint32_t frozen_states_ = 0;
   bool freeze_last_ = false;
@@ -110,8 +155,8 @@ class ScheduleState {
   // State i as a Residency (for the judge and the checker).
   cost::Residency residency(std::uint32_t i) const;
   // States 64 w .. 64 w + 63 (those that exist) into `block`, as Residencies with room for `tokens`
-  // tokens: one pass over one word of every entry, the cheap way to hand a whole schedule to the judge.
-  // The block's storage is reused from call to call.
+  // positions (at least the shape's space()): one pass over one word of every entry, the cheap way to
+  // hand a whole schedule to the judge. The block's storage is reused from call to call.
   void state_block(std::size_t w, std::size_t tokens, std::vector<cost::Residency>& block) const;
 
   // A tentative edit: set entry e resident (v) or not over states [s, u). Returns false, changing
@@ -158,6 +203,12 @@ class ScheduleState {
   struct Terms {
     Word hit, piggyback, prefetch, kept;
   };
+  // general(): one unit's terms of the 64 steps of one word: resident before the step and read there,
+  // promoted (resident after, not before, with existing tokens), crossing the link towards the GPU
+  // (read while not resident, or promoted), keeping the step's new token.
+  struct UnitTerms {
+    Word hit, promoted, crossing, kept;
+  };
   struct StepUndo {
     std::uint32_t index;
     cost::StepCounts counts;
@@ -170,7 +221,27 @@ class ScheduleState {
   };
   // j_new: the step that creates entry e (kNoStep for a prompt token).
   Terms terms(std::uint64_t e, std::size_t w, std::uint32_t j_new) const;
+  UnitTerms unit_terms(std::uint64_t e, std::size_t w) const;
+  // Adds (sign +1) or removes (-1) the terms of unit e at step j = 64 w + bit to that step's counts.
+  void add_unit_step(cost::StepCounts& c, std::uint64_t e, std::uint32_t j, const UnitTerms& t, int bit,
+                     std::uint64_t sign) const;
   bool edit(std::uint64_t e, std::uint32_t s, std::uint32_t u, bool v, bool check_capacity);
+  // The lone and general halves of edit(): recount the step words [wa, wa + words) of entry e after its
+  // states flipped, from the terms saved before (j_new: the step that creates a lone entry).
+  void recount_tokens(std::uint64_t e, std::uint32_t j_new, std::size_t wa, std::size_t words);
+  void recount_units(std::uint64_t e, std::size_t wa, std::size_t words);
+  // Logs (step_log_) and then recomputes the time of the (step, layer) at index idx, adding its change.
+  void log_step(std::uint32_t idx) { step_log_.push_back({idx, counts_[idx], time_[idx]}); }
+  void retime(std::uint32_t idx) {
+    const double time = inst_->step_time_s(counts_[idx]);
+    pending_ += time - time_[idx];
+    time_[idx] = time;
+  }
+  // States 64 w .. 64 w + count - 1 as unit bitsets (the positions of a lone sequence) into block, as
+  // Residencies with room for `tokens` units.
+  void transpose_states(std::size_t w, std::uint32_t count, std::size_t tokens, std::vector<cost::Residency>& block) const;
+  void rebuild_unit_counts();
+  void rebuild_token_counts();
   // Inverts the flip's states and updates the occupancy leaves.
   void apply(const Flip& f);
   void rebuild_counts();
@@ -187,6 +258,7 @@ class ScheduleState {
   std::vector<Flip> flip_log_;
   std::vector<Word> masks_;               // scratch, one per word of states: what an edit flips
   std::vector<Terms> terms_before_;       // scratch, one per word of states
+  std::vector<UnitTerms> unit_terms_before_;  // scratch, general(): one per word of states
 };
 
 // The annealing problem over ScheduleState (tempering.hpp's Problem concept).

@@ -1,7 +1,8 @@
 #pragma once
 // The token-level oracle as a policy-like result: seed the annealer with the best schedule among the
 // baselines, anneal with parallel tempering, and report the best schedule found, re-judged from
-// scratch by the cost model.
+// scratch by the cost model. A batch or blocks anneal whole blocks (schedule_oracle.hpp); the exact
+// polish and the windows are a lone sequence's.
 
 #include <cstdint>
 #include <string>
@@ -59,7 +60,8 @@ namespace kvsweep::oracle {
 // `window_steps`; each window is annealed in turn (its start state fixed by the window before; the
 // first window may also change the prefill placement), starting from the seed policy's states, and
 // the concatenated schedule is judged step by step by cost::Judge as windows finish. Memory: one
-// window's bits per replica. Never reported worse than the seed.
+// window's bits per replica. Never reported worse than the seed. A lone sequence only (std::invalid_argument
+// for a batch or blocks).
 struct WindowedResult {
   cost::ScheduleTotals totals;     // of the annealed schedule (or of the seed, when not better)
   double seed_time_s = 0;
