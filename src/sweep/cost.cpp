@@ -56,14 +56,22 @@ std::pair<double, double> work_size(const config::PointSpec& p) {
   return {entries, entries * (1 - p.trace.synthetic.sparsity)};
 }
 
-// Whether eval's run_lagrangian may compute the bound: passes allowed, one sequence of single tokens,
-// its step-major reads within oracle.max_memory_gb (L D ceil((P + D) / 64) 8 bytes; a trace file's
-// S / 8, its P and D unknown here). Whether it does then depends on the gap the baselines leave.
+// Whether eval's run_lagrangian may compute the bound: passes allowed and its step-major reads within
+// oracle.max_memory_gb (L D words 8 bytes, words over the batch's token space: each sequence's P_b + D
+// positions from a multiple of max(64, k); a trace file's S / 8, its P and D unknown here). Whether it
+// does then depends on the gap the baselines leave.
 bool lagrangian_may_run(const config::PointSpec& p, double entries) {
-  const bool batch = p.batch_size > 1 || p.trace.files.size() > 1;
-  if (p.oracle.lagrangian_passes == 0 || batch || p.kv_block_tokens > 1) return false;
-  const double words = std::ceil((p.prompt_tokens + static_cast<double>(p.decode_tokens)) / 64);
-  const double bytes = p.trace.file.empty() ? 8.0 * p.model.layers * p.decode_tokens * words : entries * 1e9 / 8;
+  if (p.oracle.lagrangian_passes == 0) return false;
+  const double align = std::max(64.0, static_cast<double>(p.kv_block_tokens));
+  double words = 0;
+  const auto prompts = config::batch_prompts(p);
+  for (std::size_t b = 0; b < prompts.size(); ++b) {
+    const double positions = prompts[b] + static_cast<double>(p.decode_tokens);
+    words += (b + 1 < prompts.size() ? std::ceil(positions / align) * align : positions) / 64;
+  }
+  words = std::ceil(words);
+  const bool file = !p.trace.file.empty() || !p.trace.files.empty();
+  const double bytes = file ? entries * 1e9 / 8 : 8.0 * p.model.layers * p.decode_tokens * words;
   return bytes <= p.oracle.max_memory_gb * 1e9;
 }
 

@@ -34,8 +34,11 @@ TEST(SweepCost, TheLagrangianTermIsThereExactlyWhereEvaluationComputesTheBound) 
       // Its reads: L D ceil((P + D) / 64) 8 = 2,560 bytes.
       {"runs within the memory", "oracle: {lagrangian_gap: 0, lagrangian_passes: 5, max_memory_gb: 2.6e-6}\n"},
       {"above the memory", "oracle: {lagrangian_gap: 0, lagrangian_passes: 5, max_memory_gb: 2.5e-6}\n"},
-      {"blocks", "oracle: {lagrangian_gap: 0, lagrangian_passes: 5}\nkv_block_tokens: 16\n"},
-      {"batch", "oracle: {lagrangian_gap: 0, lagrangian_passes: 5}\nbatch_size: 2\n"},
+      {"runs over blocks", "oracle: {lagrangian_gap: 0, lagrangian_passes: 5}\nkv_block_tokens: 16\n"},
+      {"runs over a batch", "oracle: {lagrangian_gap: 0, lagrangian_passes: 5}\nbatch_size: 2\n"},
+      // The batch's reads: 2 sequences of 240 positions, the first padded to 256: 8 words, 5,120 bytes.
+      {"above the memory, a batch", "oracle: {lagrangian_gap: 0, lagrangian_passes: 5, max_memory_gb: 5.1e-6}\nbatch_size: 2\n"},
+      {"runs within the memory, a batch", "oracle: {lagrangian_gap: 0, lagrangian_passes: 5, max_memory_gb: 5.2e-6}\nbatch_size: 2\n"},
   };
   for (const auto& [name, keys] : variants) {
     SCOPED_TRACE(name);
