@@ -76,6 +76,7 @@ def speedup_figure(ok, sparsity, block):
                 ax.plot(sel.batch_size, sel[column], color=color, linestyle=style, marker="o", markersize=3, label=label)
             ax.axhline(1.0, color="0.6", linewidth=0.8)
             ax.set_xscale("log", base=2)
+            ax.ticklabel_format(axis="y", useOffset=False)
             ax.set_title(f"{model}, {hw}, context {context_label(p)}", fontsize=8)
             ax.grid(alpha=0.3)
             if j == 0:
