@@ -254,7 +254,13 @@ const std::vector<std::string>& default_policy_names() {
 
 const std::vector<std::string>& batch_policy_names() {
   static const std::vector<std::string> kNames = {"unlimited_hbm", "static", "reactive_lru", "page",
-                                                  "streaming",     "h2o",    "belady"};
+                                                  "streaming",     "h2o",    "belady",       "exact"};
+  return kNames;
+}
+
+const std::vector<std::string>& default_batch_policy_names() {
+  // All but `exact`, as for one sequence.
+  static const std::vector<std::string> kNames(batch_policy_names().begin(), batch_policy_names().end() - 1);
   return kNames;
 }
 

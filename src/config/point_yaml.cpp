@@ -213,7 +213,7 @@ PointSpec finalize(const Draft& d, const YAML::Mark& point_mark, std::string sou
   // Batches and blocks reach the policies one by one (issue 25, docs/design/batches.md): until a policy
   // places them it is refused here, not run on rules it does not know; without a list, those that do.
   const bool batched = p.batch_size > 1 || p.kv_block_tokens > 1 || !p.trace.files.empty();
-  p.policies = d.policies.value_or(batched ? batch_policy_names() : default_policy_names());
+  p.policies = d.policies.value_or(batched ? default_batch_policy_names() : default_policy_names());
   if (batched) {
     std::vector<std::string> missing;
     for (const auto& name : p.policies) {

@@ -69,7 +69,7 @@ cases=(
   "block3.yaml|6:18|kv_block_tokens: 3 is not a power of two; allowed: 1, 2, 4, ..., 4096 (vLLM's 16, SGLang's 64 and 256)"
   "prompts.yaml|6:1|batch_prompt_tokens: 2 prompt lengths for batch_size 3; give one per sequence"
   "both.yaml|5:1|prompt_tokens: batch_prompt_tokens (at 6:1) gives every prompt already; give one or the other"
-  "sa.yaml|6:1|policies: sa_guided cannot place a batch or blocks yet (batch_size 2, kv_block_tokens 1); list only unlimited_hbm, static, reactive_lru, page, streaming, h2o, belady"
+  "sa.yaml|6:1|policies: sa_guided cannot place a batch or blocks yet (batch_size 2, kv_block_tokens 1); list only unlimited_hbm, static, reactive_lru, page, streaming, h2o, belady, exact"
   "files.yaml|4:1|batch_size: 3 but trace.files gives 2 sequences (one per file); remove batch_size or make them agree"
 )
 expect_refusals "validate;eval;run -o out.h5" "${cases[@]}"

@@ -163,8 +163,11 @@ std::vector<std::string> result_settings(const PointSpec& point);
 const std::vector<std::string>& known_policy_names();
 // The policies of a point that does not list its own: all known ones but `exact`.
 const std::vector<std::string>& default_policy_names();
-// The policies that place a batch of sequences and blocks (issue 25 brings the others one by one).
+// The policies that place a batch of sequences and blocks (issue 25 brings the others one by one), `exact`
+// last.
 const std::vector<std::string>& batch_policy_names();
+// The policies of a batched point that does not list its own: batch_policy_names() but `exact`.
+const std::vector<std::string>& default_batch_policy_names();
 bool places_batches(const std::string& policy);
 
 }  // namespace kvsweep::config

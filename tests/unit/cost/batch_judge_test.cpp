@@ -218,6 +218,7 @@ TEST_P(BatchOptimum, BoundsBelowTheOptimumBelowStatic) {
     if (in.trace.shape.footprint_tokens() > 10) continue;
     const double best = exhaustive_batch_optimum(in.trace, in.memory);
     for (const std::string& name : config::batch_policy_names()) {
+      if (name == "exact") continue;  // the MILP, not a policy the simulator runs: tests/unit/oracle/exact_batch_test.cpp
       const RecordedRun run = run_and_record(name, in.trace, in.memory);
       const CheckResult want = check_schedule(in.trace, in.memory, run.schedule, run.respects_capacity);
       ASSERT_TRUE(want.ok) << name << " seed " << seed << ": " << want.problem;
@@ -254,6 +255,7 @@ namespace {
 // tokens, capacity in blocks) and the judge equals the checker on its schedule.
 TEST(BatchPolicies, KeepTheRulesAndTheJudgeEqualsTheChecker) {
   for (const std::string& name : config::batch_policy_names()) {
+    if (name == "exact") continue;  // the MILP: tests/unit/oracle/exact_batch_test.cpp
     for (std::uint64_t seed = 1; seed <= 48; ++seed) {
       const std::uint32_t batch = 1 + static_cast<std::uint32_t>(seed % 4);
       const std::uint32_t k = 1U << ((seed / 4) % 4);  // 1, 2, 4, 8
