@@ -252,16 +252,10 @@ const std::vector<std::string>& default_policy_names() {
   return kNames;
 }
 
-const std::vector<std::string>& batch_policy_names() {
-  static const std::vector<std::string> kNames = {"unlimited_hbm", "static",      "reactive_lru", "page",
-                                                  "streaming",     "h2o",         "belady",       "sa_guided",
-                                                  "fm_tracking",   "fm_dual",     "oracle"};
+const std::vector<std::string>& simulated_policy_names() {
+  // known_policy_names() without `oracle` and `exact`.
+  static const std::vector<std::string> kNames(known_policy_names().begin(), known_policy_names().end() - 2);
   return kNames;
-}
-
-bool places_batches(const std::string& policy) {
-  const auto& names = batch_policy_names();
-  return std::find(names.begin(), names.end(), policy) != names.end();
 }
 
 std::vector<std::string> result_settings(const PointSpec& point) {

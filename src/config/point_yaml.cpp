@@ -210,22 +210,7 @@ PointSpec finalize(const Draft& d, const YAML::Mark& point_mark, std::string sou
                   std::to_string(p.model.layers) + " layers of " + p.model.name);
   }
 
-  // Batches and blocks reach the policies one by one (issue 25, docs/design/batches.md): until a policy
-  // places them it is refused here, not run on rules it does not know; without a list, those that do.
-  const bool batched = p.batch_size > 1 || p.kv_block_tokens > 1 || !p.trace.files.empty();
-  p.policies = d.policies.value_or(batched ? batch_policy_names() : default_policy_names());
-  if (batched) {
-    std::vector<std::string> missing;
-    for (const auto& name : p.policies) {
-      if (!places_batches(name)) missing.push_back(name);
-    }
-    if (!missing.empty()) {
-      const YAML::Mark at = d.given.count("policies") ? d.given.at("policies") : point_mark;
-      ctx.error(at, "policies: " + core::join(missing) + " cannot place a batch or blocks yet (batch_size " +
-                        std::to_string(p.batch_size) + ", kv_block_tokens " + std::to_string(p.kv_block_tokens) +
-                        "); list only " + core::join(batch_policy_names()));
-    }
-  }
+  p.policies = d.policies.value_or(default_policy_names());
   p.policy_params = d.policy_params;
   p.oracle = d.oracle;
   p.seed = d.seed;

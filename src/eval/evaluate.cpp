@@ -205,33 +205,49 @@ void run_oracle(const config::PointSpec& point, const config::PolicyParams& para
 
 // The exact MILP on a point already evaluated by the baselines: refused above the point's size limit
 // (an input error: the point asks for what it cannot have), solved within its node budget, re-judged.
+// A batch, blocks or a per-transfer cost go to the block model (oracle/exact.hpp).
 void run_exact(const config::PointSpec& point, double static_time, PointResult& result) {
   const auto t0 = std::chrono::steady_clock::now();
   const auto& os = point.oracle;
   const auto& sh = result.shape;
+  const bool blocks = oracle::needs_block_model(sh, result.memory);
   // Every entry of every state would be a variable: past this a quick refusal, before the trace is held.
-  const std::uint64_t upper = std::uint64_t{sh.total_tokens()} * sh.layers * (sh.decode_tokens + 1);
+  const std::uint64_t upper = sh.footprint_tokens() * sh.layers * (sh.decode_tokens + 1);
   auto refuse = [&](const std::string& size) {
+    const std::string batch = sh.batched() || sh.block_tokens > 1 ? " B=" + std::to_string(sh.batch_size()) +
+                                                                        " k=" + std::to_string(sh.block_tokens)
+                                                                  : std::string();
     throw core::InputError(point.source, "policies: exact needs " + size + " binary variables for P=" +
                                              std::to_string(sh.prompt_tokens) + " D=" +
                                              std::to_string(sh.decode_tokens) + " L=" + std::to_string(sh.layers) +
-                                             ", above oracle.exact_max_binaries = " +
+                                             batch + ", above oracle.exact_max_binaries = " +
                                              std::to_string(os.exact_max_binaries) +
                                              "; drop exact for this point or make it smaller");
   };
   if (upper > 64ULL * os.exact_max_binaries) refuse("up to " + std::to_string(upper));
-  auto source = make_trace_source(point);
-  const oracle::OracleInstance inst(*source, result.memory);
-  const std::uint64_t binaries = oracle::exact_binaries(inst);
-  if (binaries > os.exact_max_binaries) refuse(std::to_string(binaries));
   oracle::ExactOptions opt;
   opt.max_binaries = os.exact_max_binaries;
   opt.max_nodes = os.exact_max_nodes;
   opt.max_wall_s = 0;
-  const oracle::ExactResult r = oracle::solve_exact(inst, opt);
-  const oracle::ScheduleState schedule(inst, r.states);
-  auto judge_source = make_trace_source(point);
-  const cost::ScheduleTotals totals = oracle::judge_schedule(inst, schedule, *judge_source);
+  oracle::ExactResult r;
+  cost::ScheduleTotals totals;
+  auto source = make_trace_source(point);
+  if (blocks) {
+    const oracle::BlockInstance inst(*source, result.memory);
+    const std::uint64_t binaries = oracle::exact_binaries(inst);
+    if (binaries > os.exact_max_binaries) refuse(std::to_string(binaries));
+    r = oracle::solve_exact(inst, opt);
+    auto judge_source = make_trace_source(point);
+    totals = oracle::judge_states(r.states, result.memory, *judge_source);
+  } else {
+    const oracle::OracleInstance inst(*source, result.memory);
+    const std::uint64_t binaries = oracle::exact_binaries(inst);
+    if (binaries > os.exact_max_binaries) refuse(std::to_string(binaries));
+    r = oracle::solve_exact(inst, opt);
+    const oracle::ScheduleState schedule(inst, r.states);
+    auto judge_source = make_trace_source(point);
+    totals = oracle::judge_schedule(inst, schedule, *judge_source);
+  }
   ExactReport report{r.proven_optimal, r.bound_s, r.binaries, r.rows, r.nodes, 0.0};
   report.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   PolicyResult pr{"exact", cost::summarise(totals, result.memory, sh.decode_tokens * sh.batch_size()), report.wall_s};

@@ -6,16 +6,20 @@
 #include <bit>
 #include <chrono>
 #include <cmath>
-#include <limits>
 #include <mutex>
 #include <stdexcept>
 #include <string>
 
 #include "kvsweep/oracle/exact.hpp"
+#include "exact_model.hpp"
 
 namespace kvsweep::oracle {
 
 namespace {
+
+using milp::check_size;
+using milp::kInf;
+using milp::Model;
 
 constexpr std::uint32_t kNone = ~std::uint32_t{0};
 
@@ -51,48 +55,12 @@ std::vector<EntryVars> entry_vars(const OracleInstance& inst) {
   return vars;
 }
 
-// The MILP in row-triplet form.
-struct Model {
-  std::vector<double> col_lb, col_ub, obj;
-  std::vector<bool> integer;
-  std::vector<int> rows, cols;
-  std::vector<double> vals;
-  std::vector<double> row_lb, row_ub;
-
-  int add_col(double lb, double ub, double cost, bool is_int) {
-    col_lb.push_back(lb);
-    col_ub.push_back(ub);
-    obj.push_back(cost);
-    integer.push_back(is_int);
-    return static_cast<int>(obj.size()) - 1;
-  }
-  int add_row(double lb, double ub) {
-    row_lb.push_back(lb);
-    row_ub.push_back(ub);
-    return static_cast<int>(row_lb.size()) - 1;
-  }
-  void add(int row, int col, double v) {
-    rows.push_back(row);
-    cols.push_back(col);
-    vals.push_back(v);
-  }
-};
-
-constexpr double kInf = std::numeric_limits<double>::infinity();
-
 std::uint64_t count_binaries(const std::vector<EntryVars>& vars) {
   std::uint64_t n = 0;
   for (const EntryVars& v : vars) {
     if (v.last != kNone) n += v.last - v.first + 1;
   }
   return n;
-}
-
-void check_size(std::uint64_t binaries, std::uint64_t limit) {
-  if (binaries > limit) {
-    throw std::invalid_argument("exact: the instance needs " + std::to_string(binaries) +
-                                " binary variables, above the limit of " + std::to_string(limit));
-  }
 }
 
 // Time unit of the model: e / B_hbm, so that every coefficient is a bandwidth ratio or W / e.
@@ -218,7 +186,55 @@ void load(const Model& md, OsiClpSolverInterface& solver) {
   solver.messageHandler()->setLogLevel(0);
 }
 
+// The per-entry model places a lone sequence token by token; a batch's positions past P + D are not
+// even in an OracleInstance.
+void check_lone(const OracleInstance& inst) {
+  if (inst.shape().batched() || inst.shape().block_tokens > 1) {
+    throw std::invalid_argument("exact: a batch or blocks of k > 1 tokens: the block model (BlockInstance) solves them");
+  }
+}
+
 }  // namespace
+
+namespace milp {
+
+void check_size(std::uint64_t binaries, std::uint64_t limit) {
+  if (binaries > limit) {
+    throw std::invalid_argument("exact: the instance needs " + std::to_string(binaries) +
+                                " binary variables, above the limit of " + std::to_string(limit));
+  }
+}
+
+Solution solve(const Model& md, const ExactOptions& options) {
+  OsiClpSolverInterface solver;
+  load(md, solver);
+  Solution out;
+  // Cbc's driver keeps some state of its own: one solve at a time in this process.
+  static std::mutex cbc_mutex;
+  const std::lock_guard<std::mutex> lock(cbc_mutex);
+  CbcModel model(solver);
+  CbcSolverUsefulData data;
+  CbcMain0(model, data);
+  const std::string seconds = std::to_string(options.max_wall_s > 0 ? options.max_wall_s : 1e9);
+  const std::string nodes = std::to_string(options.max_nodes > 0 ? options.max_nodes : 2000000000);
+  // Optimal to a relative gap of 1e-9 (an absolute zero gap can stall on the LP's own tolerances).
+  const char* argv[] = {"kvsweep",     "-log",   "0",    "-sec",   seconds.c_str(), "-maxN",
+                        nodes.c_str(), "-ratio", "1e-9", "-solve", "-quit"};
+  std::vector<const char*> args(std::begin(argv), std::end(argv));
+  CbcMain1(
+      static_cast<int>(args.size()), args.data(), model, [](CbcModel*, int) { return 0; }, data);
+  out.proven_optimal = model.isProvenOptimal();
+  out.nodes = static_cast<std::uint64_t>(model.getNodeCount());
+  out.bound = model.getBestPossibleObjValue();
+  if (model.bestSolution() == nullptr) {
+    throw std::runtime_error("exact: Cbc found no schedule within " + seconds + " s");
+  }
+  out.objective = model.getObjValue();
+  out.values.assign(model.bestSolution(), model.bestSolution() + model.getNumCols());
+  return out;
+}
+
+}  // namespace milp
 
 std::uint64_t exact_binaries(const OracleInstance& inst) { return count_binaries(entry_vars(inst)); }
 
@@ -226,6 +242,7 @@ ExactResult solve_exact(const OracleInstance& inst, const ExactOptions& options)
   if (inst.frozen_states() != 0 || inst.free_end() != inst.states()) {
     throw std::invalid_argument("exact: the instance is a window of a longer trace");
   }
+  check_lone(inst);
   const auto t0 = std::chrono::steady_clock::now();
   const auto& sh = inst.shape();
   const std::uint32_t L = sh.layers, T = sh.total_tokens(), D = sh.decode_tokens;
@@ -237,34 +254,12 @@ ExactResult solve_exact(const OracleInstance& inst, const ExactOptions& options)
   const Model md = build_model(inst, vars, options, false);
   out.rows = md.row_lb.size();
 
-  OsiClpSolverInterface solver;
-  load(md, solver);
-
-  std::vector<double> solution;
-  {
-    // Cbc's driver keeps some state of its own: one solve at a time in this process.
-    static std::mutex cbc_mutex;
-    const std::lock_guard<std::mutex> lock(cbc_mutex);
-    CbcModel model(solver);
-    CbcSolverUsefulData data;
-    CbcMain0(model, data);
-    const std::string seconds = std::to_string(options.max_wall_s > 0 ? options.max_wall_s : 1e9);
-    const std::string nodes = std::to_string(options.max_nodes > 0 ? options.max_nodes : 2000000000);
-    // Optimal to a relative gap of 1e-9 (an absolute zero gap can stall on the LP's own tolerances).
-    const char* argv[] = {"kvsweep",     "-log",   "0",    "-sec",   seconds.c_str(), "-maxN",
-                          nodes.c_str(), "-ratio", "1e-9", "-solve", "-quit"};
-    std::vector<const char*> args(std::begin(argv), std::end(argv));
-    CbcMain1(
-        static_cast<int>(args.size()), args.data(), model, [](CbcModel*, int) { return 0; }, data);
-    out.proven_optimal = model.isProvenOptimal();
-    out.nodes = static_cast<std::uint64_t>(model.getNodeCount());
-    out.bound_s = model.getBestPossibleObjValue() * unit;
-    if (model.bestSolution() == nullptr) {
-      throw std::runtime_error("exact: Cbc found no schedule within " + seconds + " s");
-    }
-    out.objective_s = model.getObjValue() * unit;
-    solution.assign(model.bestSolution(), model.bestSolution() + model.getNumCols());
-  }
+  const milp::Solution sol = milp::solve(md, options);
+  out.proven_optimal = sol.proven_optimal;
+  out.nodes = sol.nodes;
+  out.bound_s = sol.bound * unit;
+  out.objective_s = sol.objective * unit;
+  const std::vector<double>& solution = sol.values;
 
   out.states.assign(D + 1, cost::Residency(L, T));
   for (std::uint64_t e = 0; e < vars.size(); ++e) {
@@ -285,6 +280,7 @@ LpRelaxation solve_lp_relaxation(const OracleInstance& inst, std::uint64_t max_b
   if (inst.frozen_states() != 0 || inst.free_end() != inst.states()) {
     throw std::invalid_argument("exact: the instance is a window of a longer trace");
   }
+  check_lone(inst);
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<EntryVars> vars = entry_vars(inst);
   LpRelaxation out;
@@ -303,7 +299,7 @@ LpRelaxation solve_lp_relaxation(const OracleInstance& inst, std::uint64_t max_b
 PolishStats polish_windows(const OracleInstance& inst, ScheduleState& s, const PolishOptions& options) {
   PolishStats stats;
   if (options.window_states == 0 || inst.frozen_states() != 0 || inst.free_end() != inst.states() ||
-      exact_binaries(inst) > options.max_binaries) {
+      inst.shape().batched() || inst.shape().block_tokens > 1 || exact_binaries(inst) > options.max_binaries) {
     return stats;
   }
   const auto t0 = std::chrono::steady_clock::now();

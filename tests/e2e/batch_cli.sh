@@ -93,7 +93,6 @@ write block0.yaml "$base"$'\nprompt_tokens: 100\nkv_block_tokens: 0'
 write block3.yaml "$base"$'\nprompt_tokens: 100\nkv_block_tokens: 3'
 write prompts.yaml "$base"$'\nbatch_size: 3\nbatch_prompt_tokens: [100, 200]'
 write both.yaml "$base"$'\nprompt_tokens: 100\nbatch_prompt_tokens: [100, 200]'
-write exact.yaml $'model: llama-3.1-8b\nhardware: gh200-measured\ndecode_tokens: 8\nprompt_tokens: 100\nbatch_size: 2\npolicies: [static, exact]'
 write dram.yaml $'model: llama-3.1-8b\nhardware: {name: small, hbm_bw_gbps: 3400, link_read_gbps: 375, link_write_gbps: 297, dram_bw_gbps: 486, hbm_capacity_gb: 96, dram_capacity_gb: 1}\ndecode_tokens: 8\nprompt_tokens: 4000\nbatch_size: 16\npolicies: [static]'
 printf 'n,l,tokens\n4,0,"[0, 1]"\n5,0,"[2, 4]"\n' > "$WORK/seq.csv"      # P = 4, D = 2, L = 1
 write files.yaml $'model: {name: tiny, layers: 1, kv_bytes_per_token_layer: 64, weight_bytes_per_layer: 0}\nhardware: gh200-measured\nhbm_kv_capacity_entries: 4\nbatch_size: 3\ntrace: {files: [seq.csv, seq.csv]}\npolicies: [static]'
@@ -102,7 +101,6 @@ cases=(
   "block3.yaml|6:18|kv_block_tokens: 3 is not a power of two; allowed: 1, 2, 4, ..., 4096 (vLLM's 16, SGLang's 64 and 256)"
   "prompts.yaml|6:1|batch_prompt_tokens: 2 prompt lengths for batch_size 3; give one per sequence"
   "both.yaml|5:1|prompt_tokens: batch_prompt_tokens (at 6:1) gives every prompt already; give one or the other"
-  "exact.yaml|6:1|policies: exact cannot place a batch or blocks yet (batch_size 2, kv_block_tokens 1); list only unlimited_hbm, static, reactive_lru, page, streaming, h2o, belady, sa_guided, fm_tracking, fm_dual, oracle"
   "files.yaml|4:1|batch_size: 3 but trace.files gives 2 sequences (one per file); remove batch_size or make them agree"
 )
 expect_refusals "validate;eval;run -o out.h5" "${cases[@]}"

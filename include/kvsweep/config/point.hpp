@@ -163,8 +163,8 @@ std::vector<std::string> result_settings(const PointSpec& point);
 const std::vector<std::string>& known_policy_names();
 // The policies of a point that does not list its own: all known ones but `exact`.
 const std::vector<std::string>& default_policy_names();
-// The policies that place a batch of sequences and blocks (issue 25 brings the others one by one).
-const std::vector<std::string>& batch_policy_names();
-bool places_batches(const std::string& policy);
+// The policies the simulator runs step by step (policy::make_policy): known_policy_names() without
+// `oracle` and `exact`. Every policy places batches and blocks (docs/policies-and-oracle.md "In a batch").
+const std::vector<std::string>& simulated_policy_names();
 
 }  // namespace kvsweep::config

@@ -250,8 +250,7 @@ TEST_P(BatchOptimum, BoundsBelowTheOptimumBelowStatic) {
     const Instance in = random_batch_instance(seed, c.batch, max_prompt, 2, 1, c.block, c.overhead, GetParam());
     if (in.trace.shape.footprint_tokens() > 10) continue;
     const double best = exhaustive_batch_optimum(in.trace, in.memory);
-    for (const std::string& name : config::batch_policy_names()) {
-      if (name == "oracle") continue;  // not a policy that runs step by step: oracle_batch_test.cpp
+    for (const std::string& name : config::simulated_policy_names()) {
       const RecordedRun run = run_and_record(name, in.trace, in.memory);
       const CheckResult want = check_schedule(in.trace, in.memory, run.schedule, run.respects_capacity);
       ASSERT_TRUE(want.ok) << name << " seed " << seed << ": " << want.problem;
@@ -308,8 +307,7 @@ namespace {
 // up to 40 tokens, 2 layers): every policy that places batches keeps the rules (whole blocks, existing
 // tokens, capacity in blocks) and the judge equals the checker on its schedule.
 TEST(BatchPolicies, KeepTheRulesAndTheJudgeEqualsTheChecker) {
-  for (const std::string& name : config::batch_policy_names()) {
-    if (name == "oracle") continue;  // not a policy that runs step by step: oracle_batch_test.cpp
+  for (const std::string& name : config::simulated_policy_names()) {
     for (std::uint64_t seed = 1; seed <= 48; ++seed) {
       const std::uint32_t batch = 1 + static_cast<std::uint32_t>(seed % 4);
       const std::uint32_t k = 1U << ((seed / 4) % 4);  // 1, 2, 4, 8

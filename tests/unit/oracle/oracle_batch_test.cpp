@@ -25,8 +25,8 @@ struct Seeded {
 // The best schedule of the policies that place batches (the oracle's own seeds in evaluate).
 Seeded best_batch_seed(const oracle::OracleInstance& inst, const trace::ExplicitTrace& trace) {
   std::optional<Seeded> best;
-  for (const std::string& name : config::batch_policy_names()) {
-    if (name == "oracle" || name == "unlimited_hbm") continue;
+  for (const std::string& name : config::simulated_policy_names()) {
+    if (name == "unlimited_hbm") continue;
     auto source = trace::make_explicit_source(trace);
     oracle::ScheduleState s = oracle::record_schedule(inst, name, {}, *source);
     if (!best || s.exact_total() < best->state.exact_total()) best = Seeded{std::move(s), name};
