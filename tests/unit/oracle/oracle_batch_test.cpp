@@ -26,7 +26,7 @@ struct Seeded {
 Seeded best_batch_seed(const oracle::OracleInstance& inst, const trace::ExplicitTrace& trace) {
   std::optional<Seeded> best;
   for (const std::string& name : config::simulated_policy_names()) {
-    if (name == "unlimited_hbm") continue;
+    if (name == "unlimited_hbm" || name == "fm_dual") continue;  // fm_dual follows a plan: none here
     auto source = trace::make_explicit_source(trace);
     oracle::ScheduleState s = oracle::record_schedule(inst, name, {}, *source);
     if (!best || s.exact_total() < best->state.exact_total()) best = Seeded{std::move(s), name};
@@ -184,8 +184,9 @@ TEST_P(OracleBatchExactness, WithinHalfAPercentOfTheExhaustiveOptimum) {
     EXPECT_NEAR(found, judge, 1e-12 * judge) << "seed " << seed;
   }
   for (int c = 0; c < 6; ++c) EXPECT_EQ(per_case[c], 10) << "case " << c << " (B, k, O)";
-  // The annealer has real work: no seed is optimal on some of them (measured: 9 or 10 of 60).
-  EXPECT_GE(seed_not_optimal, total / 10) << "the annealer had little to do";
+  // The annealer has real work: no seed is optimal on some of them (measured: 9 or 10 of 60 with the
+  // seven simple baselines as seeds, 5 or more with fm_tracking and sa_guided among them).
+  EXPECT_GE(seed_not_optimal, total / 20) << "the annealer had little to do";
   std::printf("%s: oracle exact on %d of %d tiny batches (seed not optimal on %d), worst gap %.3g\n",
               mode_name(GetParam()).c_str(), exact, total, seed_not_optimal, worst);
 }
