@@ -45,6 +45,18 @@ RecordedRun run_and_record(const std::string& policy, const trace::ExplicitTrace
 // The states of an oracle schedule as sets, for check_schedule.
 Schedule schedule_of(const oracle::ScheduleState& s, const oracle::OracleInstance& inst);
 
+// For the tests' references written from a policy's batch rule: the sequence whose segment holds position
+// p, and the first position of p's block (TraceShape's layout).
+inline std::uint32_t sequence_at(const trace::TraceShape& sh, std::uint32_t p) {
+  std::uint32_t b = sh.batch_size() - 1;
+  while (sh.base(b) > p) --b;
+  return b;
+}
+inline std::uint32_t block_start(const trace::TraceShape& sh, std::uint32_t p) {
+  const auto base = static_cast<std::uint32_t>(sh.base(sequence_at(sh, p)));
+  return base + (p - base) / sh.block_tokens * sh.block_tokens;
+}
+
 // The optimal total time over every schedule (capacity-respecting), by dynamic programming over
 // residency sets. Tiny instances only: L <= 2 and P + D <= 8 (L = 2) or <= 12 (L = 1).
 double exhaustive_optimum(const trace::ExplicitTrace& trace, const cost::MemorySystem& m);

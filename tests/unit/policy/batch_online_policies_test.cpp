@@ -155,15 +155,8 @@ Schedule sa_reference(const trace::ExplicitTrace& tr, std::uint64_t capacity, st
   for (std::uint32_t b = 0; b < B; ++b) exist[b] = sh.prompt(b);
   std::vector<std::set<std::uint32_t>> resident(L);
   std::uint64_t held = 0;
-  auto sequence_of = [&](std::uint32_t p) {
-    std::uint32_t b = B - 1;
-    while (sh.base(b) > p) --b;
-    return b;
-  };
-  auto start_of = [&](std::uint32_t p) {
-    const auto base = static_cast<std::uint32_t>(sh.base(sequence_of(p)));
-    return base + (p - base) / k * k;
-  };
+  auto sequence_of = [&](std::uint32_t p) { return sequence_at(sh, p); };
+  auto start_of = [&](std::uint32_t p) { return block_start(sh, p); };
   auto blocks_read = [&](std::uint32_t n, std::uint32_t l) {
     std::set<std::uint32_t> out;
     for (const std::uint32_t p : tr.reads(n, l)) out.insert(start_of(p));

@@ -24,15 +24,8 @@ Schedule reference(const trace::ExplicitTrace& tr, std::uint64_t capacity, Rule 
   for (std::uint32_t b = 0; b < B; ++b) exist[b] = sh.prompt(b);
   std::vector<std::map<std::uint32_t, std::uint32_t>> resident(L);  // block start -> LRU stamp
   std::uint64_t held = 0;
-  auto sequence_of = [&](std::uint32_t p) {
-    std::uint32_t b = B - 1;
-    while (sh.base(b) > p) --b;
-    return b;
-  };
-  auto start_of = [&](std::uint32_t p) {
-    const auto base = static_cast<std::uint32_t>(sh.base(sequence_of(p)));
-    return base + (p - base) / k * k;
-  };
+  auto sequence_of = [&](std::uint32_t p) { return sequence_at(sh, p); };
+  auto start_of = [&](std::uint32_t p) { return block_start(sh, p); };
   auto state = [&] {
     std::vector<std::set<std::uint32_t>> out(L);
     for (std::uint32_t l = 0; l < L; ++l) {
