@@ -116,12 +116,18 @@ MemoryEstimate estimate_memory(const config::PointSpec& p, unsigned threads, std
   // The oracle, whole or in windows (eval's run_oracle leaves room for fm_dual's plan).
   if (oracle) {
     const double replicas = p.oracle.replicas;
-    const double entries = T * L;
+    // A batch or blocks anneal units of (block, layer) over the batch's token space, and a batch too
+    // large to hold whole keeps its seed (eval's run_oracle: no windows over a batch).
+    const bool general = p.batch_size > 1 || p.kv_block_tokens > 1;
+    const double entries = general ? std::ceil(T / p.kv_block_tokens) * L : T * L;
     const double state_bits = entries * words(D + 1) * 8;
-    const double need = state_bits * (replicas + 3) + D * L * (40.0 + 8) * (replicas + 1);
+    const double need = state_bits * (replicas + 3) + D * L * (40.0 + 8) * (replicas + 1) +
+                        (p.kv_block_tokens > 1 ? D * e : 0.0);  // blocks keep their reads token by token
     const double room = dual ? std::max(0.5e9, budget - plan - 0.3e9) : budget;
     double anneal = need;
-    if (need > room) {
+    if (need > room && general) {
+      anneal = 0;
+    } else if (need > room) {
       const double per_word = entries * 8 * (replicas + 3) + 2 * 64 * entries / 8;
       const double window_words = std::min(std::max(1.0, std::floor(room / per_word)), words(D + 1));
       anneal = window_words * per_word;

@@ -47,6 +47,24 @@ TEST(MemoryEstimate, OracleFollowsItsOwnFormulas) {
   EXPECT_LT(w.oracle, oracle::oracle_memory_bytes(big_shape, 4) / 10);
 }
 
+TEST(MemoryEstimate, ABatchTooLargeToHoldWholeKeepsItsSeed) {
+  // A batch anneals (block, layer) units over its token space, as the oracle sizes them; one that does
+  // not fit oracle.max_memory_gb is not annealed (no windows over a batch): only the seed's pass.
+  const auto batch = [](const std::string& oracle) {
+    config::PointSpec p = point_of("batch_size: 4\nkv_block_tokens: 16\npolicies: [static, oracle]\noracle: " + oracle + "\n");
+    p.decode_tokens = 4000;
+    return p;
+  };
+  const MemoryEstimate whole = estimate_memory(batch("{replicas: 4, lagrangian_passes: 0}"), 2);
+  trace::TraceShape shape{1000, 4000, 32, {1000, 1000, 1000, 1000}, 16};
+  EXPECT_GE(whole.oracle, oracle::oracle_memory_bytes(shape, 4));
+  EXPECT_LE(whole.oracle, oracle::oracle_memory_bytes(shape, 4) * 1.5);
+
+  const MemoryEstimate seed = estimate_memory(batch("{replicas: 4, lagrangian_passes: 0, max_memory_gb: 0.001}"), 2);
+  EXPECT_LT(seed.oracle, oracle::oracle_memory_bytes(shape, 4) / 10);
+  EXPECT_GT(seed.oracle, 0.0);
+}
+
 TEST(MemoryEstimate, GrowsWithThePointAndKeepsToItsBudgets) {
   const MemoryEstimate small = estimate_memory(point_of(""), 2);
   config::PointSpec longer = point_of("");
