@@ -280,8 +280,14 @@ std::unique_ptr<DualPlan> run_lagrangian(const config::PointSpec& point, const E
   // The ratio itself decides (lagrangian_gap: 0 computes it over any round-off); the note says the
   // certified gap.
   const double gap = best != nullptr ? best->metrics.total_time_s / result.lower_bound().value_s - 1 : 0.0;
-  if (os.lagrangian_passes == 0) return nullptr;
   LagrangianReport report;
+  if (os.lagrangian_passes == 0) {
+    if (want_dual) {  // say why fm_dual has no result
+      report.note = "not computed: oracle.lagrangian_passes is 0 (fm_dual follows the bound's paths)";
+      result.lagrangian = std::move(report);
+    }
+    return nullptr;
+  }
   if (!(gap > os.lagrangian_gap)) {
     if (want_dual) {  // say why fm_dual has no result
       char buf[160];

@@ -2,8 +2,9 @@
 // gap is above oracle.lagrangian_gap; the bound stays below the proven MILP optimum and joins
 // lower_bound_s; fm_dual's schedule is judged like every other, never below the optimum; the oracle
 // may start from it; it stops once the baselines are within the threshold; with the gap below the
-// threshold neither runs and the report says why; its progress is reported pass by pass; over a batch of
-// blocks with a per-transfer cost it is computed too, below every schedule and above both simple bounds.
+// threshold, or no passes allowed, neither runs and the report says why; its progress is reported pass
+// by pass; over a batch of blocks with a per-transfer cost it is computed too, below every schedule
+// and above both simple bounds.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -89,6 +90,20 @@ TEST(LagrangianInEval, NotComputedBelowTheThreshold) {
   EXPECT_FALSE(r.lagrangian->computed);
   EXPECT_NE(r.lagrangian->note.find("lagrangian_gap"), std::string::npos) << r.lagrangian->note;
   EXPECT_STRNE(r.lower_bound().kind, "lagrangian");
+}
+
+TEST(LagrangianInEval, NoPassesAllowedSaysSoForFmDual) {
+  std::string yaml = kYaml;
+  yaml.replace(yaml.find("lagrangian_gap: 0"), 17, "lagrangian_passes: 0");
+  const PointResult r = evaluate_point(sweep::load_sweep_text(yaml, "lagrangian.yaml").points.front().spec);
+  EXPECT_EQ(r.find("fm_dual"), nullptr);
+  ASSERT_TRUE(r.lagrangian.has_value());
+  EXPECT_FALSE(r.lagrangian->computed);
+  EXPECT_NE(r.lagrangian->note.find("lagrangian_passes is 0"), std::string::npos) << r.lagrangian->note;
+
+  // Without fm_dual nothing is reported: the bound was switched off.
+  yaml.replace(yaml.find("fm_dual, "), 9, "");
+  EXPECT_FALSE(evaluate_point(sweep::load_sweep_text(yaml, "lagrangian.yaml").points.front().spec).lagrangian.has_value());
 }
 
 // The progress callback: pass 0 as the bound starts, with the gap the baselines left; then every pass
