@@ -9,6 +9,8 @@
 #include <fstream>
 #include <string>
 
+#include "kvsweep/sweep/memory.hpp"
+
 namespace kvsweep::sweep {
 
 namespace {
@@ -16,6 +18,7 @@ constexpr double kParallelism = kReferenceParallelism;
 constexpr double kTracePerRead = 1.2;  // s per 1e9 reads, generating a synthetic trace or streaming a file
 constexpr double kLagrangianPass = 0.52;  // s per 1e9 entry-states: one pass of the bound's per-entry paths
 constexpr double kFirstTouchPerGb = 2.2;  // s per GB: the first write of fresh memory (docs/performance.md)
+constexpr double kFmDualPerEntry = 2.5;   // s per 1e9 entries: fm_dual's pass on the bound's plan
 
 struct PolicyWeight {
   const char* name;
@@ -25,7 +28,7 @@ struct PolicyWeight {
 constexpr PolicyWeight kWeights[] = {
     {"unlimited_hbm", 0.03, 0.0}, {"static", 0.03, 0.0},     {"reactive_lru", 0.17, 0.95},
     {"page", 0.28, 0.0},          {"streaming", 0.03, 0.0},  {"h2o", 0.09, 0.52},
-    {"belady", 0.47, 0.11},       {"sa_guided", 0.10, 2.40},
+    {"belady", 0.47, 0.11},       {"sa_guided", 0.10, 2.40},  {"fm_tracking", 1.3, 0.0},
 };
 
 double policy_cost(const std::string& name, double entries, double reads) {
@@ -113,12 +116,18 @@ CostEstimate estimate_cost(const config::PointSpec& p) {
       const double evaluations = 0.6 * o.sa_replicas * rounds;
       cpu += evaluations * 2.0 * policy_cost("sa_guided", entries, reads) + rounds * trace;
     }
-    const double state_gb = entries * (o.replicas + 2.0) / 8.0;
-    const double per_move =
-        9.25e-7 * std::pow(entries / 0.27, 0.6) * (1.2 - p.trace.synthetic.sparsity) / 0.6;
-    cpu += 3 * (policy_cost("belady", entries, reads) + trace) + 4.6 * state_gb + o.moves * per_move;
+    if (oracle_keeps_seed(p)) {
+      cpu += policy_cost("belady", entries, reads) + trace;  // the seed's pass, judged again
+    } else {
+      const double state_gb = entries * (o.replicas + 2.0) / 8.0 / p.kv_block_tokens;
+      const double per_move =
+          9.25e-7 * std::pow(entries / 0.27, 0.6) * (1.2 - p.trace.synthetic.sparsity) / 0.6;
+      cpu += 3 * (policy_cost("belady", entries, reads) + trace) + 4.6 * state_gb + o.moves * per_move;
+    }
   }
-  const double bound = lagrangian_may_run(p, entries) ? lagrangian_cost(p, entries, reads) : 0.0;
+  const bool may_run = lagrangian_may_run(p, entries);
+  const double bound = may_run ? lagrangian_cost(p, entries, reads) : 0.0;
+  if (may_run && lists("fm_dual")) cpu += kFmDualPerEntry * entries;  // its pass on the bound's paths
   cpu += bound;
   return {cpu, cpu / kParallelism, bound / kParallelism};
 }

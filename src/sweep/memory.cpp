@@ -61,18 +61,51 @@ double policy_state(const config::PointSpec& p, const std::string& name, double 
   }
   return 0;
 }
+
+// The point's sequence, as one sequence over a batch's whole token space.
+SequenceShape shape_of(const config::PointSpec& p, std::optional<SequenceShape> shape) {
+  if (shape) return *shape;
+  if (!p.trace.file.empty() || !p.trace.files.empty()) return guess_shape(p);
+  // A batch's token space holds every sequence (and < 64 positions of padding between them).
+  const std::uint64_t B = p.batch_size, space = config::footprint_tokens(p) + (B > 1 ? 64 * B : 0);
+  return SequenceShape{static_cast<std::uint32_t>(space - p.decode_tokens), p.decode_tokens, p.model.layers};
+}
+
+// The oracle holding the whole point: reads, a schedule per replica, the best and the seed, the
+// per-step tables. A batch or blocks anneal units of (block, layer) over the batch's token space and
+// keep their reads token by token (oracle::oracle_memory_bytes).
+double oracle_whole_bytes(const config::PointSpec& p, const SequenceShape& shape) {
+  const double D = shape.decode_tokens, L = std::max<std::uint32_t>(1, shape.layers);
+  const double T = shape.prompt_tokens + D;
+  const double k = p.kv_block_tokens;
+  const double entries = oracle_over_blocks(p) ? std::ceil(T / k) * L : T * L;
+  const double replicas = p.oracle.replicas;
+  const double block_reads = k > 1 ? D * L * words(T) * 8 : 0.0;
+  return entries * words(D + 1) * 8 * (replicas + 3) + D * L * (40.0 + 8) * (replicas + 1) + block_reads;
+}
+
+// The room eval's run_oracle leaves the annealer: oracle.max_memory_gb, less fm_dual's plan.
+double oracle_room(const config::PointSpec& p, double plan) {
+  const double budget = p.oracle.max_memory_gb * 1e9;
+  return lists(p, "fm_dual") ? std::max(0.5e9, budget - plan - 0.3e9) : budget;
+}
 }  // namespace
 
-MemoryEstimate estimate_memory(const config::PointSpec& p, unsigned threads, std::optional<SequenceShape> shape) {
-  if (!shape) {
-    if (p.trace.file.empty() && p.trace.files.empty()) {
-      // A batch's token space holds every sequence (and < 64 positions of padding between them).
-      const std::uint64_t B = p.batch_size, space = config::footprint_tokens(p) + (B > 1 ? 64 * B : 0);
-      shape = SequenceShape{static_cast<std::uint32_t>(space - p.decode_tokens), p.decode_tokens, p.model.layers};
-    } else {
-      shape = guess_shape(p);
-    }
-  }
+bool oracle_over_blocks(const config::PointSpec& p) { return p.batch_size > 1 || p.kv_block_tokens > 1; }
+
+bool oracle_keeps_seed(const config::PointSpec& p) {
+  if (!oracle_over_blocks(p)) return false;
+  const SequenceShape shape = shape_of(p, std::nullopt);
+  const bool lagrangian = p.oracle.lagrangian_passes > 0;
+  const double plan = lists(p, "fm_dual") && lagrangian
+                          ? std::max<std::uint32_t>(1, shape.layers) * static_cast<double>(shape.decode_tokens) *
+                                words(shape.prompt_tokens + static_cast<double>(shape.decode_tokens)) * 8
+                          : 0.0;
+  return oracle_whole_bytes(p, shape) > oracle_room(p, plan);
+}
+
+MemoryEstimate estimate_memory(const config::PointSpec& p, unsigned threads, std::optional<SequenceShape> given) {
+  const std::optional<SequenceShape> shape = shape_of(p, given);
   const double P = shape->prompt_tokens, D = shape->decode_tokens, L = std::max<std::uint32_t>(1, shape->layers);
   const double T = P + D;
   const double e = L * words(T) * 8;  // one residency
@@ -113,22 +146,17 @@ MemoryEstimate estimate_memory(const config::PointSpec& p, unsigned threads, std
     m.bound = reads + kDualsPerStep * D * L + paths + plan;
   }
 
-  // The oracle, whole or in windows (eval's run_oracle leaves room for fm_dual's plan).
+  // The oracle, whole or in windows (eval's run_oracle leaves room for fm_dual's plan); a batch or blocks
+  // too large to hold whole keep their seed (no windows over a batch).
   if (oracle) {
-    const double replicas = p.oracle.replicas;
-    // A batch or blocks anneal units of (block, layer) over the batch's token space, and a batch too
-    // large to hold whole keeps its seed (eval's run_oracle: no windows over a batch).
-    const bool general = p.batch_size > 1 || p.kv_block_tokens > 1;
-    const double entries = general ? std::ceil(T / p.kv_block_tokens) * L : T * L;
-    const double state_bits = entries * words(D + 1) * 8;
-    const double need = state_bits * (replicas + 3) + D * L * (40.0 + 8) * (replicas + 1) +
-                        (p.kv_block_tokens > 1 ? D * e : 0.0);  // blocks keep their reads token by token
-    const double room = dual ? std::max(0.5e9, budget - plan - 0.3e9) : budget;
+    const double need = oracle_whole_bytes(p, *shape);
+    const double room = oracle_room(p, plan);
     double anneal = need;
-    if (need > room && general) {
+    if (need > room && oracle_over_blocks(p)) {
       anneal = 0;
     } else if (need > room) {
-      const double per_word = entries * 8 * (replicas + 3) + 2 * 64 * entries / 8;
+      const double entries = T * L;
+      const double per_word = entries * 8 * (p.oracle.replicas + 3.0) + 2 * 64 * entries / 8;
       const double window_words = std::min(std::max(1.0, std::floor(room / per_word)), words(D + 1));
       anneal = window_words * per_word;
     }

@@ -16,8 +16,10 @@
 //             within oracle.max_memory_gb), its duals (136 bytes per (step, layer)), each thread's path
 //             bits (2 D ceil(T / 64) 8), fm_dual's plan (as large as the reads)
 //   oracle    the token-level oracle: reads, a schedule per replica, the best and the seed (T L
-//             ceil((D + 1) / 64) 8 bytes each, oracle::oracle_memory_bytes), or as many windows of 64
-//             states as oracle.max_memory_gb holds (oracle::window_for_memory), and fm_dual's plan
+//             ceil((D + 1) / 64) 8 bytes each, oracle::oracle_memory_bytes; a batch or blocks: units of
+//             (block, layer), and the reads of every step), or as many windows of 64 states as
+//             oracle.max_memory_gb holds (oracle::window_for_memory; a batch or blocks too large keep
+//             their seed: only its pass), and fm_dual's plan
 //   exact     Cbc: ~2 KB per binary up to oracle.exact_max_binaries
 // The Lagrangian is assumed to run (whether it does depends on the gap the baselines leave). Against
 // peak RSS (/usr/bin/time -v, docs/performance.md "Memory estimate"): within ~10 % from 24 MB to 3.9 GB
@@ -55,6 +57,14 @@ struct SequenceShape {
 // `threads`: TBB threads evaluating the point (each holds its own path bits in the bound). Never throws.
 MemoryEstimate estimate_memory(const config::PointSpec& point, unsigned threads,
                                std::optional<SequenceShape> shape = std::nullopt);
+
+// Whether the oracle anneals (block, layer) units over a batch's token space (a batch, or blocks)
+// rather than (token, layer) entries of one sequence.
+bool oracle_over_blocks(const config::PointSpec& point);
+// Whether such a point is too large for the oracle to hold whole within oracle.max_memory_gb, so that
+// it keeps its seed (eval: no windows over a batch). False for a lone sequence of single tokens, which
+// anneals in windows instead.
+bool oracle_keeps_seed(const config::PointSpec& point);
 
 // This machine's physical memory, bytes (sysconf).
 double physical_memory_bytes();

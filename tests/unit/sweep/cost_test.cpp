@@ -1,5 +1,6 @@
 // The cost estimate's Lagrangian term: present exactly where evaluation may compute the bound, whatever
-// the policies listed, and bounded by the point's own limits on it.
+// the policies listed, and bounded by the point's own limits on it. Every policy costs something, and
+// the oracle over a batch too large to hold whole costs its seed's pass only, as evaluation runs it.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -7,6 +8,7 @@
 
 #include "kvsweep/eval/evaluate.hpp"
 #include "kvsweep/sweep/cost.hpp"
+#include "kvsweep/sweep/memory.hpp"
 #include "sweep_test_util.hpp"
 
 namespace kvsweep::sweep {
@@ -78,6 +80,28 @@ TEST(SweepCost, MorePassesCostMoreUpToTheWallLimit) {
   // certificate come on top.
   EXPECT_GT(limited, 30);
   EXPECT_LT(limited, 45);
+}
+
+TEST(SweepCost, EveryPolicyCostsSomething) {
+  const double alone = point(kBase + "policies: [unlimited_hbm]\noracle: {lagrangian_passes: 0}\n").cost_estimate;
+  for (const char* name : {"static", "reactive_lru", "page", "streaming", "h2o", "belady", "sa_guided", "fm_tracking"}) {
+    SCOPED_TRACE(name);
+    const double with = point(kBase + "policies: [unlimited_hbm, " + name + "]\noracle: {lagrangian_passes: 0}\n").cost_estimate;
+    EXPECT_GT(with, alone * 1.0001);
+  }
+}
+
+TEST(SweepCost, ABatchTooLargeToHoldWholeCostsTheOracleItsSeedOnly) {
+  const std::string batch = kBase + "batch_size: 8\nkv_block_tokens: 16\npolicies: [static, belady, oracle]\n";
+  const SweepPoint whole = point(batch + "oracle: {lagrangian_passes: 0, moves: 1e7}\n");
+  const SweepPoint seed = point(batch + "oracle: {lagrangian_passes: 0, moves: 1e7, max_memory_gb: 0.001}\n");
+  const SweepPoint none = point(kBase + "batch_size: 8\nkv_block_tokens: 16\npolicies: [static, belady]\n"
+                                "oracle: {lagrangian_passes: 0}\n");
+  ASSERT_FALSE(oracle_keeps_seed(whole.spec));
+  ASSERT_TRUE(oracle_keeps_seed(seed.spec));
+  EXPECT_GT(whole.cost_estimate, 3 * seed.cost_estimate);  // 1e7 moves vs one pass
+  EXPECT_GT(seed.cost_estimate, none.cost_estimate);       // the seed's pass
+  EXPECT_LT(seed.cost_estimate, 2.5 * none.cost_estimate);
 }
 
 }  // namespace
