@@ -10,13 +10,16 @@
 // is the sum of
 //   baselines      sum over the listed policies of a_p * S + b_p * R (a: bitset and judge work per word
 //                  of the past, b: work per read), plus 1.2 * R to generate or stream the trace; sa_guided
-//                  scaled by (sa_window / 8)^1.2 (25 s at W = 21 vs 7.9 s at W = 8)
+//                  scaled by (sa_window / 8)^1.2 (25 s at W = 21 vs 7.9 s at W = 8); fm_tracking 1.3 S
+//                  (1.27-1.32 at lone points from S = 0.07 to 12, 1.38 at a batch of 64 x 128K
+//                  tokens); fm_dual 2.5 S where the Lagrangian may run (it follows the bound's paths)
 //   sa tuning      (with both `oracle` and `sa_guided`) E = 0.6 * sa_replicas * min(sa_rounds, 13)
 //                  distinct (W, R) simulated, each twice sa_guided's cost at W = 8 (longer windows), and a
 //                  trace pass per round
 //   oracle         three seed passes (belady and the trace), 4.6 s per GB of whole-schedule state
 //                  (S * (replicas + 2) / 8 GB), and moves * 9.25e-7 s * (S / 0.27)^0.6 * (1.2 - sparsity)
-//                  / 0.6 (cost deltas cost more on larger and denser points)
+//                  / 0.6 (cost deltas cost more on larger and denser points); a batch or blocks too
+//                  large to hold whole (sweep::oracle_keeps_seed) keep their seed: one seed pass
 //   lagrangian     (whatever the policies, where eval may compute it: oracle.lagrangian_passes > 0, one
 //                  sequence of single tokens, its reads within oracle.max_memory_gb; assumed to run,
 //                  as whether it does depends on the gap the baselines leave) 0.52 * S per pass, for
