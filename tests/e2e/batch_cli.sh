@@ -162,6 +162,15 @@ for f in serving_speedup_vs_batch_s0.6_k1.png serving_speedup_vs_batch_s0.6_k16.
 done
 rows=$(grep -c "^| llama-3.1-8b | gh200-measured | 256 | 0.6 |" "$WORK/serving/serving.md")
 [[ "$rows" == 6 ]] || fail "serving.md has $rows point rows, not 6"
+# The best schedule is at least the best LRU-style one and never below the certified bound.
+/usr/bin/python3 - "$WORK/serving/serving.md" <<'PY' || fail "serving.md: best / LRU-style or gap out of range"
+import sys
+rows = [l.strip().strip("|").split("|") for l in open(sys.argv[1]) if l.startswith("| llama")]
+head = [h.strip() for h in next(l for l in open(sys.argv[1]) if l.startswith("| model")).strip().strip("|").split("|")]
+over, gap = head.index("best / best LRU-style"), head.index("gap to bound %")
+assert rows and all(float(r[over]) >= 1.0 for r in rows), [r[over] for r in rows]
+assert all(float(r[gap]) >= 0.0 for r in rows), [r[gap] for r in rows]
+PY
 /usr/bin/python3 "$TESTS/../analysis/serving_report.py" "$WORK/nothing.h5" -o "$WORK/serving2" 2> "$WORK/err" && fail "serving_report.py on a missing file"
 grep -q "nothing.h5" "$WORK/err" || fail "serving_report.py's error names no file: $(cat "$WORK/err")"
 echo "batch_cli: ok"
