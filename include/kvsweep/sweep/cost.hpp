@@ -29,7 +29,10 @@
 //                  vanishes (85 passes where the bound never rises above free_migration's, 218 at the
 //                  paper point) or the gap closes
 // Wall seconds on the reference machine are CPU seconds / 1.85 (2 cores: policies run as parallel
-// tasks, the trace overlaps them).
+// tasks, the trace overlaps them). A batch or blocks: the baselines' own constants (cost.cpp's table),
+// the trace 1.9 R, the oracle's seed pass alone where the batch is too large to hold whole, and CPU /
+// 1.2 for the wall, except the Lagrangian's (sweeps/serving.yaml, 172 points: 33 min estimated vs 31.9
+// measured without the bound; per point median 1.09, 10-90 % 0.72-1.54).
 //
 // Calibration (wall seconds, estimated vs measured): the paper-scale point (P = 31,299, D = 10,239,
 // L = 32, s = 0.6): baselines 21 vs 17.8-22; with sa_replicas 4 and sa_rounds 30, tuning 467 vs 305 and

@@ -101,7 +101,7 @@ TEST(SweepCost, ABatchTooLargeToHoldWholeCostsTheOracleItsSeedOnly) {
   ASSERT_TRUE(oracle_keeps_seed(seed.spec));
   EXPECT_GT(whole.cost_estimate, 3 * seed.cost_estimate);  // 1e7 moves vs one pass
   EXPECT_GT(seed.cost_estimate, none.cost_estimate);       // the seed's pass
-  EXPECT_LT(seed.cost_estimate, 2.5 * none.cost_estimate);
+  EXPECT_LT(seed.cost_estimate, 3 * none.cost_estimate);   // one pass of one policy, on one core
 }
 
 }  // namespace
