@@ -20,8 +20,8 @@
 //                  (S * (replicas + 2) / 8 GB), and moves * 9.25e-7 s * (S / 0.27)^0.6 * (1.2 - sparsity)
 //                  / 0.6 (cost deltas cost more on larger and denser points); a batch or blocks too
 //                  large to hold whole (sweep::oracle_keeps_seed) keep their seed: one seed pass
-//   lagrangian     (whatever the policies, where eval may compute it: oracle.lagrangian_passes > 0, one
-//                  sequence of single tokens, its reads within oracle.max_memory_gb; assumed to run,
+//   lagrangian     (whatever the policies, where eval may compute it: oracle.lagrangian_passes > 0, its
+//                  reads over the batch's token space within oracle.max_memory_gb; assumed to run,
 //                  as whether it does depends on the gap the baselines leave) 0.52 * S per pass, for
 //                  every pass allowed and two more (the certificate), the passes cut at
 //                  oracle.lagrangian_wall_s * 1.85 plus one; plus a trace pass and 2.2 s per GB of its
