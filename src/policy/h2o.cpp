@@ -44,6 +44,7 @@ class H2o final : public Policy {
     }
   }
   std::string_view name() const override { return "h2o"; }
+  Information information() const override { return Information::kOnline; }
 
   void place_prefill(const StepWindow&, cost::Residency& r) override {
     const std::uint64_t p = shape_.prompt_tokens;
@@ -122,6 +123,7 @@ class BatchH2o final : public Policy {
     }
   }
   std::string_view name() const override { return "h2o"; }
+  Information information() const override { return Information::kOnline; }
 
   void place_prefill(const StepWindow&, cost::Residency& r) override {
     for (std::uint32_t l = 0; l < shape_.layers; ++l) {

@@ -2,10 +2,17 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <string>
 
 #include "kvsweep/policy/policies.hpp"
 
 namespace kvsweep::policy {
+
+void StepWindow::throw_unavailable(std::uint32_t k) const {
+  throw std::logic_error(blind_ ? "StepWindow: no reads are visible in this window (an online policy's prefill)"
+                                : "StepWindow: S(n + " + std::to_string(k) + ") asked at n = " + std::to_string(n_) +
+                                      ", but the window holds " + std::to_string(available_) + " future step(s)");
+}
 
 std::unique_ptr<Policy> make_policy(const std::string& name, const PolicyContext& ctx) {
   if (name == "unlimited_hbm") return make_unlimited_hbm(ctx);

@@ -76,6 +76,7 @@ class ReactiveLru final : public Policy {
         stamp_(ctx.shape.layers, std::vector<Stamp>(core::words_for(ctx.shape.total_tokens()) * kWordBits, 0)) {}
 
   std::string_view name() const override { return "reactive_lru"; }
+  Information information() const override { return Information::kOnline; }
 
   void place_prefill(const StepWindow&, cost::Residency& r) override {
     resident_ = place_in_token_order(r, shape_.prompt_tokens, capacity_);
@@ -193,6 +194,7 @@ class BlockLru final : public Policy {
         stamp_(ctx.shape.layers, std::vector<Stamp>((words_ * kWordBits + blocks_.k() - 1) / blocks_.k(), 0)) {}
 
   std::string_view name() const override { return "reactive_lru"; }
+  Information information() const override { return Information::kOnline; }
 
   void place_prefill(const StepWindow&, cost::Residency& r) override {
     for (std::uint32_t b = 0; b < shape_.batch_size(); ++b) exists_.set_range(shape_.base(b), shape_.base(b) + shape_.prompt(b));

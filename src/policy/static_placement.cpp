@@ -18,6 +18,7 @@ class StaticPlacement final : public Policy {
   explicit StaticPlacement(const PolicyContext& ctx)
       : shape_(ctx.shape), capacity_(ctx.memory.capacity_entries) {}
   std::string_view name() const override { return "static"; }
+  Information information() const override { return Information::kOnline; }
   void place_prefill(const StepWindow&, cost::Residency& r) override {
     resident_ = place_in_token_order(r, shape_, capacity_);
   }

@@ -29,6 +29,7 @@ class Streaming final : public Policy {
     }
   }
   std::string_view name() const override { return "streaming"; }
+  Information information() const override { return Information::kOnline; }
 
   void place_prefill(const StepWindow&, cost::Residency& r) override {
     const std::uint64_t p = shape_.prompt_tokens;
@@ -68,6 +69,7 @@ class BatchStreaming final : public Policy {
     }
   }
   std::string_view name() const override { return "streaming"; }
+  Information information() const override { return Information::kOnline; }
 
   void place_prefill(const StepWindow&, cost::Residency& r) override {
     for (std::uint32_t l = 0; l < shape_.layers; ++l) {

@@ -9,6 +9,7 @@ class UnlimitedHbm final : public Policy {
  public:
   explicit UnlimitedHbm(const PolicyContext& ctx) : shape_(ctx.shape) {}
   std::string_view name() const override { return "unlimited_hbm"; }
+  Information information() const override { return Information::kOnline; }
   bool respects_capacity() const override { return false; }
   void place_prefill(const StepWindow&, cost::Residency& r) override {
     for (std::uint32_t b = 0; b < shape_.batch_size(); ++b) {

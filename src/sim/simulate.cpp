@@ -89,7 +89,12 @@ SimulationResult simulate(trace::TraceSource& source, const cost::MemorySystem& 
   const std::uint32_t first = shape.prompt_tokens;
   const std::uint32_t end = shape.total_tokens();
   std::uint32_t lookahead = 0;
-  for (const auto& p : policies) lookahead = std::max(lookahead, p->lookahead());
+  for (const auto& p : policies) {
+    if (p->information() == policy::Information::kOnline && p->lookahead() != 0) {
+      throw std::logic_error("simulate: policy " + std::string(p->name()) + " is online but asks for look-ahead");
+    }
+    lookahead = std::max(lookahead, p->lookahead());
+  }
   lookahead = std::min(lookahead, shape.decode_tokens - 1);
   // Steps are handled in chunks: each policy runs a whole chunk in one task (its state stays in cache
   // and the tasks balance over the cores), while the trace of the next chunk is produced.
@@ -138,19 +143,22 @@ SimulationResult simulate(trace::TraceSource& source, const cost::MemorySystem& 
         },
         tbb::simple_partitioner{});
   };
-  auto window_at = [&](std::uint32_t n, std::vector<const core::TokenBitset*>& rows,
+  // Each policy sees what it asked for and no more (its information contract: policy.hpp).
+  auto window_at = [&](std::size_t i, std::uint32_t n, std::vector<const core::TokenBitset*>& rows,
                        std::vector<std::uint32_t>& counts) {
-    const std::uint32_t available = std::min(lookahead, end - 1 - n);
+    const std::uint32_t available = std::min({policies[i]->lookahead(), lookahead, end - 1 - n});
     ring.view(n, available, rows, counts);
     return policy::StepWindow(n, available, shape, rows, counts);
   };
 
-  // Prefill placement: R(P-1, ·) may look at S(P, ·) onwards.
+  // Prefill placement: R(P-1, ·) may look at S(P, ·) onwards; an online policy at nothing.
   run_policies([&](std::size_t i) {
     const double t = thread_cpu_s();
     std::vector<const core::TokenBitset*> rows;
     std::vector<std::uint32_t> counts;
-    policies[i]->place_prefill(window_at(first, rows, counts), residency[i]);
+    const bool online = policies[i]->information() == policy::Information::kOnline;
+    policies[i]->place_prefill(online ? policy::StepWindow::blind(first, shape, rows, counts) : window_at(i, first, rows, counts),
+                               residency[i]);
     judges[i].begin(residency[i]);
     if (options.observer) options.observer(i, first - 1, residency[i], {});
     result.policies[i].cpu_s += thread_cpu_s() - t;
@@ -165,7 +173,7 @@ SimulationResult simulate(trace::TraceSource& source, const cost::MemorySystem& 
         std::vector<const core::TokenBitset*> rows;
         std::vector<std::uint32_t> counts;
         for (std::uint32_t n = c0; n < c1; ++n) {
-          policies[i]->step(window_at(n, rows, counts), residency[i]);
+          policies[i]->step(window_at(i, n, rows, counts), residency[i]);
           judges[i].score_step(n, ring.step(n), residency[i]);
           if (options.observer) options.observer(i, n, residency[i], ring.step(n));
         }

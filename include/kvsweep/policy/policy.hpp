@@ -23,18 +23,37 @@ class StepWindow {
              const std::vector<const core::TokenBitset*>& rows, const std::vector<std::uint32_t>& counts)
       : n_(n), available_(available), shape_(shape), rows_(rows), counts_(counts) {}
 
+  // A window with no readable row (an online policy's prefill window).
+  static StepWindow blind(std::uint32_t n, const trace::TraceShape& shape, const std::vector<const core::TokenBitset*>& rows,
+                          const std::vector<std::uint32_t>& counts) {
+    StepWindow w(n, 0, shape, rows, counts);
+    w.blind_ = true;
+    return w;
+  }
+
   std::uint32_t n() const { return n_; }
   std::uint32_t available() const { return available_; }
+  bool readable() const { return !blind_; }
   const trace::TraceShape& shape() const { return shape_; }
+  // S(n + k, l), k <= available(); throws std::logic_error beyond what this window holds (a policy
+  // reading past its information contract).
   const core::TokenBitset& reads(std::uint32_t k, std::uint32_t l) const {
+    check(k);
     return *rows_[static_cast<std::size_t>(k) * shape_.layers + l];
   }
   // |S(n + k, l)|
   std::uint32_t count(std::uint32_t k, std::uint32_t l) const {
+    check(k);
     return counts_[static_cast<std::size_t>(k) * shape_.layers + l];
   }
 
  private:
+  void check(std::uint32_t k) const {
+    if (blind_ || k > available_) throw_unavailable(k);
+  }
+  [[noreturn]] void throw_unavailable(std::uint32_t k) const;
+
+  bool blind_ = false;
   std::uint32_t n_;
   std::uint32_t available_;
   const trace::TraceShape& shape_;
@@ -61,10 +80,18 @@ struct PolicyContext {
   const ResidencyPlan* plan = nullptr;  // fm_dual's guide (it refuses to start without one)
 };
 
+// What a policy may see (docs/design/online.md). Online: it decides R(n) from the reads of steps <= n
+// only — `reads(0, ·)` in step(), nothing in place_prefill() (whose window's S(P) is the future for
+// R(P - 1)); the simulator hands it no other rows, and StepWindow throws if it asks. Offline: it may
+// read as many future steps as lookahead() says.
+enum class Information { kOnline, kOffline };
+
 class Policy {
  public:
   virtual ~Policy() = default;
   virtual std::string_view name() const = 0;
+  // Offline unless a policy says otherwise: a new policy is counted as online only once it declares it.
+  virtual Information information() const { return Information::kOffline; }
   // Decode steps of future reads the policy needs (0: the current step only).
   virtual std::uint32_t lookahead() const { return 0; }
   // False only for the unlimited-HBM reference.
