@@ -9,6 +9,7 @@
 #include <string>
 
 #include "kvsweep/oracle/exact.hpp"
+#include "exact_limits.hpp"
 #include "support/checker.hpp"
 
 namespace kvsweep::testing {
@@ -132,16 +133,7 @@ TEST(ExactBatchLimits, Refusals) {
   const oracle::BlockInstance inst(*source, in.memory);
   const std::uint64_t binaries = oracle::exact_binaries(inst);
   ASSERT_GT(binaries, 1U);
-  oracle::ExactOptions o;
-  o.max_binaries = binaries - 1;
-  try {
-    oracle::solve_exact(inst, o);
-    FAIL() << "expected a refusal above the size limit";
-  } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find(std::to_string(binaries)), std::string::npos) << e.what();
-  }
-  o.max_binaries = binaries;
-  EXPECT_TRUE(oracle::solve_exact(inst, o).proven_optimal);
+  expect_refused_above_its_size(inst, binaries);
 
   cost::MemorySystem lone = in.memory;
   lone.writes_per_step = 1;

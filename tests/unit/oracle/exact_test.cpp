@@ -13,6 +13,7 @@
 
 #include "kvsweep/bound/bounds.hpp"
 #include "kvsweep/oracle/token_oracle.hpp"
+#include "exact_limits.hpp"
 #include "support/checker.hpp"
 
 namespace kvsweep::testing {
@@ -135,16 +136,7 @@ TEST(ExactMilpLimits, RefusesInstancesAboveTheSizeLimit) {
   const oracle::OracleInstance inst(in.trace, in.memory);
   const std::uint64_t binaries = oracle::exact_binaries(inst);
   ASSERT_GT(binaries, 100U);
-  oracle::ExactOptions o;
-  o.max_binaries = binaries - 1;
-  try {
-    oracle::solve_exact(inst, o);
-    FAIL() << "expected a refusal";
-  } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find(std::to_string(binaries)), std::string::npos) << e.what();
-  }
-  o.max_binaries = binaries;
-  EXPECT_TRUE(oracle::solve_exact(inst, o).proven_optimal);
+  expect_refused_above_its_size(inst, binaries);
 }
 
 INSTANTIATE_TEST_SUITE_P(ReadModes, ExactMilp, ::testing::ValuesIn(kReadModes),
