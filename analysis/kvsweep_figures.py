@@ -46,6 +46,7 @@ class Context:
     policies: list  # the sweep's policies with results, in the sweep's order
     varying: list   # point parameters that vary (kvsweep_results.varying_parameters)
     published: object = None  # a DataFrame from report.load_published(), drawn as markers on Figs. 3 and 4
+    online: list = dataclasses.field(default_factory=list)  # the policies that decide from past reads only
 
 
 # Columns of analysis/data/paper_published.csv and the kvsweep policy each stands for.

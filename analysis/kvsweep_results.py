@@ -161,7 +161,9 @@ def load_meta(path):
         return meta
 
     meta = _read(path, read)
-    for key in ("axis_names", "policies"):
+    if "online_policies" not in meta:  # files from before the attribute: the online policies of that time
+        meta["online_policies"] = [p for p in _ONLINE_BEFORE_ATTRIBUTE if p in meta.get("policies", "").split(",")]
+    for key in ("axis_names", "policies", "online_policies"):
         value = meta.get(key, "")
         meta[key] = [v for v in value.split(",") if v] if isinstance(value, str) else list(value)
     for key, value in meta.items():
@@ -193,10 +195,19 @@ def load_detail(path, point_id):
     return df
 
 
-def policies(df, meta):
-    """The sweep's policies (meta order) that have results in `df` (a filled <policy>_total_time_s)."""
+def policies(df, meta, online=None):
+    """The sweep's policies (meta order) that have results in `df` (a filled <policy>_total_time_s).
+
+    online=True: only those that decide from past reads (meta["online_policies"]); False: only those
+    that see the future; None: both.
+    """
     return [p for p in meta["policies"]
-            if f"{p}_total_time_s" in df and df[f"{p}_total_time_s"].notna().any()]
+            if f"{p}_total_time_s" in df and df[f"{p}_total_time_s"].notna().any()
+            and (online is None or (p in meta["online_policies"]) == online)]
+
+
+# Which policies were online before results files said so (the attribute online_policies).
+_ONLINE_BEFORE_ATTRIBUTE = ("unlimited_hbm", "static", "reactive_lru", "streaming", "h2o")
 
 
 def varying_parameters(df, meta=None):

@@ -45,9 +45,12 @@ def sweep_order(df):
 def points_table(df, ctx):
     """The markdown table of the points: parameters that vary, status, speedups, oracle gap."""
     params = ctx.varying + (["name"] if df["name"].nunique() > 1 else [])
-    shown = [p for p in ctx.policies if p != "static"]
+    # Online policies (past reads only) first, then those that see the future.
+    shown = ([p for p in ctx.policies if p != "static" and p in ctx.online] +
+             [p for p in ctx.policies if p != "static" and p not in ctx.online])
     best = "best_gap" in df  # files before schema 4 have only the oracle's gap
-    head = ["point_id"] + params + ["status"] + shown + (["oracle gap"] if "oracle" in ctx.policies else [])
+    head = ["point_id"] + params + ["status"] + [f"{p} ({'online' if p in ctx.online else 'offline'})" for p in shown]
+    head += ["oracle gap"] if "oracle" in ctx.policies else []
     head += ["best schedule", "certified gap", "bound"] if best else []
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, r in sweep_order(df).iterrows():
@@ -114,7 +117,10 @@ def provenance(path, meta, rows, latest):
         f"started {m('start_time')}, {done}",
         f"- points: {ok} ok, {failed} failed ({len(rows)} rows: {len(rows) - len(latest)} earlier attempts "
         "superseded by a later row of the same point)",
-        f"- policies: {', '.join(meta.get('policies', []))}",
+        f"- policies: online (decide from past reads only): "
+        f"{', '.join(p for p in meta.get('policies', []) if p in meta.get('online_policies', [])) or 'none'}; "
+        f"offline (see the future): "
+        f"{', '.join(p for p in meta.get('policies', []) if p not in meta.get('online_policies', [])) or 'none'}",
         f"- sweep axes: {', '.join(meta.get('axis_names', [])) or 'none'}",
     ]
 
@@ -209,7 +215,7 @@ def write_report(path, out_dir, quiet, published=None):
     latest = kr.latest_attempts(rows)  # from the same read: a running sweep may append in between
     ok = latest[latest["status"] == "ok"].reset_index(drop=True)
     ctx = figures.Context(policies=kr.policies(ok, meta), varying=kr.varying_parameters(ok, meta),
-                          published=published)
+                          published=published, online=meta["online_policies"])
 
     md = [f"# kvsweep report: {os.path.basename(path)}", ""] + provenance(path, meta, rows, latest)
     md += [f"- parameters that vary between the ok points: {', '.join(ctx.varying) or 'none'}"]

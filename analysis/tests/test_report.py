@@ -49,8 +49,10 @@ def test_every_figure_from_a_full_grid(grid_h5, tmp_path):
     header = next(line for line in md.splitlines() if line.startswith("| point_id"))
     for column in ["model", "sparsity", "variation", "hbm_capacity_ratio", "link_read_gbps", "oracle gap",
                    "best schedule", "certified gap", "bound",
-                   "sa_guided", "unlimited_hbm"]:
+                   "sa_guided (offline)", "unlimited_hbm (online)"]:
         assert f"| {column} |" in header, column
+    # The two families apart: every online policy's column before the first offline one.
+    assert header.rindex("(online)") < header.index("(offline)"), header
     # The user's model axis gets panels of its own, never a mean over it.
     assert ("tiny-kv4, geometric mean over variation, HBM share, link read, link write: 12 points per sparsity; "
             "tiny-kv2, geometric mean over variation, HBM share, link read, link write: 12 points per sparsity"

@@ -61,15 +61,16 @@ void print_point_table(std::ostream& out, const eval::PointResult& r) {
       << " GB/s, hbm_reads " << config::to_string(m.hbm_reads)
       << (m.weights_in_dram == config::WeightsInDram::kMirror ? ", weights mirrored in DRAM" : "") << "\n";
   char line[256];
-  std::snprintf(line, sizeof line, "  %-14s %12s %12s %9s %8s %8s %11s %10s %8s\n", "policy", "total_time_s",
-                "tok/s", "vs static", "HBM hit", "KV hit", "migrated GB", "link GB", "cpu_s");
+  std::snprintf(line, sizeof line, "  %-14s %12s %12s %9s %8s %8s %11s %10s %8s %6s\n", "policy", "total_time_s",
+                "tok/s", "vs static", "HBM hit", "KV hit", "migrated GB", "link GB", "cpu_s", "sees");
   out << line;
   for (const auto& p : r.policies) {
     const auto& x = p.metrics;
-    std::snprintf(line, sizeof line, "  %-14s %12s %12s %8sx %7.2f%% %7.2f%% %11s %10s %8.2f\n", p.name.c_str(),
+    // "sees": past = an online policy (decides from the reads so far), future = offline.
+    std::snprintf(line, sizeof line, "  %-14s %12s %12s %8sx %7.2f%% %7.2f%% %11s %10s %8.2f %6s\n", p.name.c_str(),
                   num(x.total_time_s, 6).c_str(), num(x.throughput_tok_s, 2).c_str(), num(x.speedup_vs_static, 3).c_str(),
                   100 * x.hbm_hit_rate, 100 * x.kv_hit_rate, num(x.migrated_bytes / 1e9, 3).c_str(),
-                  num(x.link_bytes / 1e9, 3).c_str(), p.cpu_s);
+                  num(x.link_bytes / 1e9, 3).c_str(), p.cpu_s, p.online ? "past" : "future");
     out << line;
   }
   out << "  lower bounds: bandwidth_split " << num(r.bounds.bandwidth_split_s, 6) << " s, free_migration "
@@ -196,6 +197,7 @@ void write_point_json(io::JsonWriter& json, const eval::PointResult& r) {
     json.field("link_bound_share", x.link_bound_share);
     json.field("dram_bound_share", x.dram_bound_share);
     json.field("cpu_s", p.cpu_s);
+    json.field("online", p.online);
     json.end_object();
   }
   json.end_object();

@@ -446,6 +446,7 @@ PointResult evaluate_point(const config::PointSpec& point, const EvalOptions& op
   for (const auto& p : runs) {
     PolicyResult r{p.name, cost::summarise(p.totals, result.memory, shape.decode_tokens * shape.batch_size()), p.cpu_s};
     r.metrics.speedup_vs_static = static_time / p.totals.total_time_s;
+    r.online = policy::information_of(p.name) == policy::Information::kOnline;
     result.policies.push_back(std::move(r));
   }
   // The MILP first: its bound is then part of the oracle's gap.

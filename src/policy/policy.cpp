@@ -28,6 +28,18 @@ std::unique_ptr<Policy> make_policy(const std::string& name, const PolicyContext
   throw std::invalid_argument("unknown policy '" + name + "'");
 }
 
+Information information_of(const std::string& name) {
+  if (name == "fm_dual" || name == "oracle" || name == "exact") return Information::kOffline;
+  PolicyContext tiny;
+  tiny.shape = trace::TraceShape{1, 1, 1};
+  tiny.memory.capacity_entries = 1;
+  tiny.memory.writes_per_step = 1;
+  tiny.memory.block_tokens = 1;
+  tiny.memory.kv_entry_bytes = tiny.memory.weight_bytes_per_layer = 1;
+  tiny.memory.hbm_bw = tiny.memory.link_read_bw = tiny.memory.link_write_bw = tiny.memory.dram_bw = 1;
+  return make_policy(name, tiny)->information();
+}
+
 std::uint64_t place_in_token_order(cost::Residency& r, std::uint32_t prompt_tokens, std::uint64_t capacity) {
   const std::uint32_t layers = r.layers();
   const std::uint64_t full = std::min<std::uint64_t>(prompt_tokens, capacity / layers);

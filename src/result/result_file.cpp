@@ -17,6 +17,7 @@
 
 #include "kvsweep/core/diagnostics.hpp"
 #include "kvsweep/core/version.hpp"
+#include "kvsweep/policy/policy.hpp"
 
 namespace kvsweep::result {
 
@@ -34,7 +35,7 @@ constexpr std::size_t kChunkBytes = 64 * 1024;
 const std::vector<std::string>& reserved_attributes() {
   static const std::vector<std::string> names = {
       "format",          "schema_version", "sweep_hash",   "sweep_yaml", "axis_names", "policies",
-      "kvsweep_version", "git_sha",        "hdf5_version", "host",       "start_time", "end_time"};
+      "online_policies", "kvsweep_version", "git_sha",     "hdf5_version", "host",     "start_time", "end_time"};
   return names;
 }
 
@@ -127,6 +128,12 @@ void write_provenance(hid_t root, const Schema& schema, const FileInfo& info) {
   // string reads the same in h5py, PyTables and h5dump (an empty list included).
   io::write_attribute(root, "axis_names", core::join(schema.axis_names(), ","));
   io::write_attribute(root, "policies", core::join(schema.policies(), ","));
+  // The policies that decide from past reads only (docs/design/online.md), so reports can split them.
+  std::vector<std::string> online;
+  for (const auto& p : schema.policies()) {
+    if (policy::information_of(p) == policy::Information::kOnline) online.push_back(p);
+  }
+  io::write_attribute(root, "online_policies", core::join(online, ","));
   io::write_attribute(root, "kvsweep_version", core::version());
   io::write_attribute(root, "git_sha", core::git_sha());
   io::write_attribute(root, "hdf5_version", io::library_version());

@@ -22,6 +22,7 @@ struct PolicyResult {
   std::string name;
   cost::PolicyMetrics metrics;
   double cpu_s = 0;
+  bool online = false;  // policy::information_of(name) == kOnline: it decided from past reads only
 };
 
 // What the token-level oracle did on a point.

@@ -105,6 +105,11 @@ class Policy {
 // Creates the policy with that name (config::known_policy_names()); throws std::invalid_argument.
 std::unique_ptr<Policy> make_policy(const std::string& name, const PolicyContext& ctx);
 
+// What the policy of that name may see: its information() (asked of an instance on a tiny point, so
+// the class stays the one place that says it); the schedule builders that are not step policies
+// (fm_dual, oracle, exact) see the whole trace. Throws std::invalid_argument for an unknown name.
+Information information_of(const std::string& name);
+
 // Static's initial placement: entries (t, l) in order t = 0..P-1, l = 0..L-1 while fewer than
 // `capacity`. Returns the number placed. Shared by policies that start without any knowledge.
 std::uint64_t place_in_token_order(cost::Residency& r, std::uint32_t prompt_tokens, std::uint64_t capacity);
