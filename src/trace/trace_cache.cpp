@@ -4,7 +4,8 @@
 
 namespace kvsweep::trace {
 
-// Reads through the real source and copies each row's words below n (the bits at n and above are zero).
+// Reads through the real source and copies each row's words below the step's last new token (the bits
+// from there on are zero: no row reads a token that does not exist before step n).
 class RecordingSource final : public TraceSource {
  public:
   RecordingSource(TraceCache& cache, std::unique_ptr<TraceSource> real) : cache_(cache), real_(std::move(real)) {}
@@ -13,7 +14,7 @@ class RecordingSource final : public TraceSource {
   TraceShape shape() const override { return cache_.shape_; }
   void read_step(std::uint32_t n, std::span<core::TokenBitset> reads) override {
     real_->read_step(n, reads);
-    const std::size_t words = core::words_for(n);
+    const std::size_t words = cache_.row_words(n);
     core::Word* out = cache_.words_.data() + cache_.offset(n);
     for (std::uint32_t l = 0; l < cache_.shape_.layers; ++l) std::copy_n(reads[l].data(), words, out + l * words);
     if (n + 1 == cache_.shape_.total_tokens()) cache_.complete_ = true;
@@ -29,7 +30,7 @@ class ReplaySource final : public TraceSource {
   explicit ReplaySource(const TraceCache& cache) : cache_(cache) {}
   TraceShape shape() const override { return cache_.shape_; }
   void read_step(std::uint32_t n, std::span<core::TokenBitset> reads) override {
-    const std::size_t words = core::words_for(n);
+    const std::size_t words = cache_.row_words(n);
     const core::Word* in = cache_.words_.data() + cache_.offset(n);
     for (std::uint32_t l = 0; l < cache_.shape_.layers; ++l) {
       core::Word* row = reads[l].data();
@@ -48,7 +49,7 @@ TraceCache::TraceCache(Factory make, const TraceShape& shape, double max_bytes)
   std::size_t total = 0;
   for (std::uint32_t n = shape_.prompt_tokens; n < shape_.total_tokens(); ++n) {
     offsets_.push_back(total);
-    total += std::size_t{shape_.layers} * core::words_for(n);
+    total += std::size_t{shape_.layers} * row_words(n);
   }
   size_ = total;
   fits_ = static_cast<double>(total) * sizeof(core::Word) <= max_bytes;

@@ -33,6 +33,9 @@ class TraceCache {
   friend class RecordingSource;
   friend class ReplaySource;
   std::size_t offset(std::uint32_t n) const { return offsets_[n - shape_.prompt_tokens]; }
+  // Words of one row of step n: those below the position of the last sequence's new token (n for a
+  // lone sequence; a batch reads every segment before it).
+  std::size_t row_words(std::uint32_t n) const { return core::words_for(shape_.new_entry(shape_.batch_size() - 1, n)); }
 
   Factory make_;
   TraceShape shape_;

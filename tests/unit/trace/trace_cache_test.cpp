@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "kvsweep/config/point.hpp"
+#include "kvsweep/trace/batch.hpp"
 #include "kvsweep/trace/synthetic.hpp"
 
 namespace kvsweep::trace {
@@ -14,9 +15,9 @@ std::vector<std::vector<core::TokenBitset>> read_all(TraceSource& s) {
   const TraceShape sh = s.shape();
   std::vector<std::vector<core::TokenBitset>> out;
   // One set of bitsets reused for every step, dirtied in between, as the engine's ring reuses them.
-  std::vector<core::TokenBitset> reads(sh.layers, core::TokenBitset(sh.total_tokens()));
+  std::vector<core::TokenBitset> reads(sh.layers, core::TokenBitset(sh.space()));
   for (std::uint32_t n = sh.prompt_tokens; n < sh.total_tokens(); ++n) {
-    for (auto& r : reads) r.set_range(0, sh.total_tokens());
+    for (auto& r : reads) r.set_range(0, sh.space());
     s.read_step(n, reads);
     out.push_back(reads);
   }
@@ -46,6 +47,30 @@ TEST(TraceCache, ReplaysTheRowsOfItsSource) {
   EXPECT_EQ(cache.bytes(), 0U);
   auto after = cache.source();
   EXPECT_EQ(read_all(*after), want);
+}
+
+// A batch reads every sequence's segment: rows reach past n (the cache once kept only the words below n,
+// so a point listing sa_guided and the oracle lost the reads of every sequence but the first's prefix).
+TEST(TraceCache, ReplaysEverySegmentOfABatch) {
+  const config::SyntheticParams params;
+  auto make = [&] {
+    std::vector<std::unique_ptr<TraceSource>> seqs;
+    for (std::uint32_t b = 0; b < 3; ++b) seqs.push_back(make_synthetic_source(params, TraceShape{100 + 40 * b, 30, 2}, 11 + b));
+    return make_batch_source(std::move(seqs), 4, false);
+  };
+  auto fresh = make();
+  const TraceShape shape = fresh->shape();
+  ASSERT_TRUE(shape.batched());
+  const auto want = read_all(*fresh);
+  ASSERT_GT(want.back()[0].count_range(shape.base(2), shape.space()), 0U);  // the last segment is read
+  TraceCache cache(make, shape, 1e9);
+  {
+    auto first = cache.source();
+    EXPECT_EQ(read_all(*first), want);
+  }
+  ASSERT_TRUE(cache.complete());
+  auto replay = cache.source();
+  EXPECT_EQ(read_all(*replay), want);
 }
 
 TEST(TraceCache, FallsBackWhenTooLargeOrUnfinished) {
