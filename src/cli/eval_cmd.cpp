@@ -2,6 +2,7 @@
 // is read as a sweep, so a point file with list-valued keys evaluates every point of its grid.
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -31,32 +32,30 @@ struct EvalArgs {
   std::optional<std::uint32_t> oracle_replicas;
   std::optional<double> max_memory_gb;
   std::vector<std::string> only;  // --point: indexes (as `expand` numbers them) or point ids
+  std::string record_schedule;    // --record-schedule DIR
+  bool force = false;
 };
 
-// The points --point selects, in the file's order; every selector must match a point.
-std::vector<sweep::SweepPoint> select_points(sweep::Sweep& sweep, const std::vector<std::string>& only) {
-  if (only.empty()) return std::move(sweep.points);
-  std::vector<bool> chosen(sweep.points.size(), false);
-  for (const std::string& s : only) {
-    bool found = false;
-    if (!s.empty() && s.find_first_not_of("0123456789") == std::string::npos && s.size() < 10) {
-      const std::size_t k = std::stoul(s);
-      if (k < sweep.points.size()) chosen[k] = found = true;
-    }
-    for (std::size_t k = 0; k < sweep.points.size() && !found; ++k) {
-      if (sweep.points[k].id == s) chosen[k] = found = true;
-    }
-    if (!found) {
-      throw core::InputError("--point", "'" + s + "' is neither a point index (0.." +
-                                            std::to_string(sweep.points.size() - 1) + ") nor a point id of " +
-                                            sweep.path + " (`kvsweep expand` lists both)");
+// --record-schedule DIR: one point only, and no schedule file of its policies already there (unless
+// --force). The directory is created when missing.
+void check_record_target(const EvalArgs& args, const std::vector<sweep::SweepPoint>& points) {
+  if (points.size() != 1) {
+    throw core::InputError("--record-schedule", "records the schedules of one point; " + args.file + " has " +
+                                                    std::to_string(points.size()) + " points: choose one with --point");
+  }
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(args.record_schedule, ec) && !fs::is_directory(args.record_schedule, ec)) {
+    throw core::InputError("--record-schedule", args.record_schedule + " exists and is not a directory");
+  }
+  for (const auto& name : points[0].spec.policies) {
+    const fs::path target = fs::path(args.record_schedule) / (name + ".h5");
+    if (!args.force && fs::exists(target, ec)) {
+      throw core::InputError("--record-schedule", target.string() + " exists; remove it, choose another directory or add --force");
     }
   }
-  std::vector<sweep::SweepPoint> out;
-  for (std::size_t k = 0; k < sweep.points.size(); ++k) {
-    if (chosen[k]) out.push_back(std::move(sweep.points[k]));
-  }
-  return out;
+  fs::create_directories(args.record_schedule, ec);
+  if (ec) throw core::InputError("--record-schedule", "cannot create " + args.record_schedule + ": " + ec.message());
 }
 
 // "gap 1.2 %" (nothing for a gap not known).
@@ -94,6 +93,31 @@ void print_key_reference() {
 }
 }  // namespace
 
+std::vector<sweep::SweepPoint> select_points(sweep::Sweep& sweep, const std::vector<std::string>& only) {
+  if (only.empty()) return std::move(sweep.points);
+  std::vector<bool> chosen(sweep.points.size(), false);
+  for (const std::string& s : only) {
+    bool found = false;
+    if (!s.empty() && s.find_first_not_of("0123456789") == std::string::npos && s.size() < 10) {
+      const std::size_t k = std::stoul(s);
+      if (k < sweep.points.size()) chosen[k] = found = true;
+    }
+    for (std::size_t k = 0; k < sweep.points.size() && !found; ++k) {
+      if (sweep.points[k].id == s) chosen[k] = found = true;
+    }
+    if (!found) {
+      throw core::InputError("--point", "'" + s + "' is neither a point index (0.." +
+                                            std::to_string(sweep.points.size() - 1) + ") nor a point id of " +
+                                            sweep.path + " (`kvsweep expand` lists both)");
+    }
+  }
+  std::vector<sweep::SweepPoint> out;
+  for (std::size_t k = 0; k < sweep.points.size(); ++k) {
+    if (chosen[k]) out.push_back(std::move(sweep.points[k]));
+  }
+  return out;
+}
+
 void add_eval_command(CLI::App& app) {
   auto args = std::make_shared<EvalArgs>();
   CLI::App* cmd = app.add_subcommand("eval", "Evaluate every point of a YAML file: all policies and bounds");
@@ -116,6 +140,9 @@ void add_eval_command(CLI::App& app) {
                   "Evaluate only this point: its index as `expand` numbers it, or its point id (repeatable, or comma-separated)")
       ->allow_extra_args(false)
       ->delimiter(',');
+  cmd->add_option("--record-schedule", args->record_schedule,
+                  "Write every schedule of the point as DIR/<policy>.h5, the file `kvsweep judge` reads (one point)");
+  cmd->add_flag("--force", args->force, "With --record-schedule: overwrite schedule files already in DIR");
   add_max_memory_option(*cmd, args->max_memory_gb);
   cmd->callback([args] {
     if (args->keys) {
@@ -131,6 +158,7 @@ void add_eval_command(CLI::App& app) {
     sweep.points = select_points(sweep, args->only);
     sweep::check_memory(sweep, sweep::memory_limit(args->max_memory_gb));
     const std::vector<sweep::SweepPoint>& points = sweep.points;
+    if (!args->record_schedule.empty()) check_record_target(*args, points);
     if (args->verbose) std::fprintf(stderr, "kvsweep: %zu point(s) from %s\n", points.size(), args->file.c_str());
     std::vector<eval::PointResult> results;
     for (std::size_t i = 0; i < points.size(); ++i) {
@@ -140,6 +168,7 @@ void add_eval_command(CLI::App& app) {
       opt.oracle_moves = args->oracle_moves;
       opt.oracle_wall_s = args->oracle_wall_s;
       opt.oracle_replicas = args->oracle_replicas;
+      opt.record_schedule_dir = args->record_schedule;
       std::unique_ptr<Progress> progress;
       if (args->verbose) {
         std::fprintf(stderr, "kvsweep: point %zu/%zu (%s): model %s, hardware %s, %zu policies\n", i + 1,

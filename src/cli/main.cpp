@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string(kvsweep::core::version_string()));
   app.require_subcommand(1);
   kvsweep::cli::add_eval_command(app);
+  kvsweep::cli::add_judge_command(app);
   kvsweep::cli::add_trace_command(app);
   kvsweep::cli::add_bench_command(app);
   kvsweep::cli::add_validate_command(app);

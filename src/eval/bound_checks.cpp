@@ -46,7 +46,7 @@ void check_bounds(const PointResult& r) {
       refuse(std::string("lower bound ") + b.name + " = " + text(b.value_s) + " s is not a finite number >= 0");
     }
     for (const auto& p : r.policies) {
-      if (p.name == "unlimited_hbm" && !b.any_schedule) continue;
+      if (!p.respects_capacity && !b.any_schedule) continue;
       if (p.metrics.total_time_s / b.value_s - 1 <= -b.tolerance) {
         refuse(std::string("lower bound ") + b.name + " = " + text(b.value_s) + " s is above " + p.name + "'s " +
                text(p.metrics.total_time_s) + " s");

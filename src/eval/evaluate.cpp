@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 
 #include "kvsweep/core/diagnostics.hpp"
 #include "kvsweep/bound/lagrangian.hpp"
@@ -14,6 +15,7 @@
 #include "kvsweep/oracle/sa_tuning.hpp"
 #include "kvsweep/oracle/token_oracle.hpp"
 #include "kvsweep/policy/policy.hpp"
+#include "kvsweep/schedule/schedule_file.hpp"
 #include "kvsweep/trace/batch.hpp"
 #include "kvsweep/trace/synthetic.hpp"
 #include "kvsweep/trace/trace_cache.hpp"
@@ -39,7 +41,7 @@ LowerBound PointResult::lower_bound() const {
 const PolicyResult* PointResult::best_schedule() const {
   const PolicyResult* best = nullptr;
   for (const auto& p : policies) {
-    if (p.name == "unlimited_hbm") continue;
+    if (!p.respects_capacity) continue;
     if (best == nullptr || p.metrics.total_time_s < best->metrics.total_time_s) best = &p;
   }
   return best;
@@ -92,6 +94,38 @@ std::unique_ptr<trace::TraceSource> make_trace_source(const config::PointSpec& p
 
 namespace {
 
+using Writers = std::vector<std::unique_ptr<schedule::ScheduleWriter>>;
+
+// --record-schedule: the writer of <dir>/<policy>.h5 (null when not recording).
+std::unique_ptr<schedule::ScheduleWriter> schedule_writer(const EvalOptions& options, const PointResult& result,
+                                                          const std::string& policy, bool respects_capacity) {
+  if (options.record_schedule_dir.empty()) return nullptr;
+  return std::make_unique<schedule::ScheduleWriter>(
+      (std::filesystem::path(options.record_schedule_dir) / (policy + ".h5")).string(), result.shape,
+      schedule::ScheduleInfo{policy, result.point_id, respects_capacity});
+}
+
+// The simulator's observer that hands policy i's states to writers[i] (which may be null).
+sim::ScheduleObserver recording_observer(Writers& writers, std::uint32_t prompt_tokens) {
+  return [&writers, prompt_tokens](std::size_t i, std::uint32_t n, const cost::Residency& r,
+                                   std::span<const core::TokenBitset>) {
+    if (writers[i]) writers[i]->record(n + 1 - prompt_tokens, r);  // prefill: n = P - 1, state 0
+  };
+}
+
+void finish(Writers& writers) {
+  for (auto& w : writers) {
+    if (w) w->finish();
+  }
+}
+
+// A policy by name; "schedule" replays options.schedule_file.
+std::unique_ptr<policy::Policy> make_named(const std::string& name, const policy::PolicyContext& ctx,
+                                           const EvalOptions& options) {
+  if (name == "schedule") return schedule::make_replay_policy(options.schedule_file, ctx);
+  return policy::make_policy(name, ctx);
+}
+
 // The paper's SA-guided bound: anneal sa_guided's (W, R); `params` gets (W*, R*). `companions` ride
 // along in the first pass.
 oracle::SaTuningResult tune_sa(const config::PointSpec& point, const EvalOptions& options,
@@ -126,7 +160,7 @@ void run_oracle(const config::PointSpec& point, const config::PolicyParams& para
   const auto t0 = std::chrono::steady_clock::now();
   const PolicyResult* seed = nullptr;
   for (const auto& p : result.policies) {
-    if (p.name == "unlimited_hbm" || p.name == "exact") continue;  // the annealer starts from a policy
+    if (!p.respects_capacity || p.name == "exact" || p.name == "schedule") continue;  // it starts from a policy
     if (seed == nullptr || p.metrics.total_time_s < seed->metrics.total_time_s) seed = &p;
   }
   const std::string seed_name = seed != nullptr ? seed->name : "static";
@@ -163,7 +197,11 @@ void run_oracle(const config::PointSpec& point, const config::PolicyParams& para
     one.push_back(policy::make_policy(seed_name, policy::PolicyContext{result.shape, result.memory, params, plan}));
     sim::SimulationOptions sim_opt;
     sim_opt.parallel = options.parallel;
+    Writers writers;
+    writers.push_back(schedule_writer(options, result, "oracle", true));
+    if (writers[0]) sim_opt.observer = recording_observer(writers, result.shape.prompt_tokens);
     totals = sim::simulate(*source, result.memory, one, sim_opt).policies[0].totals;
+    finish(writers);
     report.seed_time_s = totals.total_time_s;
     report.diagnostics.initial_cost = report.diagnostics.best_cost = totals.total_time_s;
   } else if (need_gb > opt.max_memory_gb) {
@@ -175,6 +213,7 @@ void run_oracle(const config::PointSpec& point, const config::PolicyParams& para
     std::snprintf(buf, sizeof buf, "annealed in %u windows of %u steps (the whole point needs %.1f GB > %.1f)",
                   r.windows, r.window_steps, need_gb, opt.max_memory_gb);
     report.note = buf;
+    if (!options.record_schedule_dir.empty()) report.note += "; its schedule is not recorded (annealed in windows)";
     report.annealed = true;
     report.seed_time_s = r.seed_time_s;
     report.diagnostics = r.diagnostics;
@@ -192,7 +231,11 @@ void run_oracle(const config::PointSpec& point, const config::PolicyParams& para
     report.polish = r.polish;
     // The one judge scores the final schedule from scratch (and checks capacity again).
     auto judge_source = make_trace_source(point);
-    totals = oracle::judge_schedule(inst, r.best, *judge_source);
+    const auto writer = schedule_writer(options, result, "oracle", true);
+    totals = oracle::judge_schedule(inst, r.best, *judge_source, [&](std::uint32_t i, const cost::Residency& state) {
+      if (writer) writer->record(i, state);
+    });
+    if (writer) writer->finish();
   }
   PolicyResult pr{"oracle", cost::summarise(totals, result.memory, result.shape.decode_tokens * result.shape.batch_size()), 0.0};
   pr.metrics.speedup_vs_static = static_time / totals.total_time_s;
@@ -206,7 +249,7 @@ void run_oracle(const config::PointSpec& point, const config::PolicyParams& para
 // The exact MILP on a point already evaluated by the baselines: refused above the point's size limit
 // (an input error: the point asks for what it cannot have), solved within its node budget, re-judged.
 // A batch, blocks or a per-transfer cost go to the block model (oracle/exact.hpp).
-void run_exact(const config::PointSpec& point, double static_time, PointResult& result) {
+void run_exact(const config::PointSpec& point, const EvalOptions& options, double static_time, PointResult& result) {
   const auto t0 = std::chrono::steady_clock::now();
   const auto& os = point.oracle;
   const auto& sh = result.shape;
@@ -247,6 +290,10 @@ void run_exact(const config::PointSpec& point, double static_time, PointResult& 
     const oracle::ScheduleState schedule(inst, r.states);
     auto judge_source = make_trace_source(point);
     totals = oracle::judge_schedule(inst, schedule, *judge_source);
+  }
+  if (const auto writer = schedule_writer(options, result, "exact", true)) {
+    for (std::uint32_t i = 0; i < r.states.size(); ++i) writer->record(i, r.states[i]);
+    writer->finish();
   }
   ExactReport report{r.proven_optimal, r.bound_s, r.binaries, r.rows, r.nodes, 0.0};
   report.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -347,10 +394,14 @@ std::unique_ptr<DualPlan> run_lagrangian(const config::PointSpec& point, const E
   sim::SimulationOptions sim_opt;
   sim_opt.parallel = options.parallel;
   sim_opt.record_steps = options.step_detail;
+  Writers writers;
+  writers.push_back(schedule_writer(options, result, "fm_dual", true));
+  if (writers[0]) sim_opt.observer = recording_observer(writers, sh.prompt_tokens);
   std::vector<std::vector<cost::StepRecord>> records;
   auto source = make_trace_source(point);
   const sim::SimulationResult run =
       sim::simulate(*source, result.memory, one, sim_opt, options.step_detail ? &records : nullptr);
+  finish(writers);
   const auto& p = run.policies.at(0);
   if (!records.empty()) result.step_detail.push_back({p.name, per_step_times(records[0], sh)});
   PolicyResult pr{p.name, cost::summarise(p.totals, result.memory, sh.decode_tokens * sh.batch_size()),
@@ -391,13 +442,17 @@ PointResult evaluate_point(const config::PointSpec& point, const EvalOptions& op
   if (want_oracle) report.emplace();
   auto runs_policy = [](const std::string& name) { return name != "oracle" && name != "exact" && name != "fm_dual"; };
   std::vector<sim::PolicyRun> runs;  // of the policies that run in a pass, in the point's order
-  if (want_oracle && want_sa && !options.step_detail) {
+  std::vector<bool> respects;  // of `runs`
+  if (want_oracle && want_sa && !options.step_detail && options.record_schedule_dir.empty()) {
     // The other policies ride along in the tuning's first pass (they do not depend on (W, R)), and
     // sa_guided's result is the tuning's best point: no pass of their own.
     oracle::SaCompanions companions;
     const policy::PolicyContext ctx{shape, result.memory, params};
+    std::vector<bool> companion_respects;  // the tuning takes the policies over
     for (const auto& name : point.policies) {
-      if (runs_policy(name) && name != "sa_guided") companions.policies.push_back(policy::make_policy(name, ctx));
+      if (!runs_policy(name) || name == "sa_guided") continue;
+      companions.policies.push_back(make_named(name, ctx, options));
+      companion_respects.push_back(companions.policies.back()->respects_capacity());
     }
     companions.progress = options.progress;
     const oracle::SaTuningResult tuned = tune_sa(point, options, result.memory, cache, params, *report, &companions);
@@ -405,7 +460,9 @@ PointResult evaluate_point(const config::PointSpec& point, const EvalOptions& op
     for (const auto& name : point.policies) {
       if (name == "sa_guided") {
         runs.push_back({name, tuned.best_totals, tuned.best_cpu_s});
+        respects.push_back(true);
       } else if (runs_policy(name)) {
+        respects.push_back(companion_respects.at(next));
         runs.push_back(std::move(companions.runs.at(next++)));
       }
     }
@@ -418,17 +475,23 @@ PointResult evaluate_point(const config::PointSpec& point, const EvalOptions& op
     if (want_oracle && want_sa) tune_sa(point, options, result.memory, cache, params, *report, nullptr);
     const policy::PolicyContext ctx{shape, result.memory, params};
     std::vector<std::unique_ptr<policy::Policy>> policies;
+    Writers writers;
     for (const auto& name : point.policies) {
-      if (runs_policy(name)) policies.push_back(policy::make_policy(name, ctx));
+      if (!runs_policy(name)) continue;
+      policies.push_back(make_named(name, ctx, options));
+      respects.push_back(policies.back()->respects_capacity());
+      writers.push_back(schedule_writer(options, result, name, respects.back()));
     }
     sim::SimulationOptions sim_opt;
     sim_opt.parallel = options.parallel;
     sim_opt.progress = options.progress;
     sim_opt.record_steps = options.step_detail;
+    if (!options.record_schedule_dir.empty()) sim_opt.observer = recording_observer(writers, shape.prompt_tokens);
     std::vector<std::vector<cost::StepRecord>> records;
     if (cache.complete()) source = cache.source();
     sim::SimulationResult run =
         sim::simulate(*source, result.memory, policies, sim_opt, options.step_detail ? &records : nullptr);
+    finish(writers);
     for (std::size_t i = 0; i < records.size(); ++i) {
       result.step_detail.push_back({run.policies[i].name, per_step_times(records[i], shape)});
     }
@@ -443,15 +506,17 @@ PointResult evaluate_point(const config::PointSpec& point, const EvalOptions& op
   for (const auto& p : runs) {
     if (p.name == "static") static_time = p.totals.total_time_s;
   }
-  for (const auto& p : runs) {
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    const sim::PolicyRun& p = runs[i];
     PolicyResult r{p.name, cost::summarise(p.totals, result.memory, shape.decode_tokens * shape.batch_size()), p.cpu_s};
     r.metrics.speedup_vs_static = static_time / p.totals.total_time_s;
-    r.online = policy::information_of(p.name) == policy::Information::kOnline;
+    r.respects_capacity = respects[i];
+    r.online = p.name != "schedule" && policy::information_of(p.name) == policy::Information::kOnline;
     result.policies.push_back(std::move(r));
   }
   // The MILP first: its bound is then part of the oracle's gap.
   if (std::find(point.policies.begin(), point.policies.end(), "exact") != point.policies.end()) {
-    run_exact(point, static_time, result);
+    run_exact(point, options, static_time, result);
   }
   // The Lagrangian bound (and fm_dual) before the annealer, which may then start from fm_dual.
   const std::unique_ptr<DualPlan> plan = run_lagrangian(point, options, params, static_time, result);
@@ -463,6 +528,16 @@ PointResult evaluate_point(const config::PointSpec& point, const EvalOptions& op
                   (result.exact ? result.exact->wall_s : 0.0) + (result.lagrangian ? result.lagrangian->wall_s : 0.0);
   core::release_huge_blocks();  // the phases' large arrays, whose memory went from one to the next
   check_bounds(result);
+  return result;
+}
+
+PointResult judge_point(const config::PointSpec& point, const std::string& schedule_file, EvalOptions options) {
+  config::PointSpec judged = point;
+  judged.policies = {"static", "schedule"};
+  options.schedule_file = schedule_file;
+  options.record_schedule_dir.clear();
+  PointResult result = evaluate_point(judged, options);
+  result.point_id = config::point_id(point);
   return result;
 }
 

@@ -74,7 +74,8 @@ OracleResult anneal_schedule(const OracleInstance& inst, const ScheduleState& st
   return out;
 }
 
-cost::ScheduleTotals judge_schedule(const OracleInstance& inst, const ScheduleState& s, trace::TraceSource& source) {
+cost::ScheduleTotals judge_schedule(const OracleInstance& inst, const ScheduleState& s, trace::TraceSource& source,
+                                   const std::function<void(std::uint32_t, const cost::Residency&)>& observe) {
   const auto& sh = inst.shape();
   cost::Judge judge(inst.memory(), sh, true);
   std::vector<core::TokenBitset> reads(sh.layers, core::TokenBitset(sh.space()));
@@ -83,6 +84,7 @@ cost::ScheduleTotals judge_schedule(const OracleInstance& inst, const ScheduleSt
     s.state_block(w, sh.space(), block);
     for (std::uint32_t k = 0; k < block.size(); ++k) {
       const std::uint32_t i = static_cast<std::uint32_t>(w * core::kWordBits) + k;
+      if (observe) observe(i, block[k]);
       if (i == 0) {
         judge.begin(block[k]);
         continue;

@@ -5,6 +5,10 @@
 #include <CLI/CLI.hpp>
 
 #include <optional>
+#include <string>
+#include <vector>
+
+#include "kvsweep/sweep/sweep.hpp"
 
 namespace kvsweep::cli {
 
@@ -13,7 +17,12 @@ namespace kvsweep::cli {
 // machine's physical memory.
 CLI::Option* add_max_memory_option(CLI::App& cmd, std::optional<double>& max_memory_gb);
 
+// The points --point selects (indexes as `expand` numbers them, or point ids), in the file's order;
+// every selector must match a point (core::InputError naming --point otherwise). Empty: every point.
+std::vector<sweep::SweepPoint> select_points(sweep::Sweep& sweep, const std::vector<std::string>& only);
+
 void add_eval_command(CLI::App& app);
+void add_judge_command(CLI::App& app);
 void add_trace_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_validate_command(CLI::App& app);

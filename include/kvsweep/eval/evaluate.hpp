@@ -23,6 +23,7 @@ struct PolicyResult {
   cost::PolicyMetrics metrics;
   double cpu_s = 0;
   bool online = false;  // policy::information_of(name) == kOnline: it decided from past reads only
+  bool respects_capacity = true;  // false for unlimited_hbm (and a replayed schedule that says so)
 };
 
 // What the token-level oracle did on a point.
@@ -129,6 +130,11 @@ struct EvalOptions {
   std::optional<double> oracle_wall_s;
   std::optional<std::uint32_t> oracle_replicas;
   bool step_detail = false;  // fill PointResult::step_detail
+  // Non-empty: every schedule the point produces is written to <dir>/<policy>.h5 (schedule/schedule_file.hpp;
+  // the directory must exist). The oracle's is not when it annealed in windows (its report says so).
+  std::string record_schedule_dir;
+  // The schedule file that the policy named "schedule" replays (kvsweep judge).
+  std::string schedule_file;
   // Called with (steps done, total) from the evaluating thread.
   std::function<void(std::uint32_t, std::uint32_t)> progress;
   // The Lagrangian bound, from the evaluating thread: (passes done, passes allowed, certified gap of the
@@ -144,5 +150,10 @@ std::unique_ptr<trace::TraceSource> make_trace_source(const config::PointSpec& p
 
 // Throws core::InputError for bad input discovered late (trace file contents, unresolvable capacity).
 PointResult evaluate_point(const config::PointSpec& point, const EvalOptions& options = {});
+
+// kvsweep judge: the schedule in `schedule_file` scored on the point's trace beside `static` and the
+// point's bounds (the Lagrangian too where the point's settings ask for it). The schedule's row is named
+// "schedule". Throws core::InputError naming the file (and state, sequence, layer, block) for a bad one.
+PointResult judge_point(const config::PointSpec& point, const std::string& schedule_file, EvalOptions options = {});
 
 }  // namespace kvsweep::eval

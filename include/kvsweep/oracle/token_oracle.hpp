@@ -5,6 +5,7 @@
 // polish and the windows are a lone sequence's.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -49,8 +50,9 @@ OracleResult anneal_schedule(const OracleInstance& inst, const ScheduleState& st
                              const OracleOptions& options);
 
 // Re-judges a schedule with cost::Judge (the one cost model), state by state; `source` is a fresh
-// stream of the instance's trace.
-cost::ScheduleTotals judge_schedule(const OracleInstance& inst, const ScheduleState& s, trace::TraceSource& source);
+// stream of the instance's trace. `observe`, when set, sees every state i = 0..D as it is judged.
+cost::ScheduleTotals judge_schedule(const OracleInstance& inst, const ScheduleState& s, trace::TraceSource& source,
+                                   const std::function<void(std::uint32_t, const cost::Residency&)>& observe = {});
 
 }  // namespace kvsweep::oracle
 

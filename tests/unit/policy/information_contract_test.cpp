@@ -13,6 +13,7 @@
 
 #include "kvsweep/policy/policy.hpp"
 #include "kvsweep/sim/simulate.hpp"
+#include "support/tiny_points.hpp"
 
 namespace kvsweep::policy {
 namespace {
@@ -23,36 +24,11 @@ const std::vector<std::string> kSimulated = {"unlimited_hbm", "static", "reactiv
 // Every past position of each (step, layer) read with probability 0.3; from step `alter_from` on, a
 // second generator decides instead.
 trace::ExplicitTrace random_trace(const trace::TraceShape& shape, std::uint32_t alter_from) {
-  trace::ExplicitTrace t;
-  t.shape = shape;
-  t.tokens.resize(static_cast<std::size_t>(shape.decode_tokens) * shape.layers);
-  std::mt19937_64 before(7), after(8);
-  for (std::uint32_t n = shape.prompt_tokens; n < shape.total_tokens(); ++n) {
-    std::mt19937_64& rng = n < alter_from ? before : after;
-    for (std::uint32_t l = 0; l < shape.layers; ++l) {
-      for (std::uint32_t b = 0; b < shape.batch_size(); ++b) {
-        const std::uint32_t tokens = shape.prompt(b) + (n - shape.prompt_tokens);  // existing before step n's token
-        for (std::uint32_t tok = 0; tok < tokens; ++tok) {
-          if (rng() % 10 < 3) t.reads(n, l).push_back(static_cast<std::uint32_t>(shape.base(b) + tok));
-        }
-      }
-    }
-  }
-  return t;
+  return testing_support::random_reads(shape, 7, alter_from, 8);
 }
 
 cost::MemorySystem memory(std::uint64_t capacity, const trace::TraceShape& shape = {}) {
-  cost::MemorySystem m;
-  m.writes_per_step = shape.batch_size();
-  m.block_tokens = shape.block_tokens;
-  m.kv_entry_bytes = 4096;
-  m.weight_bytes_per_layer = 3.0 * 4096;
-  m.hbm_bw = 3.4e12;
-  m.link_read_bw = 375e9;
-  m.link_write_bw = 297e9;
-  m.dram_bw = 486e9;
-  m.capacity_entries = capacity;
-  return m;
+  return testing_support::gh200_like(capacity, shape);
 }
 
 std::vector<std::vector<cost::StepRecord>> records_of(const trace::ExplicitTrace& t, const cost::MemorySystem& m,
