@@ -474,6 +474,46 @@ def gap_by_point(ok, ctx):
                  "schedule (named) and that bound; the optimum lies inside the red part. Dotted: 1 %.")
 
 
+def headroom_captured(ok, ctx):
+    """Per point, the share of the headroom (static to the certified bound) the best online policy
+    captures, against each of sparsity, variation, HBM capacity and batch size that the points vary."""
+    if "headroom_captured" not in ok or not ok.headroom_captured.notna().any():
+        raise Skip("no point has headroom_captured (results before schema 11, or static at the bound everywhere)")
+    rows = ok[ok.headroom_captured.notna()]
+    cap, cap_label = capacity_axis(rows)
+    axes = [(c, label) for c, label in (("sparsity", "sparsity"), ("variation", "variation"), (cap, cap_label),
+                                        ("batch_size", "batch size"))
+            if c in rows and rows[c].replace("", np.nan).nunique(dropna=True) > 1]
+    if not axes:
+        raise Skip("none of sparsity, variation, HBM capacity, batch size varies")
+    fig, panel = panels(len(axes))
+    names = list(dict.fromkeys(rows.best_online))
+    colors = {n: f"C{i}" for i, n in enumerate(names)}
+    for ax, (c, label) in zip(panel, axes):
+        if c == "variation":
+            order, _ = variation_levels(rows)
+            x = rows[c].map({v: i for i, v in enumerate(order)})
+            ax.set_xticks(range(len(order)), order, fontsize=8)
+        else:
+            x = rows[c].astype(float)
+        for n in names:
+            sel = rows.best_online == n
+            ax.scatter(x[sel], 100 * rows.headroom_captured[sel], s=14, alpha=0.7, color=colors[n], label=n)
+        med = (100 * rows.headroom_captured).groupby(x).median()
+        ax.plot(med.index, med.values, color="black", linewidth=1, label="median")
+        ax.axhline(90, color="grey", linestyle=":", linewidth=1)
+        ax.set_xlabel(label)
+        ax.set_ylabel("headroom captured (%)")
+        ax.grid(alpha=0.3)
+    panel[0].legend(fontsize=7, title="best online policy", title_fontsize=7)
+    low = rows.loc[rows.headroom_captured.idxmin()]
+    fig.suptitle(f"Share of the headroom (static to certified bound) the best online policy captures, "
+                 f"{len(rows)} points (min {100 * rows.headroom_captured.min():.1f} %)", fontsize=10)
+    return fig, (f"Per point, (static - best online) / (static - lower bound): how much of what placement can "
+                 f"gain a policy that sees only past reads gets, against each axis that varies (dotted: 90 %). "
+                 f"Lowest: {100 * low.headroom_captured:.1f} % by {low.best_online} at point `{low.point_id}`.")
+
+
 def _values(ok, column):
     """The distinct non-empty values of a column, in order of appearance ([] when it is missing)."""
     if column not in ok:
@@ -614,4 +654,5 @@ FIGURES = [
     ("oracle_speedup_heatmap.png", "Oracle speedup by capacity and link", oracle_heatmap),
     ("gap_to_bound.png", "Oracle's gap to the lower bound", gap_distribution),
     ("gap_by_point.png", "Where the gap is, per point", gap_by_point),
+    ("headroom_captured.png", "Headroom the best online policy captures", headroom_captured),
 ]

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 FORMAT = "kvsweep-results"
-SCHEMA_VERSION = 10  # the schema_version this module was written against; others load as they are
+SCHEMA_VERSION = 11  # the schema_version this module was written against; others load as they are
 # A file a run is creating or appending to can be caught mid-write (h5py then raises KeyError or OSError):
 # reads are retried this many times, this many seconds apart.
 READ_TRIES, READ_PAUSE_S = 8, 0.05

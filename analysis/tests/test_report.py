@@ -84,7 +84,7 @@ def test_figures_skipped_when_axes_or_policies_are_missing(points_h5, tmp_path):
     r = report(points_h5, str(out))
     assert r.returncode == 0, r.stderr
     md = (out / "report.md").read_text()
-    made = ["fig3_speedup_vs_sparsity.png", "fig5_hbm_hit_breakdown.png", "gap_by_point.png"]
+    made = ["fig3_speedup_vs_sparsity.png", "fig5_hbm_hit_breakdown.png", "gap_by_point.png", "headroom_captured.png"]
     assert sorted(os.listdir(out)) == sorted(made + ["report.md"])
     for name in made:
         png_size(out / name)
@@ -145,7 +145,7 @@ def test_an_incomplete_grid_is_sliced_not_pooled(grid_h5, tmp_path):
     assert "one panel per sparsity; other parameters fixed; 1 point per bar." in md  # Fig. 4: 0.6 only
     assert sorted(os.listdir(out)) == sorted(["fig3_speedup_vs_sparsity.png", "fig4_variation.png",
                                               "fig5_hbm_hit_breakdown.png", "gap_to_bound.png", "gap_by_point.png",
-                                              "report.md"])
+                                              "headroom_captured.png", "report.md"])
 
 
 def test_failed_points_and_retries_are_reported(retry_h5, tmp_path):

@@ -83,6 +83,12 @@ void print_point_table(std::ostream& out, const eval::PointResult& r) {
     out << "  best schedule: " << best->name << " " << num(best->metrics.total_time_s, 6) << " s, certified gap "
         << num(100 * r.best_gap(), 4) << "% (to " << r.lower_bound().kind << ")\n";
   }
+  if (const eval::PolicyResult* online = r.best_online()) {
+    const double captured = r.headroom_captured();
+    out << "  best online: " << online->name << " " << num(online->metrics.total_time_s, 6) << " s, certified gap "
+        << num(100 * r.online_gap(), 4) << "%, captures "
+        << (std::isfinite(captured) ? num(100 * captured, 1) + "%" : std::string("n/a")) << " of the headroom (static to bound)\n";
+  }
   if (r.lagrangian) {
     const auto& g = *r.lagrangian;
     if (g.computed) {
@@ -169,6 +175,25 @@ void write_point_json(io::JsonWriter& json, const eval::PointResult& r) {
   json.end_array();
   json.field("kv_block_tokens", r.shape.block_tokens);
   json.field("link_transfer_overhead_bytes", r.memory.transfer_overhead_bytes);
+  // The best online policy and the headroom it captures (null where not defined).
+  const eval::PolicyResult* online = r.best_online();
+  json.key("best_online");
+  if (online != nullptr) {
+    json.value(online->name);
+  } else {
+    json.null();
+  }
+  const auto finite_or_null = [&json](const char* key, double v) {
+    json.key(key);
+    if (std::isfinite(v)) {
+      json.value(v);
+    } else {
+      json.null();
+    }
+  };
+  finite_or_null("best_online_s", online != nullptr ? online->metrics.total_time_s : std::nan(""));
+  finite_or_null("online_gap", r.online_gap());
+  finite_or_null("headroom_captured", r.headroom_captured());
   json.key("policies").begin_object();
   for (const auto& p : r.policies) {
     const auto& x = p.metrics;

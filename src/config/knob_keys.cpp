@@ -81,6 +81,11 @@ std::vector<KeyDecl> make_policy_param_decls() {
       number_knob(g, "sa_fraction", &P::sa_fraction, {0, 1, true, false},
                   "sa_guided: fraction R of the candidates migrated"),
       integer_knob(g, "fm_lookahead", &P::fm_lookahead, 1, 4096, "fm_tracking: decode steps of look-ahead"),
+      number_knob(g, "ema_decay", &P::ema_decay, {0, 1, true, false}, "ema: factor a block's read score decays by per decode step"),
+      number_knob(g, "ema_admit", &P::ema_admit, closed(0, 1e6),
+                  "ema: score (decayed reads, this one included) a read block needs to be promoted; at most 1: every read block"),
+      number_knob(g, "ema_prefetch", &P::ema_prefetch, closed(0, 1e6),
+                  "ema: score an evicted or refused block needs to be prefetched into the link's slack; 0: no prefetch"),
   };
 }
 std::vector<KeyDecl> make_oracle_decls() {

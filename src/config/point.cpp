@@ -240,9 +240,10 @@ std::string capacity_problem(const PointSpec& p, std::uint64_t footprint_tokens,
 }
 
 const std::vector<std::string>& known_policy_names() {
-  static const std::vector<std::string> kNames = {"unlimited_hbm", "static",    "reactive_lru", "page",
-                                                  "streaming",     "h2o",       "belady",       "sa_guided",
-                                                  "fm_tracking",   "fm_dual",   "oracle",       "exact"};
+  static const std::vector<std::string> kNames = {
+      "unlimited_hbm", "static",    "reactive_lru", "page",        "streaming", "h2o",    "lru_hot", "ema",
+      "arc",           "history",   "bandit",       "belady",      "sa_guided", "fm_tracking", "fm_dual",
+      "oracle",        "exact"};
   return kNames;
 }
 

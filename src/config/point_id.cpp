@@ -60,6 +60,14 @@ std::string point_id(const PointSpec& p) {
   s << "seed=" << p.seed;
   // Added with fm_tracking: points at its default look-ahead keep their ids.
   if (pp.fm_lookahead != PolicyParams{}.fm_lookahead) s << ";fm_lookahead=" << pp.fm_lookahead;
+  // Added with the online policies (issue 26): points at ema's defaults keep their ids.
+  if (pp.ema_decay != PolicyParams{}.ema_decay || pp.ema_admit != PolicyParams{}.ema_admit ||
+      pp.ema_prefetch != PolicyParams{}.ema_prefetch) {
+    s << ";ema=";
+    num(pp.ema_decay);
+    num(pp.ema_admit);
+    num(pp.ema_prefetch);
+  }
   // Added with the balanced read mode: resident points keep the ids they had before it existed.
   if (p.hbm_reads == HbmReads::kBalanced) s << ";hbm_reads=balanced";
   // Added with weights_in_dram: points without the mirror keep their ids.

@@ -47,6 +47,28 @@ const PolicyResult* PointResult::best_schedule() const {
   return best;
 }
 
+const PolicyResult* PointResult::best_online() const {
+  const PolicyResult* best = nullptr;
+  for (const auto& p : policies) {
+    if (!p.respects_capacity || !p.online) continue;
+    if (best == nullptr || p.metrics.total_time_s < best->metrics.total_time_s) best = &p;
+  }
+  return best;
+}
+
+double PointResult::online_gap() const {
+  const PolicyResult* best = best_online();
+  return best != nullptr ? certified_gap(best->metrics.total_time_s, lower_bound().value_s) : std::nan("");
+}
+
+double PointResult::headroom_captured() const {
+  const PolicyResult* best = best_online();
+  const PolicyResult* fixed = find("static");
+  const double bound = lower_bound().value_s;
+  if (best == nullptr || fixed == nullptr || !(fixed->metrics.total_time_s / bound - 1 > kGapTolerance)) return std::nan("");
+  return (fixed->metrics.total_time_s - best->metrics.total_time_s) / (fixed->metrics.total_time_s - bound);
+}
+
 double PointResult::best_gap() const {
   const PolicyResult* best = best_schedule();
   return best != nullptr ? certified_gap(best->metrics.total_time_s, lower_bound().value_s) : std::nan("");

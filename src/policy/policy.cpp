@@ -21,6 +21,11 @@ std::unique_ptr<Policy> make_policy(const std::string& name, const PolicyContext
   if (name == "page") return make_page(ctx);  // it clamps page_tokens to the longest sequence itself
   if (name == "streaming") return make_streaming(ctx);
   if (name == "h2o") return make_h2o(ctx);
+  if (name == "lru_hot") return make_lru_hot(ctx);
+  if (name == "ema") return make_ema(ctx);
+  if (name == "arc") return make_arc(ctx);
+  if (name == "history") return make_history(ctx);
+  if (name == "bandit") return make_bandit(ctx);
   if (name == "belady") return make_belady(ctx);
   if (name == "sa_guided") return make_sa_guided(ctx);
   if (name == "fm_tracking") return make_fm_tracking(ctx);

@@ -59,6 +59,20 @@ std::vector<ColumnDef> bound_columns() {
                   }),
       from_result("best_gap", "", "best_time_s / lower_bound_s - 1: the certified gap of the point (exactly 0 within 1e-9 of it)",
                   [](const eval::PointResult& r) { return r.best_gap(); }),
+      str("best_online", 24, "the fastest capacity-respecting online policy of the point (one that decides from past reads only: attribute online_policies)",
+          [](const RowContext& c) {
+            const eval::PolicyResult* b = c.result != nullptr ? c.result->best_online() : nullptr;
+            return b != nullptr ? b->name : std::string();
+          }),
+      from_result("best_online_s", "s", "its total time",
+                  [](const eval::PointResult& r) {
+                    const eval::PolicyResult* b = r.best_online();
+                    return b != nullptr ? b->metrics.total_time_s : kNaN;
+                  }),
+      from_result("online_gap", "", "best_online_s / lower_bound_s - 1: how far the best online policy may be from optimal",
+                  [](const eval::PointResult& r) { return r.online_gap(); }),
+      from_result("headroom_captured", "", "(static - best online) / (static - lower bound): the share of the headroom the best online policy captures (NaN where static is at the bound)",
+                  [](const eval::PointResult& r) { return r.headroom_captured(); }),
       from_oracle("gap_to_bound", "", "oracle_total_time_s / lower_bound_s - 1 (exactly 0 within 1e-9 of it)",
                   [](const eval::OracleReport& o) { return o.gap_to_bound; }),
   };

@@ -35,6 +35,10 @@ constexpr PolicyWeight kWeights[] = {
     {"streaming", 0.03, 0.0, 0.12, 0.0},      {"h2o", 0.09, 0.52, 0.2, 0.1},
     {"belady", 0.47, 0.11, 0.47, 0.11},       {"sa_guided", 0.10, 2.40, 0.10, 2.40},
     {"fm_tracking", 1.3, 0.0, 1.0, 0.5},
+    // The online policies of issue 26: first measurements (docs/performance.md), to be fitted.
+    {"lru_hot", 0.3, 1.0, 0.6, 0.8},          {"ema", 0.5, 2.0, 0.8, 1.0},
+    {"arc", 0.3, 6.0, 0.6, 3.0},              {"history", 0.6, 1.5, 0.8, 1.0},
+    {"bandit", 0.5, 2.0, 0.8, 1.0},
 };
 constexpr double kBatchTracePerRead = 1.9;  // a batch's synthetic sequences, generated one by one
 // CPU seconds per wall second over a batch or blocks: the serving sweep's baselines took 1.6x the wall

@@ -51,6 +51,11 @@ SequenceShape guess_shape(const config::PointSpec& p) {
 double policy_state(const config::PointSpec& p, const std::string& name, double e, double tokens, double layers) {
   const auto& pp = p.policy_params;
   if (name == "reactive_lru") return 16 * e;  // a 16-bit stamp per entry
+  const double k = p.kv_block_tokens;
+  if (name == "lru_hot") return 32 / k * e;                      // a 32-bit stamp per block
+  if (name == "ema" || name == "bandit") return 64 / k * e + e;  // a double score per block, candidates
+  if (name == "arc") return 72 / k * e;                          // two 32-bit links and a list tag per block
+  if (name == "history") return 64 / k * e + 3 * e;              // stamps; previous and predicted reads
   if (name == "h2o") return 96 * e;           // a 32-bit score and a heap pair per entry
   if (name == "belady") return 2 * e;
   if (name == "sa_guided") return (pp.sa_window + 4.0) * e;  // the window's suffix unions

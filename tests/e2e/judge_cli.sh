@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # kvsweep judge and eval --record-schedule (issue 26 item 4, docs/schedule-file.md):
 # 1. every policy's recorded schedule, judged, gives the policy's time bit for bit (a lone sequence and
-#    a batch of two in blocks of 2; every policy, fm_dual, the oracle and the exact MILP included);
+#    a batch of two in blocks of 2; every policy (the online ones too), fm_dual, the oracle and the exact MILP included);
 # 2. bad schedules (capacity, an entry that does not exist yet, the wrong shape, and the other row
 #    errors) are refused with one line naming the file and the state, sequence, layer and block, exit 2;
 # 3. --record-schedule refuses a file already there (untouched) and a YAML of several points;
@@ -18,7 +18,7 @@ hardware: gh200-measured
 prompt_tokens: 24
 decode_tokens: 8
 hbm_kv_capacity_entries: 24
-policies: [unlimited_hbm, static, reactive_lru, page, streaming, h2o, belady, sa_guided, fm_tracking, fm_dual, oracle, exact]
+policies: [unlimited_hbm, static, reactive_lru, page, streaming, h2o, lru_hot, ema, arc, history, bandit, belady, sa_guided, fm_tracking, fm_dual, oracle, exact]
 oracle: {moves: 20000, lagrangian_gap: 0}
 points:
   - {}
@@ -38,7 +38,7 @@ for pt in 0 1; do
 import json, sys
 pt = sys.argv[1]
 policies = json.load(open(f"rec{pt}.out"))["points"][0]["policies"]
-assert len(policies) == 12, sorted(policies)
+assert len(policies) == 17, sorted(policies)
 for name, p in policies.items():
     j = json.load(open(f"judge-{pt}-{name}.out"))
     assert j["total_time_s"] == p["total_time_s"], (pt, name, j["total_time_s"], p["total_time_s"])

@@ -26,7 +26,7 @@ cat > "$WORK/contract.yaml" <<'YAML'
 model: {name: tiny, layers: 2, kv_bytes_per_token_layer: 4096, weight_bytes_per_layer: 12288}
 hardware: gh200-measured
 hbm_kv_capacity_entries: 40
-policies: [unlimited_hbm, static, reactive_lru, page, streaming, h2o, belady, sa_guided, fm_tracking]
+policies: [unlimited_hbm, static, reactive_lru, page, streaming, h2o, lru_hot, ema, arc, history, bandit, belady, sa_guided, fm_tracking]
 points:
   - {name: lone-base, trace: {file: base.csv}}
   - {name: lone-alt, trace: {file: alt.csv}}
@@ -48,7 +48,8 @@ with h5py.File(path, "r") as f:
     online = [p for p in (v.decode() if isinstance(v, bytes) else str(v)).split(",") if p]
     detail = {name: {k[: -len("_step_time_s")]: f["detail"][df.loc[name, "point_id"]][k][:]
                      for k in f["detail"][df.loc[name, "point_id"]]} for name in df.index}
-assert sorted(online) == sorted(["unlimited_hbm", "static", "reactive_lru", "streaming", "h2o"]), online
+assert sorted(online) == sorted(["unlimited_hbm", "static", "reactive_lru", "streaming", "h2o", "lru_hot", "ema", "arc",
+                                 "history", "bandit"]), online
 for kind in ("lone", "batch"):
     a, b = detail[f"{kind}-base"], detail[f"{kind}-alt"]
     for p in online:

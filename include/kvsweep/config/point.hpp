@@ -65,6 +65,9 @@ struct PolicyParams {
   std::uint32_t sa_window = 8;             // sa_guided: look-ahead window W, decode steps
   double sa_fraction = 0.5;                // sa_guided: fraction R of candidates migrated
   std::uint32_t fm_lookahead = 64;         // fm_tracking: decode steps of look-ahead
+  double ema_decay = 0.8;                  // ema: score decay per decode step
+  double ema_admit = 1.0;                  // ema: score a read block needs to be promoted (<= 1: every one)
+  double ema_prefetch = 2.0;               // ema: score an evicted block needs to be prefetched (0: never)
 };
 
 // Budgets of the annealers (YAML key `oracle`): the token-level oracle and the tuning of sa_guided's

@@ -115,6 +115,14 @@ struct PointResult {
   const PolicyResult* best_schedule() const;
   // certified_gap of the best schedule to the largest bound; NaN when no schedule ran.
   double best_gap() const;
+  // The fastest capacity-respecting online policy (policy::Information::kOnline: static, reactive_lru,
+  // ...); null when none ran.
+  const PolicyResult* best_online() const;
+  // certified_gap of best_online() to the largest bound; NaN when none ran.
+  double online_gap() const;
+  // The share of the headroom best_online() captures: (static - best online) / (static - bound); NaN
+  // without static or an online policy, or where static is within kGapTolerance of the bound.
+  double headroom_captured() const;
 };
 
 // The sanity of a point's bounds, after every schedule is known: each bound finite and >= 0, none above

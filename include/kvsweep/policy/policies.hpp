@@ -14,6 +14,12 @@ std::unique_ptr<Policy> make_reactive_lru(const PolicyContext& ctx);
 std::unique_ptr<Policy> make_page(const PolicyContext& ctx);
 std::unique_ptr<Policy> make_streaming(const PolicyContext& ctx);
 std::unique_ptr<Policy> make_h2o(const PolicyContext& ctx);
+// Online policies of the families serving systems deploy (docs/policies-and-oracle.md "Online and offline").
+std::unique_ptr<Policy> make_lru_hot(const PolicyContext& ctx);
+std::unique_ptr<Policy> make_ema(const PolicyContext& ctx);
+std::unique_ptr<Policy> make_arc(const PolicyContext& ctx);
+std::unique_ptr<Policy> make_history(const PolicyContext& ctx);
+std::unique_ptr<Policy> make_bandit(const PolicyContext& ctx);
 std::unique_ptr<Policy> make_belady(const PolicyContext& ctx);
 std::unique_ptr<Policy> make_sa_guided(const PolicyContext& ctx);
 std::unique_ptr<Policy> make_fm_tracking(const PolicyContext& ctx);

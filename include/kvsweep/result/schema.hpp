@@ -73,7 +73,7 @@ using Getter = std::function<Value(const RowContext&)>;
 
 class Schema {
  public:
-  static constexpr std::int64_t kVersion = 10;  // bump when columns change; resume refuses other versions
+  static constexpr std::int64_t kVersion = 11;  // bump when columns change; resume refuses other versions
   static constexpr std::size_t kErrorBytes = 256;
 
   // `policies`: the sweep's policy list (identifiers, unique, non-empty list); `axis_names`: the sweep's

@@ -8,8 +8,9 @@
 namespace kvsweep::testing {
 namespace {
 
-const std::vector<std::string> kPolicies = {"unlimited_hbm", "static", "reactive_lru", "page",
-                                            "streaming",     "h2o",    "belady",       "sa_guided"};
+const std::vector<std::string> kPolicies = {"unlimited_hbm", "static", "reactive_lru", "page",    "streaming",
+                                            "h2o",           "lru_hot", "ema",         "arc",     "history",
+                                            "bandit",        "belady", "sa_guided"};
 
 bound::BoundTotals bounds_of(const Instance& in) {
   bound::BoundAccumulator acc(in.memory);

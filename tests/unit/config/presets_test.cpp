@@ -135,9 +135,9 @@ TEST(VariationPresets, Targets) {
 }
 
 TEST(Policies, KnownNamesInStableOrder) {
-  std::vector<std::string> want = {"unlimited_hbm", "static", "reactive_lru", "page",        "streaming",
-                                         "h2o",           "belady", "sa_guided",    "fm_tracking", "fm_dual",
-                                         "oracle",        "exact"};
+  std::vector<std::string> want = {"unlimited_hbm", "static",  "reactive_lru", "page",    "streaming",   "h2o",
+                                   "lru_hot",       "ema",     "arc",          "history", "bandit",      "belady",
+                                   "sa_guided",     "fm_tracking", "fm_dual",  "oracle",  "exact"};
   EXPECT_EQ(known_policy_names(), want);
   // A point without `policies` runs every one but the exact MILP, which only small points can afford.
   want.pop_back();

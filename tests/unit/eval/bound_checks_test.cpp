@@ -17,6 +17,7 @@ PolicyResult policy(const std::string& name, double time_s) {
   PolicyResult p;
   p.name = name;
   p.metrics.total_time_s = time_s;
+  p.respects_capacity = name != "unlimited_hbm";
   return p;
 }
 

@@ -21,9 +21,9 @@
 namespace kvsweep::testing {
 namespace {
 
-const std::vector<std::string> kPolicies = {"unlimited_hbm", "static", "reactive_lru", "page",
-                                            "streaming",     "h2o",    "belady",       "sa_guided",
-                                            "fm_tracking",   "fm_dual"};
+const std::vector<std::string> kPolicies = {"unlimited_hbm", "static",  "reactive_lru", "page",    "streaming",
+                                            "h2o",           "lru_hot", "ema",          "arc",     "history",
+                                            "bandit",        "belady",  "sa_guided",    "fm_tracking", "fm_dual"};
 
 // Which past tokens a (step, layer) reads.
 enum class Reads { kNothing, kEverything, kNewest, kFirst, kAlternating, kNothingThenEverything };

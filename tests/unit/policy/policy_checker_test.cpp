@@ -10,8 +10,9 @@
 namespace kvsweep::testing {
 namespace {
 
-const std::vector<std::string> kPolicies = {"unlimited_hbm", "static", "reactive_lru", "page",       "streaming",
-                                            "h2o",           "belady", "sa_guided",    "fm_tracking", "fm_dual"};
+const std::vector<std::string> kPolicies = {"unlimited_hbm", "static",  "reactive_lru", "page",    "streaming",
+                                            "h2o",           "lru_hot", "ema",          "arc",     "history",
+                                            "bandit",        "belady",  "sa_guided",    "fm_tracking", "fm_dual"};
 
 config::PolicyParams small_params(std::uint64_t seed) {
   config::PolicyParams p;
@@ -21,6 +22,9 @@ config::PolicyParams small_params(std::uint64_t seed) {
   p.fm_lookahead = 1 + static_cast<std::uint32_t>(seed % 6);
   p.sa_window = seed % 5 == 4 ? (seed % 2 == 0 ? 13 : 22) : 1 + static_cast<std::uint32_t>(seed % 4);  // 13, 22: class and sort paths
   p.sa_fraction = 0.25 + 0.25 * static_cast<double>(seed % 4);
+  p.ema_decay = 0.3 + 0.2 * static_cast<double>(seed % 4);
+  p.ema_admit = static_cast<double>(seed % 3);           // 0, 1: every read block; 2: a second read
+  p.ema_prefetch = seed % 4 == 0 ? 0.0 : 0.5 + static_cast<double>(seed % 3);
   return p;
 }
 

@@ -84,7 +84,8 @@ TEST(SweepCost, MorePassesCostMoreUpToTheWallLimit) {
 
 TEST(SweepCost, EveryPolicyCostsSomething) {
   const double alone = point(kBase + "policies: [unlimited_hbm]\noracle: {lagrangian_passes: 0}\n").cost_estimate;
-  for (const char* name : {"static", "reactive_lru", "page", "streaming", "h2o", "belady", "sa_guided", "fm_tracking"}) {
+  for (const char* name : {"static", "reactive_lru", "page", "streaming", "h2o", "lru_hot", "ema", "arc", "history",
+                           "bandit", "belady", "sa_guided", "fm_tracking"}) {
     SCOPED_TRACE(name);
     const double with = point(kBase + "policies: [unlimited_hbm, " + name + "]\noracle: {lagrangian_passes: 0}\n").cost_estimate;
     EXPECT_GT(with, alone * 1.0001);

@@ -1,0 +1,115 @@
+// history — predicts the next step's reads from the last two (LFPS's vertical and slash patterns) and
+// prefetches what it predicts into the link's slack. Online, no knobs.
+// Prediction for step n + 1, per layer l, from S(n - 1, l) and S(n, l), token by token:
+//   vertical: t read at n - 1 and at n (a run of reads: it persists);
+//   slash:    t + 1 where t is read at n and t - 1 at n - 1 (a diagonal: the same distance behind the
+//             newest token, one step later), within the token's sequence.
+// A block is predicted when one of its tokens is. At (n, l): every read block that is not held is
+// promoted (piggy-backed); then predicted blocks of the layer neither held nor read at n are prefetched,
+// lowest position first, while the layer's link slack at n lasts (block_cache.hpp: link_slack); each
+// sequence's new token joins its block if held or starts a block (kept). Every block read or started
+// at (n, l) is stamped (n - P) L + l + 1 (prefill: 0). After every layer of the step, while more than
+// C entries are held, blocks are evicted: first those not predicted for n + 1, then the predicted ones,
+// each oldest stamp first, ties lowest layer, then lowest position. Prefill: static's placement; at the
+// first decode step, with one step of history, nothing is predicted.
+#include <algorithm>
+
+#include "block_cache.hpp"
+#include "kvsweep/policy/policies.hpp"
+
+namespace kvsweep::policy {
+namespace {
+
+class History final : public Policy {
+ public:
+  explicit History(const PolicyContext& ctx)
+      : cache_(ctx), memory_(ctx.memory),
+        stamps_(cache_.blocks() * ctx.shape.layers, 0), predicted_at_(stamps_.size(), 0),
+        previous_(ctx.shape.layers, core::TokenBitset(ctx.shape.space())),
+        predicted_(ctx.shape.layers, core::TokenBitset(ctx.shape.space())), scratch_(ctx.shape.space()),
+        segment_starts_(ctx.shape.space()) {
+    for (std::uint32_t b = 0; b < ctx.shape.batch_size(); ++b) segment_starts_.set(ctx.shape.base(b));
+  }
+  std::string_view name() const override { return "history"; }
+  Information information() const override { return Information::kOnline; }
+
+  void place_prefill(const StepWindow&, cost::Residency& r) override { cache_.place_static(r); }
+
+  void step(const StepWindow& w, cost::Residency& r) override {
+    const auto& sh = cache_.shape();
+    const std::uint32_t n = w.n();
+    for (std::uint32_t l = 0; l < sh.layers; ++l) {
+      const core::TokenBitset& reads = w.reads(0, l);
+      const std::uint64_t stamp = static_cast<std::uint64_t>(n - sh.prompt_tokens) * sh.layers + l + 1;
+      const BlockCache::Demand d = cache_.demand(reads, r, l, [&](std::size_t j, bool, std::uint32_t) {
+        stamps_[cache_.unit(l, j)] = stamp;
+        return true;
+      });
+      predict(l, reads, n > sh.prompt_tokens);
+      cache_.for_each_block(predicted_[l], [&](std::size_t j) { predicted_at_[cache_.unit(l, j)] = n; });
+      std::uint64_t room = link_slack(memory_, d.hits, w.count(0, l) - d.hits, d.promoted, d.promoted_reads);
+      if (room > 0) {
+        cache_.for_each_block(predicted_[l], [&](std::size_t j) {
+          if (room == 0 || cache_.is_held(r, l, j) || !cache_.exists(j)) return;
+          const std::uint32_t entries = cache_.existing_in(j);
+          if (entries > room) {
+            room = 0;
+            return;
+          }
+          cache_.promote(r, l, j);
+          room -= entries;
+        });
+      }
+      previous_[l] = reads;
+    }
+    cache_.keep_new_tokens(n, r, [&](std::uint32_t l, std::size_t j) {
+      stamps_[cache_.unit(l, j)] = static_cast<std::uint64_t>(n - sh.prompt_tokens) * sh.layers + l + 1;
+    });
+    cache_.evict_to_capacity(r, [&](std::size_t u) {
+      return (predicted_at_[u] == n ? 0x1p60 : 0.0) + static_cast<double>(stamps_[u]);
+    });
+  }
+
+ private:
+  // predicted_[l] = vertical | slash from previous_[l] = S(n - 1, l) and reads = S(n, l).
+  void predict(std::uint32_t l, const core::TokenBitset& reads, bool have_previous) {
+    core::TokenBitset& out = predicted_[l];
+    if (!have_previous) {
+      out.clear();
+      return;
+    }
+    const core::Word* s = reads.data();
+    const core::Word* p = previous_[l].data();
+    const core::Word* starts = segment_starts_.data();
+    core::Word* x = scratch_.data();
+    core::Word* o = out.data();
+    const std::size_t words = reads.word_count();
+    // scratch = S(n) & (S(n - 1) shifted up by one token, not across a segment start)
+    core::Word carry = 0;
+    for (std::size_t w = 0; w < words; ++w) {
+      const core::Word up = ((p[w] << 1) | carry) & ~starts[w];
+      carry = p[w] >> 63;
+      x[w] = s[w] & up;
+    }
+    // out = vertical | (scratch shifted up by one, not across a segment start)
+    carry = 0;
+    for (std::size_t w = 0; w < words; ++w) {
+      const core::Word up = ((x[w] << 1) | carry) & ~starts[w];
+      carry = x[w] >> 63;
+      o[w] = (s[w] & p[w]) | up;
+    }
+  }
+
+  BlockCache cache_;
+  cost::MemorySystem memory_;
+  std::vector<std::uint64_t> stamps_;
+  std::vector<std::uint32_t> predicted_at_;  // per unit: the step n whose prediction (for n + 1) held it
+  std::vector<core::TokenBitset> previous_, predicted_;
+  core::TokenBitset scratch_, segment_starts_;
+};
+
+}  // namespace
+
+std::unique_ptr<Policy> make_history(const PolicyContext& ctx) { return std::make_unique<History>(ctx); }
+
+}  // namespace kvsweep::policy
