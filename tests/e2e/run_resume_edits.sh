@@ -95,7 +95,7 @@ cp "$OUT" "$WORK/before.h5"
 # 5. Changes to the results of points in the file: refused, untouched.
 edit policies -e '$a policies: [static, belady]'
 run_kv policies run "$WORK/policies.yaml" -o "$OUT" --resume -q
-refused policies "the sweep changes the results of points this file holds: policies [unlimited_hbm,static,reactive_lru,page,streaming,h2o,belady,sa_guided,fm_tracking,fm_dual,oracle] in the file, [static,belady] in the sweep"
+refused policies "the sweep changes the results of points this file holds: policies [unlimited_hbm,static,reactive_lru,page,streaming,h2o,lru_hot,ema,arc,history,bandit,belady,sa_guided,fm_tracking,fm_dual,oracle] in the file, [static,belady] in the sweep"
 says policies "restore those settings to resume, write to a new file (-o NEW.h5), or --force to start over"
 edit exact -e '$a policies: [unlimited_hbm, static, reactive_lru, page, streaming, h2o, belady, sa_guided, fm_tracking, fm_dual, oracle, exact]'
 run_kv exact run "$WORK/exact.yaml" -o "$OUT" --resume -q
