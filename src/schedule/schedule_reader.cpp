@@ -23,13 +23,14 @@ std::string shape_text(const std::vector<std::uint32_t>& prompts, std::uint64_t 
 // One of /promote, /evict, read a chunk at a time.
 struct ScheduleReader::Stream {
   io::Dataset ds;
+  io::Datatype type = row_datatype();  // the rows in memory
   std::uint64_t length = 0, next = 0;  // rows in the file; the first row not yet in buf
   std::vector<Row> buf;
   std::size_t at = 0;
   std::uint32_t last_state = 0;
 
   // The next row, or null at the end.
-  const Row* peek(const io::Datatype& type) {
+  const Row* peek() {
     if (at == buf.size()) {
       if (next == length) return nullptr;
       const std::uint64_t count = std::min(kChunkRows, length - next);
@@ -82,7 +83,6 @@ ScheduleReader::ScheduleReader(const std::string& path, const trace::TraceShape&
       throw core::InputError(path, "schedule for " + shape_text(prompts, d, l, k) + " but the point's trace is " +
                                        shape_text(want, shape.decode_tokens, shape.layers, shape.block_tokens));
     }
-    const io::Datatype type = row_datatype();
     auto open = [&](const char* name) {
       if (!io::has_link(root, name)) throw core::InputError(path, std::string("dataset /") + name + " is missing");
       auto s = std::make_unique<Stream>();
@@ -117,13 +117,13 @@ void ScheduleReader::refuse(const Row& row, const std::string& what) const {
 
 void ScheduleReader::apply(std::uint32_t state, cost::Residency& r) {
   const std::size_t k = shape_.block_tokens;
-  const io::Datatype type = row_datatype();
-  std::vector<std::pair<std::uint32_t, std::size_t>> promoted;  // (layer, first position) this state
+  auto& promoted = promoted_;  // (layer, first position) promoted in this state
+  promoted.clear();
   const Row* last_promotion = nullptr;
   Row last{};
   // Every row of `s` with this state, in file order; rows of an earlier state after a later one refused.
   auto rows = [&](Stream& s, const char* what, auto&& each) {
-    for (const Row* row = s.peek(type); row != nullptr && row->state <= state; row = s.peek(type)) {
+    for (const Row* row = s.peek(); row != nullptr && row->state <= state; row = s.peek()) {
       if (row->state < s.last_state) {
         refuse(*row, std::string("/") + what + " is not sorted by state (state " + std::to_string(s.last_state) +
                          " came before)");
@@ -148,7 +148,7 @@ void ScheduleReader::apply(std::uint32_t state, cost::Residency& r) {
       const std::size_t end = shape_.base(copy.sequence) + std::min<std::uint64_t>((copy.block + 1ULL) * k, tokens);
       each(copy, r.layer(copy.layer), start, end);
     }
-    if (const Row* row = s.peek(type); row != nullptr && row->state > shape_.decode_tokens && state == shape_.decode_tokens) {
+    if (const Row* row = s.peek(); row != nullptr && row->state > shape_.decode_tokens && state == shape_.decode_tokens) {
       refuse(*row, "no such state: the point has states 0.." + std::to_string(shape_.decode_tokens) +
                        " (0: after prefill, s: while decode step s reads)");
     }

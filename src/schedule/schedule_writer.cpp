@@ -25,6 +25,7 @@ struct ScheduleWriter::H5 {
 ScheduleWriter::ScheduleWriter(std::string path, const trace::TraceShape& shape, const ScheduleInfo& info)
     : path_(std::move(path)), tmp_(path_ + ".tmp"), shape_(shape), h5_(std::make_unique<H5>()),
       prev_(shape.layers, shape.space()) {
+  for (std::uint32_t b = 0; b < shape.batch_size(); ++b) bases_.push_back(shape.base(b));
   h5_->file = io::File::create(tmp_, /*overwrite=*/true);
   const hid_t root = h5_->file.id();
   io::write_attribute(root, "format", kFormat);
@@ -60,15 +61,14 @@ void ScheduleWriter::record(std::uint32_t state, const cost::Residency& r) {
   ++next_state_;
   const std::size_t k = shape_.block_tokens;
   const std::size_t space = shape_.space();
-  std::vector<std::size_t> bases(shape_.batch_size());
-  for (std::uint32_t b = 0; b < shape_.batch_size(); ++b) bases[b] = shape_.base(b);
   for (std::uint32_t l = 0; l < shape_.layers; ++l) {
     const core::TokenBitset& cur = r.layer(l);
     core::TokenBitset& old = prev_.layer(l);
     const std::span<const core::Word> cw = cur.words();
     const std::span<core::Word> ow = old.words();
     // Blocks with a changed bit, each looked at once: held (any bit set) before and after.
-    std::vector<std::size_t> changed;
+    std::vector<std::size_t>& changed = changed_;
+    changed.clear();
     for (std::size_t w = 0; w < cw.size(); ++w) {
       core::Word x = cw[w] ^ ow[w];
       while (x != 0) {
@@ -87,8 +87,8 @@ void ScheduleWriter::record(std::uint32_t state, const cost::Residency& r) {
       const std::size_t end = std::min(start + k, space);
       const bool before = old.count_range(start, end) != 0, after = cur.count_range(start, end) != 0;
       if (before == after) continue;  // a new token joined a held block
-      const auto b = static_cast<std::uint32_t>(std::upper_bound(bases.begin(), bases.end(), start) - bases.begin() - 1);
-      const Row row{state, b, l, static_cast<std::uint32_t>((start - bases[b]) / k)};
+      const auto b = static_cast<std::uint32_t>(std::upper_bound(bases_.begin(), bases_.end(), start) - bases_.begin() - 1);
+      const Row row{state, b, l, static_cast<std::uint32_t>((start - bases_[b]) / k)};
       (after ? promote_ : evict_).push_back(row);
     }
     std::copy(cw.begin(), cw.end(), ow.begin());

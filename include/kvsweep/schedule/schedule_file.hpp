@@ -74,6 +74,8 @@ class ScheduleWriter {
   cost::Residency prev_;
   std::uint32_t next_state_ = 0;
   std::vector<Row> promote_, evict_;
+  std::vector<std::size_t> bases_;    // each sequence's first position
+  std::vector<std::size_t> changed_;  // scratch of record(): blocks with a changed bit
   std::uint64_t promotions_ = 0, evictions_ = 0;
   bool finished_ = false;
 };
@@ -101,6 +103,7 @@ class ScheduleReader {
   ScheduleInfo info_;
   std::unique_ptr<Stream> promote_, evict_;
   std::uint64_t held_blocks_ = 0;
+  std::vector<std::pair<std::uint32_t, std::size_t>> promoted_;  // scratch of apply(): (layer, first position)
 };
 
 // A policy that replays a schedule file (name "schedule"; offline: it is whatever wrote the file).
