@@ -21,52 +21,13 @@
 // then lowest position (sequence, then token). The same frontier, over block start positions.
 #include <algorithm>
 #include <bit>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
-#include "kvsweep/core/block_bits.hpp"
 #include "kvsweep/core/masked_lanes.hpp"
 #include "kvsweep/policy/policies.hpp"
+#include "stamps.hpp"
 
 namespace kvsweep::policy {
 namespace {
-
-using core::Word;
-using core::kWordBits;
-
-// Bit j set iff stamps[j] == tau, for the 64 stamps of one word (SSE2 compares where available).
-template <class Stamp>
-Word match_word(const Stamp* stamps, Stamp tau) {
-#if defined(__SSE2__)
-  Word m = 0;
-  if constexpr (sizeof(Stamp) == 2) {
-    const __m128i key = _mm_set1_epi16(static_cast<short>(tau));
-    for (int q = 0; q < 4; ++q) {
-      const auto* p = reinterpret_cast<const __m128i*>(stamps + 16 * q);
-      const __m128i a = _mm_cmpeq_epi16(_mm_loadu_si128(p), key);
-      const __m128i b = _mm_cmpeq_epi16(_mm_loadu_si128(p + 1), key);
-      m |= Word{static_cast<unsigned>(_mm_movemask_epi8(_mm_packs_epi16(a, b)))} << (16 * q);
-    }
-  } else {
-    const __m128i key = _mm_set1_epi32(static_cast<int>(tau));
-    for (int q = 0; q < 4; ++q) {
-      const auto* p = reinterpret_cast<const __m128i*>(stamps + 16 * q);
-      const __m128i a = _mm_cmpeq_epi32(_mm_loadu_si128(p), key);
-      const __m128i b = _mm_cmpeq_epi32(_mm_loadu_si128(p + 1), key);
-      const __m128i c = _mm_cmpeq_epi32(_mm_loadu_si128(p + 2), key);
-      const __m128i d = _mm_cmpeq_epi32(_mm_loadu_si128(p + 3), key);
-      const __m128i packed = _mm_packs_epi16(_mm_packs_epi32(a, b), _mm_packs_epi32(c, d));
-      m |= Word{static_cast<unsigned>(_mm_movemask_epi8(packed))} << (16 * q);
-    }
-  }
-  return m;
-#else
-  Word m = 0;
-  for (std::uint32_t j = 0; j < kWordBits; ++j) m |= Word{stamps[j] == tau} << j;
-  return m;
-#endif
-}
 
 template <class Stamp>
 class ReactiveLru final : public Policy {
@@ -141,16 +102,7 @@ class ReactiveLru final : public Policy {
         if (h[w] == 0) continue;
         // Entries stamped tau are resident unless this frontier already evicted them; tokens newer
         // than the bucket's step carry larger stamps, so no bound check is needed within the word.
-        Word victims = match_word(ts + w * kWordBits, tau) & h[w];
-        const auto found = static_cast<std::uint64_t>(std::popcount(victims));
-        if (found > count) {
-          Word lowest = 0;
-          for (std::uint64_t k = 0; k < count; ++k) {
-            lowest |= victims & (~victims + 1);
-            victims &= victims - 1;
-          }
-          victims = lowest;
-        }
+        const Word victims = lowest_bits(match_word(ts + w * kWordBits, tau) & h[w], count);
         h[w] &= ~victims;
         const auto evicted = static_cast<std::uint64_t>(std::popcount(victims));
         count -= evicted;
@@ -216,7 +168,7 @@ class BlockLru final : public Policy {
         if (k == 1) {
           read_starts_[g] = read;  // stamped below, vectorised where the kernel allows
         } else {
-          stamp_blocks(ts, g, read, step_stamp);
+          stamp_blocks(blocks_, ts, g, read, step_stamp);
         }
         if (read == 0) continue;
         const Word promoted = blocks_.touched_and_not(s, h, g, words_);
@@ -239,24 +191,6 @@ class BlockLru final : public Policy {
  private:
   std::uint32_t event(std::uint32_t n, std::uint32_t l) const {
     return (n - shape_.prompt_tokens) * shape_.layers + l + 1;
-  }
-
-  // ts[block] = stamp for every block of group g whose start bit is set in `starts` (k >= 2).
-  void stamp_blocks(Stamp* ts, std::size_t g, Word starts, Stamp stamp) const {
-    const std::uint32_t k = blocks_.k();
-    Stamp* at = ts + blocks_.position(g, 0) / k;
-    for (; starts != 0; starts &= starts - 1) at[static_cast<std::uint32_t>(std::countr_zero(starts)) / k] = stamp;
-  }
-
-  // Start bits of group g's blocks stamped tau.
-  Word stamped(const Stamp* ts, std::size_t g, Stamp tau) const {
-    const std::uint32_t k = blocks_.k();
-    if (k == 1) return match_word(ts + g * kWordBits, tau);
-    const Stamp* at = ts + blocks_.position(g, 0) / k;
-    if (blocks_.per() > 1) return Word{at[0] == tau};
-    Word m = 0;
-    for (std::uint32_t i = 0; i < kWordBits / k; ++i) m |= Word{at[i] == tau} << (i * k);
-    return m;
   }
 
   // Evicts whole blocks until `over` entries are freed (or nothing is left), oldest stamp first.
@@ -290,16 +224,7 @@ class BlockLru final : public Policy {
       const std::size_t first = blocks_.first_word(g);
       Word victims = blocks_.touched(h, g, words_);
       if (victims == 0) continue;
-      victims &= stamped(ts, g, tau);
-      const auto found = static_cast<std::uint64_t>(std::popcount(victims));
-      if (found > count) {
-        Word lowest = 0;
-        for (std::uint64_t i = 0; i < count; ++i) {
-          lowest |= victims & (~victims + 1);
-          victims &= victims - 1;
-        }
-        victims = lowest;
-      }
+      victims = lowest_bits(victims & stamped(blocks_, ts, g, tau), count);
       const Word bits = blocks_.spread(victims);
       for (std::size_t i = first; i < blocks_.last_word(g, words_); ++i) h[i] &= ~bits;
       const auto evicted = static_cast<std::uint64_t>(std::popcount(victims));

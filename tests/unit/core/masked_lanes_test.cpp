@@ -66,5 +66,24 @@ TEST(MaskedLanes, IncrementWhereCountsTheIntersectionAndStaysInBounds) {
   }
 }
 
+// ema's scores: doubles, sized exactly (one per block); the sums equal the scalar loop's to the bit.
+TEST(MaskedLanes, AddWhereAddsToExactlyTheSelectedLanesAndStaysInBounds) {
+  Rng rng(9);
+  for (const std::size_t lanes : {1, 63, 64, 65, 1000}) {
+    const std::size_t words = words_for(lanes);
+    std::vector<Word> mask = random_masks(rng, words);
+    if (lanes % kWordBits != 0) mask.back() &= (Word{1} << (lanes % kWordBits)) - 1;
+    std::vector<double> got(lanes), want(lanes);
+    for (std::size_t t = 0; t < lanes; ++t) got[t] = want[t] = static_cast<double>(rng() % 1000) / 7.0;
+    for (const double value : {1.0, 0.1, 1e300}) {
+      add_where(got.data(), mask.data(), words, value);
+      for (std::size_t t = 0; t < lanes; ++t) {
+        if ((mask[t / kWordBits] >> (t % kWordBits)) & 1U) want[t] += value;
+      }
+    }
+    EXPECT_EQ(got, want) << masked_lanes_kernel() << ", " << lanes << " lanes";
+  }
+}
+
 }  // namespace
 }  // namespace kvsweep::core
