@@ -34,6 +34,7 @@ struct EvalArgs {
   std::vector<std::string> only;  // --point: indexes (as `expand` numbers them) or point ids
   std::string record_schedule;    // --record-schedule DIR
   bool force = false;
+  bool misses = false;            // --misses
 };
 
 // --record-schedule DIR: one point only, and no schedule file of its policies already there (unless
@@ -143,6 +144,8 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--record-schedule", args->record_schedule,
                   "Write every schedule of the point as DIR/<policy>.h5, the file `kvsweep judge` reads (one point)");
   cmd->add_flag("--force", args->force, "With --record-schedule: overwrite schedule files already in DIR");
+  cmd->add_flag("--misses", args->misses,
+                "Also profile each policy's misses by reuse distance (steps since the entry's last read)");
   add_max_memory_option(*cmd, args->max_memory_gb);
   cmd->callback([args] {
     if (args->keys) {
@@ -169,6 +172,7 @@ void add_eval_command(CLI::App& app) {
       opt.oracle_wall_s = args->oracle_wall_s;
       opt.oracle_replicas = args->oracle_replicas;
       opt.record_schedule_dir = args->record_schedule;
+      opt.miss_profile = args->misses;
       std::unique_ptr<Progress> progress;
       if (args->verbose) {
         std::fprintf(stderr, "kvsweep: point %zu/%zu (%s): model %s, hardware %s, %zu policies\n", i + 1,

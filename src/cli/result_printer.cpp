@@ -33,6 +33,44 @@ std::string gbps(double bytes_per_s) {
 }
 }  // namespace
 
+// --misses: each policy's misses per reuse-distance class, as a share of every read of the point (a
+// row sums to the policy's miss rate); first the share of reads in each class.
+void print_miss_profiles(std::ostream& out, const eval::PointResult& r) {
+  const cost::MissProfile* any = nullptr;
+  for (const auto& p : r.policies) {
+    if (p.misses) any = &*p.misses;
+  }
+  if (any == nullptr) return;
+  std::uint64_t reads = 0;
+  for (const std::uint64_t x : any->reads) reads += x;
+  const auto share = [&](std::uint64_t x) { return reads > 0 ? fmt("%.2f%%", 100.0 * static_cast<double>(x) / static_cast<double>(reads)) : std::string("n/a"); };
+  out << "  misses by reuse distance (decode steps since the entry's last read; % of all " << reads << " reads):\n";
+  char line[256];
+  std::snprintf(line, sizeof line, "  %-14s", "");
+  out << line;
+  for (const auto name : cost::MissProfile::kNames) {
+    std::snprintf(line, sizeof line, " %8s", std::string(name).c_str());
+    out << line;
+  }
+  out << "     all\n";
+  const auto row = [&](const std::string& label, const std::array<std::uint64_t, cost::MissProfile::kClasses>& x) {
+    std::snprintf(line, sizeof line, "  %-14s", label.c_str());
+    out << line;
+    std::uint64_t all = 0;
+    for (const std::uint64_t v : x) {
+      std::snprintf(line, sizeof line, " %8s", share(v).c_str());
+      out << line;
+      all += v;
+    }
+    std::snprintf(line, sizeof line, " %7s\n", share(all).c_str());
+    out << line;
+  };
+  row("(reads)", any->reads);
+  for (const auto& p : r.policies) {
+    if (p.misses) row(p.name, p.misses->misses);
+  }
+}
+
 void print_point_table(std::ostream& out, const eval::PointResult& r) {
   const auto& m = r.memory;
   out << "point " << r.point_id;
@@ -89,6 +127,7 @@ void print_point_table(std::ostream& out, const eval::PointResult& r) {
         << num(100 * r.online_gap(), 4) << "%, captures "
         << (std::isfinite(captured) ? num(100 * captured, 1) + "%" : std::string("n/a")) << " of the headroom (static to bound)\n";
   }
+  print_miss_profiles(out, r);
   if (r.lagrangian) {
     const auto& g = *r.lagrangian;
     if (g.computed) {
@@ -223,6 +262,14 @@ void write_point_json(io::JsonWriter& json, const eval::PointResult& r) {
     json.field("dram_bound_share", x.dram_bound_share);
     json.field("cpu_s", p.cpu_s);
     json.field("online", p.online);
+    if (p.misses) {  // --misses: reads and misses per reuse-distance class
+      for (const auto* part : {"reads_by_reuse", "misses_by_reuse"}) {
+        const auto& counts = part[0] == 'r' ? p.misses->reads : p.misses->misses;
+        json.key(part).begin_object();
+        for (std::size_t c = 0; c < cost::MissProfile::kClasses; ++c) json.field(std::string(cost::MissProfile::kNames[c]), counts[c]);
+        json.end_object();
+      }
+    }
     json.end_object();
   }
   json.end_object();

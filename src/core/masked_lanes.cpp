@@ -141,6 +141,22 @@ __attribute__((target("avx2"))) void add_avx2(double* dst, const Word* mask, std
   }
 }
 
+__attribute__((target("avx2"))) void assign_avx2(std::uint64_t* dst, const Word* mask, std::size_t words,
+                                                 std::uint64_t value) {
+  const __m256i v = _mm256_set1_epi64x(static_cast<long long>(value));
+  const __m256i bits = _mm256_setr_epi64x(1, 2, 4, 8);
+  for (std::size_t i = 0; i < words; ++i) {
+    const Word m = mask[i];
+    if (m == 0) continue;
+    for (int q = 0; q < 16; ++q) {
+      const auto nibble = static_cast<long long>((m >> (4 * q)) & 0xF);
+      if (nibble == 0) continue;
+      const __m256i sel = _mm256_cmpeq_epi64(_mm256_and_si256(_mm256_set1_epi64x(nibble), bits), bits);
+      _mm256_maskstore_epi64(reinterpret_cast<long long*>(dst + i * kWordBits + 4 * q), sel, v);
+    }
+  }
+}
+
 bool has_avx2() {
   static const bool yes = __builtin_cpu_supports("avx2") != 0;
   return yes;
@@ -168,6 +184,13 @@ void assign_where(std::uint16_t* dst, const Word* mask, std::size_t words, std::
 void assign_where(std::uint32_t* dst, const Word* mask, std::size_t words, std::uint32_t value) {
 #if defined(__x86_64__)
   if (has_avx512()) return assign_avx512(dst, mask, words, value);
+  if (has_avx2()) return assign_avx2(dst, mask, words, value);
+#endif
+  assign_scalar(dst, mask, words, value);
+}
+
+void assign_where(std::uint64_t* dst, const Word* mask, std::size_t words, std::uint64_t value) {
+#if defined(__x86_64__)
   if (has_avx2()) return assign_avx2(dst, mask, words, value);
 #endif
   assign_scalar(dst, mask, words, value);

@@ -465,7 +465,8 @@ PointResult evaluate_point(const config::PointSpec& point, const EvalOptions& op
   auto runs_policy = [](const std::string& name) { return name != "oracle" && name != "exact" && name != "fm_dual"; };
   std::vector<sim::PolicyRun> runs;  // of the policies that run in a pass, in the point's order
   std::vector<bool> respects;  // of `runs`
-  if (want_oracle && want_sa && !options.step_detail && options.record_schedule_dir.empty()) {
+  std::vector<cost::MissProfiler> profilers;  // of `runs`, with options.miss_profile
+  if (want_oracle && want_sa && !options.step_detail && options.record_schedule_dir.empty() && !options.miss_profile) {
     // The other policies ride along in the tuning's first pass (they do not depend on (W, R)), and
     // sa_guided's result is the tuning's best point: no pass of their own.
     oracle::SaCompanions companions;
@@ -509,6 +510,14 @@ PointResult evaluate_point(const config::PointSpec& point, const EvalOptions& op
     sim_opt.progress = options.progress;
     sim_opt.record_steps = options.step_detail;
     if (!options.record_schedule_dir.empty()) sim_opt.observer = recording_observer(writers, shape.prompt_tokens);
+    if (options.miss_profile) {
+      for (std::size_t i = 0; i < policies.size(); ++i) profilers.emplace_back(shape.layers, shape.space(), shape.prompt_tokens);
+      sim_opt.observer = [&profilers, record = std::move(sim_opt.observer)](std::size_t i, std::uint32_t n, const cost::Residency& r,
+                                                                         std::span<const core::TokenBitset> reads) {
+        profilers[i].observe(n, r, reads);
+        if (record) record(i, n, r, reads);
+      };
+    }
     std::vector<std::vector<cost::StepRecord>> records;
     if (cache.complete()) source = cache.source();
     sim::SimulationResult run =
@@ -534,6 +543,7 @@ PointResult evaluate_point(const config::PointSpec& point, const EvalOptions& op
     r.metrics.speedup_vs_static = static_time / p.totals.total_time_s;
     r.respects_capacity = respects[i];
     r.online = p.name != "schedule" && policy::information_of(p.name) == policy::Information::kOnline;
+    if (i < profilers.size()) r.misses = profilers[i].profile();
     result.policies.push_back(std::move(r));
   }
   // The MILP first: its bound is then part of the oracle's gap.

@@ -64,6 +64,8 @@ class BlockCache {
   bool is_held(const cost::Residency& r, std::uint32_t l, std::size_t j) const {
     return r.layer(l).count_range(j * k_, end_of(j)) != 0;
   }
+  // The tokens that exist (one bit per position).
+  const core::TokenBitset& existing() const { return exists_; }
   // Whether block j has a token that exists (before this step's new tokens, once begin_step() ran).
   bool exists(std::size_t j) const { return exists_.count_range(j * k_, end_of(j)) != 0; }
   // Promotes block j of layer l: sets its existing tokens; returns how many (the entries that cross).
@@ -145,6 +147,31 @@ class BlockCache {
           ++held_;
         }
       }
+    }
+    return d;
+  }
+
+  // demand() with every read block promoted: the same result in word operations (blocks of up to 64
+  // tokens; larger blocks go through demand()).
+  Demand demand_all(const core::TokenBitset& reads, cost::Residency& r, std::uint32_t l) {
+    if (k_ > core::kWordBits) return demand(reads, r, l, [](std::size_t, bool, std::uint32_t) { return true; });
+    Demand d;
+    const core::Word* s = reads.data();
+    core::Word* h = r.layer(l).data();
+    const core::Word* e = exists_.data();
+    const core::Word starts = core::block_starts(k_);
+    const core::Word ones = k_ == core::kWordBits ? ~core::Word{0} : (core::Word{1} << k_) - 1;
+    for (std::size_t w = 0, words = reads.word_count(); w < words; ++w) {
+      if (s[w] == 0) continue;
+      const core::Word held = (core::fold_blocks(h[w], k_) & starts) * ones;  // every bit of the held blocks
+      const core::Word missed = (core::fold_blocks(s[w] & ~held, k_) & starts) * ones;
+      d.hits += static_cast<std::uint64_t>(std::popcount(s[w] & held));
+      if (missed == 0) continue;
+      const core::Word add = missed & e[w];
+      h[w] |= add;
+      d.promoted += static_cast<std::uint64_t>(std::popcount(add));
+      d.promoted_reads += static_cast<std::uint64_t>(std::popcount(s[w] & missed));
+      held_ += static_cast<std::uint64_t>(std::popcount(missed & starts));
     }
     return d;
   }
@@ -231,10 +258,10 @@ class BlockCache {
         }
       }
     }
-    std::sort(sample_.begin(), sample_.end());
     double share = 2.0 * static_cast<double>(excess) / static_cast<double>(held_in);
     for (;;) {
       const auto at = static_cast<std::size_t>(share * static_cast<double>(sample_.size())) + 2;
+      if (at < sample_.size()) std::nth_element(sample_.begin(), sample_.begin() + static_cast<std::ptrdiff_t>(at), sample_.end());
       const double t = at >= sample_.size() ? std::numeric_limits<double>::infinity() : sample_[at];
       candidates_.clear();
       for (std::uint32_t l = 0; l < shape_.layers; ++l) {

@@ -18,6 +18,7 @@
 #include <cmath>
 
 #include "block_cache.hpp"
+#include "kvsweep/core/masked_lanes.hpp"
 #include "kvsweep/policy/policies.hpp"
 
 namespace kvsweep::policy {
@@ -38,7 +39,7 @@ class Ema final : public Policy {
     const auto& sh = cache_.shape();
     advance(w.n());
     for (std::uint32_t l = 0; l < sh.layers; ++l) {
-      const BlockCache::Demand c = cache_.demand(w.reads(0, l), r, l, [&](std::size_t j, bool held, std::uint32_t) {
+      const BlockCache::Demand c = admit_ <= 1 ? demand_all(w.reads(0, l), r, l) : cache_.demand(w.reads(0, l), r, l, [&](std::size_t j, bool held, std::uint32_t) {
         const std::size_t u = cache_.unit(l, j);
         score_[u] += inc_;
         if (held) return false;
@@ -71,6 +72,17 @@ class Ema final : public Policy {
   }
 
  private:
+  // The demand pass when every read block is admitted (ema_admit <= 1: a score with this read in it is
+  // at least 1): scores raised, then promotions, in word operations.
+  BlockCache::Demand demand_all(const core::TokenBitset& reads, cost::Residency& r, std::uint32_t l) {
+    if (cache_.k() == 1) {
+      core::add_where(score_.data() + cache_.unit(l, 0), reads.data(), reads.word_count(), inc_);
+    } else {
+      cache_.for_each_block(reads, [&](std::size_t j) { score_[cache_.unit(l, j)] += inc_; });
+    }
+    return cache_.demand_all(reads, r, l);
+  }
+
   // The score of unit u now.
   double score(std::size_t u) const { return score_[u] / inc_; }
   void remember(std::uint32_t l, std::size_t j) {

@@ -15,6 +15,7 @@
 #include <algorithm>
 
 #include "block_cache.hpp"
+#include "kvsweep/core/masked_lanes.hpp"
 #include "kvsweep/policy/policies.hpp"
 
 namespace kvsweep::policy {
@@ -41,14 +42,30 @@ class History final : public Policy {
     for (std::uint32_t l = 0; l < sh.layers; ++l) {
       const core::TokenBitset& reads = w.reads(0, l);
       const std::uint64_t stamp = static_cast<std::uint64_t>(n - sh.prompt_tokens) * sh.layers + l + 1;
-      const BlockCache::Demand d = cache_.demand(reads, r, l, [&](std::size_t j, bool, std::uint32_t) {
-        stamps_[cache_.unit(l, j)] = stamp;
-        return true;
-      });
+      const bool tokens = cache_.k() == 1;
+      if (tokens) {
+        core::assign_where(stamps_.data() + cache_.unit(l, 0), reads.data(), reads.word_count(), stamp);
+      } else {
+        cache_.for_each_block(reads, [&](std::size_t j) { stamps_[cache_.unit(l, j)] = stamp; });
+      }
+      const BlockCache::Demand d = cache_.demand_all(reads, r, l);
       predict(l, reads, n > sh.prompt_tokens);
-      cache_.for_each_block(predicted_[l], [&](std::size_t j) { predicted_at_[cache_.unit(l, j)] = n; });
+      if (tokens) {
+        core::assign_where(predicted_at_.data() + cache_.unit(l, 0), predicted_[l].data(), predicted_[l].word_count(), n);
+      } else {
+        cache_.for_each_block(predicted_[l], [&](std::size_t j) { predicted_at_[cache_.unit(l, j)] = n; });
+      }
       std::uint64_t room = link_slack(memory_, d.hits, w.count(0, l) - d.hits, d.promoted, d.promoted_reads);
-      if (room > 0) {
+      if (room > 0 && tokens) {  // the loop below in word operations: a token is one entry
+        const core::Word* p = predicted_[l].data();
+        const core::Word* e = cache_.existing().data();
+        const core::Word* h = r.layer(l).data();
+        for (std::size_t i = 0; i < predicted_[l].word_count() && room > 0; ++i) {
+          for (core::Word m = p[i] & ~h[i] & e[i]; m != 0 && room > 0; m &= m - 1, --room) {
+            cache_.promote(r, l, i * core::kWordBits + static_cast<std::size_t>(std::countr_zero(m)));
+          }
+        }
+      } else if (room > 0) {
         cache_.for_each_block(predicted_[l], [&](std::size_t j) {
           if (room == 0 || cache_.is_held(r, l, j) || !cache_.exists(j)) return;
           const std::uint32_t entries = cache_.existing_in(j);

@@ -16,6 +16,7 @@ namespace kvsweep::core {
 // per word in dst (AVX2 rewrites unselected lanes of a 16-lane slice with their own value).
 void assign_where(std::uint16_t* dst, const Word* mask, std::size_t words, std::uint16_t value);
 void assign_where(std::uint32_t* dst, const Word* mask, std::size_t words, std::uint32_t value);
+void assign_where(std::uint64_t* dst, const Word* mask, std::size_t words, std::uint64_t value);
 
 // ++dst[i * 64 + j] for every set bit j of (a[i] & b[i]), i < words.
 void increment_where(std::uint32_t* dst, const Word* a, const Word* b, std::size_t words);

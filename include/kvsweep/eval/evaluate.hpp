@@ -12,6 +12,7 @@
 #include "kvsweep/bound/bounds.hpp"
 #include "kvsweep/config/point.hpp"
 #include "kvsweep/cost/judge.hpp"
+#include "kvsweep/cost/miss_profile.hpp"
 #include "kvsweep/oracle/exact.hpp"
 #include "kvsweep/oracle/tempering.hpp"
 #include "kvsweep/trace/source.hpp"
@@ -24,6 +25,7 @@ struct PolicyResult {
   double cpu_s = 0;
   bool online = false;  // policy::information_of(name) == kOnline: it decided from past reads only
   bool respects_capacity = true;  // false for unlimited_hbm (and a replayed schedule that says so)
+  std::optional<cost::MissProfile> misses = std::nullopt;  // EvalOptions::miss_profile: its misses by reuse distance
 };
 
 // What the token-level oracle did on a point.
@@ -141,6 +143,9 @@ struct EvalOptions {
   // Non-empty: every schedule the point produces is written to <dir>/<policy>.h5 (schedule/schedule_file.hpp;
   // the directory must exist). The oracle's is not when it annealed in windows (its report says so).
   std::string record_schedule_dir;
+  // Profile every policy's misses by reuse distance (PolicyResult::misses; kvsweep eval --misses). The
+  // policies then run in a pass of their own, not in the (W, R) tuning's.
+  bool miss_profile = false;
   // The schedule file that the policy named "schedule" replays (kvsweep judge).
   std::string schedule_file;
   // Called with (steps done, total) from the evaluating thread.

@@ -44,6 +44,7 @@ TEST(MaskedLanes, AssignWhereSetsExactlyTheSelectedLanes) {
   for (const std::size_t words : {0, 1, 3, 17}) {
     check_assign<std::uint16_t>(words);
     check_assign<std::uint32_t>(words);
+    check_assign<std::uint64_t>(words);
   }
 }
 
