@@ -22,6 +22,15 @@ void add_scalar(double* dst, const Word* mask, std::size_t words, double value) 
   }
 }
 
+template <class Lane>
+void at_most_scalar(const Lane* lanes, std::size_t words, Lane t, Word* out) {
+  for (std::size_t i = 0; i < words; ++i) {
+    Word m = 0;
+    for (std::size_t j = 0; j < kWordBits; ++j) m |= Word{lanes[i * kWordBits + j] <= t} << j;
+    out[i] = m;
+  }
+}
+
 void increment_scalar(std::uint32_t* dst, const Word* a, const Word* b, std::size_t words) {
   for (std::size_t i = 0; i < words; ++i) {
     for (Word x = a[i] & b[i]; x != 0; x &= x - 1) ++dst[i * kWordBits + static_cast<std::size_t>(std::countr_zero(x))];
@@ -157,6 +166,33 @@ __attribute__((target("avx2"))) void assign_avx2(std::uint64_t* dst, const Word*
   }
 }
 
+__attribute__((target("avx2"))) void at_most_avx2(const double* lanes, std::size_t words, double t, Word* out) {
+  const __m256d v = _mm256_set1_pd(t);
+  for (std::size_t i = 0; i < words; ++i) {
+    Word m = 0;
+    for (int q = 0; q < 16; ++q) {
+      const __m256d x = _mm256_loadu_pd(lanes + i * kWordBits + 4 * q);
+      m |= Word{static_cast<unsigned>(_mm256_movemask_pd(_mm256_cmp_pd(x, v, _CMP_LE_OQ)))} << (4 * q);
+    }
+    out[i] = m;
+  }
+}
+
+// Unsigned x <= t as signed compares with the top bit flipped.
+__attribute__((target("avx2"))) void at_most_avx2(const std::uint64_t* lanes, std::size_t words, std::uint64_t t, Word* out) {
+  const __m256i flip = _mm256_set1_epi64x(static_cast<long long>(Word{1} << 63));
+  const __m256i v = _mm256_xor_si256(_mm256_set1_epi64x(static_cast<long long>(t)), flip);
+  for (std::size_t i = 0; i < words; ++i) {
+    Word m = 0;
+    for (int q = 0; q < 16; ++q) {
+      const __m256i x = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(lanes + i * kWordBits + 4 * q)), flip);
+      const __m256i above = _mm256_cmpgt_epi64(x, v);
+      m |= Word{static_cast<unsigned>(_mm256_movemask_pd(_mm256_castsi256_pd(above))) ^ 0xFU} << (4 * q);
+    }
+    out[i] = m;
+  }
+}
+
 bool has_avx2() {
   static const bool yes = __builtin_cpu_supports("avx2") != 0;
   return yes;
@@ -209,6 +245,20 @@ void add_where(double* dst, const Word* mask, std::size_t words, double value) {
   if (has_avx2()) return add_avx2(dst, mask, words, value);
 #endif
   add_scalar(dst, mask, words, value);
+}
+
+void at_most(const double* lanes, std::size_t words, double t, Word* out) {
+#if defined(__x86_64__)
+  if (has_avx2()) return at_most_avx2(lanes, words, t, out);
+#endif
+  at_most_scalar(lanes, words, t, out);
+}
+
+void at_most(const std::uint64_t* lanes, std::size_t words, std::uint64_t t, Word* out) {
+#if defined(__x86_64__)
+  if (has_avx2()) return at_most_avx2(lanes, words, t, out);
+#endif
+  at_most_scalar(lanes, words, t, out);
 }
 
 const char* masked_lanes_kernel() { return has_avx512() ? "avx512" : has_avx2() ? "avx2" : "scalar"; }

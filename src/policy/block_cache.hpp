@@ -231,6 +231,49 @@ class BlockCache {
   template <class Key, class Member, class OnEvict>
   void evict_to(cost::Residency& r, std::uint64_t budget, std::uint64_t held_in, Key&& key, Member&& member,
                 OnEvict&& on_evict) {
+    evict_with(r, budget, held_in, key, member, on_evict, [&](double t) {
+      for (std::uint32_t l = 0; l < shape_.layers; ++l) {
+        for_each_held(r, l, [&](std::size_t j) {
+          const std::size_t u = unit(l, j);
+          const double k = key(u);
+          if (k <= t && member(u)) candidates_.push_back({k, u});
+        });
+      }
+    });
+  }
+  // evict_to_capacity with its candidate pass in word operations, for tokens (k = 1): below(l, t, out)
+  // writes for each word of layer l the tokens whose key(u) is at most t (out: a word per layer word).
+  template <class Key, class Below, class OnEvict>
+  void evict_tokens_to_capacity(cost::Residency& r, Key&& key, Below&& below, OnEvict&& on_evict) {
+    evict_with(r, capacity_blocks_, held_, key, [](std::size_t) { return true; }, on_evict, [&](double t) {
+      for (std::uint32_t l = 0; l < shape_.layers; ++l) {
+        const core::Word* h = r.layer(l).data();
+        mask_.resize(r.layer(l).word_count());
+        below(l, t, mask_.data());
+        for (std::size_t w = 0; w < mask_.size(); ++w) {
+          for (core::Word m = h[w] & mask_[w]; m != 0; m &= m - 1) {
+            const std::size_t u = unit(l, w * core::kWordBits + static_cast<std::size_t>(std::countr_zero(m)));
+            candidates_.push_back({key(u), u});
+          }
+        }
+      }
+    });
+  }
+  template <class Key, class OnEvict>
+  void evict_to_capacity(cost::Residency& r, Key&& key, OnEvict&& on_evict) {
+    evict_to(r, capacity_blocks_, held_, key, [](std::size_t) { return true; }, on_evict);
+  }
+  template <class Key>
+  void evict_to_capacity(cost::Residency& r, Key&& key) {
+    evict_to_capacity(r, key, [](std::size_t) {});
+  }
+
+ private:
+  // evict_to's work; gather(t) appends to candidates_ every unit (key, u) with key <= t that `member`
+  // accepts, ascending layer then block.
+  template <class Key, class Member, class OnEvict, class Gather>
+  void evict_with(cost::Residency& r, std::uint64_t budget, std::uint64_t held_in, Key&& key, Member&& member,
+                  OnEvict&& on_evict, Gather&& gather) {
     if (held_in <= budget) return;
     const std::size_t excess = static_cast<std::size_t>(held_in - budget);
     // The victims are the `excess` smallest (key, u). Only units at or below a threshold are gathered:
@@ -263,34 +306,35 @@ class BlockCache {
       const auto at = static_cast<std::size_t>(share * static_cast<double>(sample_.size())) + 2;
       if (at < sample_.size()) std::nth_element(sample_.begin(), sample_.begin() + static_cast<std::ptrdiff_t>(at), sample_.end());
       const double t = at >= sample_.size() ? std::numeric_limits<double>::infinity() : sample_[at];
+      t_ = t;
       candidates_.clear();
-      for (std::uint32_t l = 0; l < shape_.layers; ++l) {
-        for_each_held(r, l, [&](std::size_t j) {
-          const std::size_t u = unit(l, j);
-          const double k = key(u);
-          if (k <= t && member(u)) candidates_.push_back({k, u});
-        });
-      }
+      gather(t);
       if (candidates_.size() >= excess || at >= sample_.size()) break;
       share *= 4;
     }
-    std::nth_element(candidates_.begin(), candidates_.begin() + static_cast<std::ptrdiff_t>(excess - 1),
-                     candidates_.end());
+    // The candidates come in ascending u. Those tied at t (often many: scores or stamps that never
+    // moved) are taken, lowest u first, only when those below t are too few; those below are selected.
+    ties_.clear();
+    std::size_t below = 0;
+    for (const Candidate& c : candidates_) {
+      if (c.key < t_) {
+        candidates_[below++] = c;
+      } else {
+        ties_.push_back(c);
+      }
+    }
+    if (below >= excess) {
+      std::nth_element(candidates_.begin(), candidates_.begin() + static_cast<std::ptrdiff_t>(excess - 1),
+                       candidates_.begin() + static_cast<std::ptrdiff_t>(below));
+    } else {
+      std::copy(ties_.begin(), ties_.begin() + static_cast<std::ptrdiff_t>(excess - below), candidates_.begin() + static_cast<std::ptrdiff_t>(below));
+    }
     for (std::size_t i = 0; i < excess; ++i) {
       on_evict(candidates_[i].u);
       evict(r, layer_of(candidates_[i].u), block_of(candidates_[i].u));
     }
   }
-  template <class Key, class OnEvict>
-  void evict_to_capacity(cost::Residency& r, Key&& key, OnEvict&& on_evict) {
-    evict_to(r, capacity_blocks_, held_, key, [](std::size_t) { return true; }, on_evict);
-  }
-  template <class Key>
-  void evict_to_capacity(cost::Residency& r, Key&& key) {
-    evict_to_capacity(r, key, [](std::size_t) {});
-  }
 
- private:
   std::size_t end_of(std::size_t j) const { return std::min(j * k_ + k_, space_); }
   struct Candidate {
     double key;
@@ -307,6 +351,9 @@ class BlockCache {
   std::uint64_t held_ = 0;
   std::vector<Candidate> candidates_;
   std::vector<double> sample_;
+  std::vector<core::Word> mask_;  // evict_tokens_to_capacity: one layer's candidate bits
+  std::vector<Candidate> ties_;    // evict_with: candidates whose key is the threshold
+  double t_ = 0;                   // evict_with: the threshold of the last gather
 };
 
 }  // namespace kvsweep::policy

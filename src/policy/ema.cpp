@@ -27,7 +27,7 @@ namespace {
 class Ema final : public Policy {
  public:
   Ema(const PolicyContext& ctx, std::string_view name, double decay, double admit, double prefetch)
-      : name_(name), cache_(ctx), memory_(ctx.memory), score_(cache_.blocks() * ctx.shape.layers, 0.0),
+      : name_(name), cache_(ctx), memory_(ctx.memory), score_(cache_.blocks() * ctx.shape.layers + core::kWordBits, 0.0),
         decay_(decay), admit_(admit), prefetch_(prefetch),
         hot_out_(ctx.shape.layers), listed_(score_.size(), 0) {}
   std::string_view name() const override { return name_; }
@@ -52,9 +52,17 @@ class Ema final : public Policy {
       reads_seen_ += w.count(0, l);
     }
     cache_.keep_new_tokens(w.n(), r, [&](std::uint32_t l, std::size_t j) { score_[cache_.unit(l, j)] = inc_; });
-    cache_.evict_to_capacity(r, [&](std::size_t u) { return score_[u]; }, [&](std::size_t u) {
+    const auto key = [&](std::size_t u) { return score_[u]; };
+    const auto on_evict = [&](std::size_t u) {
       if (prefetch_ > 0 && score_[u] >= prefetch_ * inc_) remember(cache_.layer_of(u), cache_.block_of(u));
-    });
+    };
+    if (cache_.k() == 1) {
+      cache_.evict_tokens_to_capacity(r, key, [&](std::uint32_t l, double t, core::Word* out) {
+        core::at_most(score_.data() + cache_.unit(l, 0), r.layer(l).word_count(), t, out);
+      }, on_evict);
+    } else {
+      cache_.evict_to_capacity(r, key, on_evict);
+    }
   }
 
   // Reads it has seen and how many of them hit (its own counts: what the bandit learns from).
@@ -135,7 +143,7 @@ class Ema final : public Policy {
   std::string name_;
   BlockCache cache_;
   cost::MemorySystem memory_;
-  std::vector<double> score_;  // s * inc_ (scaled)
+  std::vector<double> score_;  // s * inc_ (scaled), per unit, then 64 lanes of padding (core::at_most)
   double decay_, admit_, prefetch_;
   double inc_ = 1;
   std::uint32_t last_n_ = 0;

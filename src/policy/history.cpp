@@ -25,7 +25,7 @@ class History final : public Policy {
  public:
   explicit History(const PolicyContext& ctx)
       : cache_(ctx), memory_(ctx.memory),
-        stamps_(cache_.blocks() * ctx.shape.layers, 0), predicted_at_(stamps_.size(), 0),
+        stamps_(cache_.blocks() * ctx.shape.layers + core::kWordBits, 0), predicted_at_(stamps_.size(), 0),
         previous_(ctx.shape.layers, core::TokenBitset(ctx.shape.space())),
         predicted_(ctx.shape.layers, core::TokenBitset(ctx.shape.space())), scratch_(ctx.shape.space()),
         segment_starts_(ctx.shape.space()) {
@@ -82,9 +82,27 @@ class History final : public Policy {
     cache_.keep_new_tokens(n, r, [&](std::uint32_t l, std::size_t j) {
       stamps_[cache_.unit(l, j)] = static_cast<std::uint64_t>(n - sh.prompt_tokens) * sh.layers + l + 1;
     });
-    cache_.evict_to_capacity(r, [&](std::size_t u) {
-      return (predicted_at_[u] == n ? 0x1p60 : 0.0) + static_cast<double>(stamps_[u]);
-    });
+    const auto key = [&](std::size_t u) { return (predicted_at_[u] == n ? 0x1p60 : 0.0) + static_cast<double>(stamps_[u]); };
+    if (cache_.k() != 1) {
+      cache_.evict_to_capacity(r, key);
+      return;
+    }
+    // Tokens: below t < 2^60 only the blocks not predicted count, by stamp (exact in a double below 2^53).
+    cache_.evict_tokens_to_capacity(r, key, [&](std::uint32_t l, double t, core::Word* out) {
+      const std::size_t words = r.layer(l).word_count();
+      const std::size_t u0 = cache_.unit(l, 0);
+      if (t < 0x1p60) {
+        core::at_most(stamps_.data() + u0, words, t < 0 ? 0 : static_cast<std::uint64_t>(t), out);
+        const core::Word* p = predicted_[l].data();
+        for (std::size_t i = 0; i < words; ++i) out[i] &= t < 0 ? 0 : ~p[i];
+        return;
+      }
+      for (std::size_t i = 0; i < words; ++i) {
+        core::Word m = 0;
+        for (std::size_t b = 0; b < core::kWordBits; ++b) m |= core::Word{key(u0 + i * core::kWordBits + b) <= t} << b;
+        out[i] = m;
+      }
+    }, [](std::size_t) {});
   }
 
  private:

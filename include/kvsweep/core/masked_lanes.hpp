@@ -24,6 +24,11 @@ void increment_where(std::uint32_t* dst, const Word* a, const Word* b, std::size
 // dst[i * 64 + j] += value for every set bit j of mask[i], i < words (lanes past the last set bit untouched).
 void add_where(double* dst, const Word* mask, std::size_t words, double value);
 
+// out[i] bit j = (lanes[i * 64 + j] <= t), i < words (64 lanes per word are read: pad the array). The
+// online policies' eviction finds its candidates with these (a NaN lane is never at most t).
+void at_most(const double* lanes, std::size_t words, double t, Word* out);
+void at_most(const std::uint64_t* lanes, std::size_t words, std::uint64_t t, Word* out);
+
 // The kernel in use: "avx512", "avx2" or "scalar" (for the benchmarks' labels).
 const char* masked_lanes_kernel();
 

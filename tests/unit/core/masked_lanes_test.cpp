@@ -86,5 +86,31 @@ TEST(MaskedLanes, AddWhereAddsToExactlyTheSelectedLanesAndStaysInBounds) {
   }
 }
 
+// The eviction's candidate masks: every lane compared, ties included, across the unsigned range.
+TEST(MaskedLanes, AtMostMarksExactlyTheLanesAtOrBelowTheThreshold) {
+  Rng rng(13);
+  const std::size_t words = 5;
+  std::vector<double> d(words * kWordBits);
+  std::vector<std::uint64_t> u(words * kWordBits);
+  for (std::size_t t = 0; t < d.size(); ++t) {
+    d[t] = static_cast<double>(rng() % 64) / 4.0;
+    u[t] = t % 3 == 0 ? rng() : rng() % 64;  // large values too: the top bit set
+  }
+  for (const double t : {-1.0, 0.0, 3.25, 7.5, 100.0}) {
+    std::vector<Word> got(words);
+    at_most(d.data(), words, t, got.data());
+    for (std::size_t i = 0; i < d.size(); ++i) {
+      EXPECT_EQ((got[i / kWordBits] >> (i % kWordBits)) & 1U, d[i] <= t ? 1U : 0U) << masked_lanes_kernel() << " lane " << i << " t " << t;
+    }
+  }
+  for (const std::uint64_t t : {std::uint64_t{0}, std::uint64_t{31}, Word{1} << 63, ~Word{0}}) {
+    std::vector<Word> got(words);
+    at_most(u.data(), words, t, got.data());
+    for (std::size_t i = 0; i < u.size(); ++i) {
+      EXPECT_EQ((got[i / kWordBits] >> (i % kWordBits)) & 1U, u[i] <= t ? 1U : 0U) << masked_lanes_kernel() << " lane " << i << " t " << t;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace kvsweep::core
