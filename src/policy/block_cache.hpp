@@ -62,15 +62,22 @@ class BlockCache {
   std::uint64_t held() const { return held_; }
 
   bool is_held(const cost::Residency& r, std::uint32_t l, std::size_t j) const {
+    if (k_ == 1) return r.layer(l).test(j);
     return r.layer(l).count_range(j * k_, end_of(j)) != 0;
   }
   // The tokens that exist (one bit per position).
   const core::TokenBitset& existing() const { return exists_; }
   // Whether block j has a token that exists (before this step's new tokens, once begin_step() ran).
-  bool exists(std::size_t j) const { return exists_.count_range(j * k_, end_of(j)) != 0; }
+  bool exists(std::size_t j) const { return k_ == 1 ? exists_.test(j) : exists_.count_range(j * k_, end_of(j)) != 0; }
   // Promotes block j of layer l: sets its existing tokens; returns how many (the entries that cross).
   std::uint32_t promote(cost::Residency& r, std::uint32_t l, std::size_t j) {
     core::TokenBitset& layer = r.layer(l);
+    ++held_;
+    if (k_ == 1) {  // a token: it exists (a policy promotes what it saw read, or knows exists)
+      if (!exists_.test(j)) return 0;
+      layer.set(j);
+      return 1;
+    }
     std::uint32_t entries = 0;
     for (std::size_t p = j * k_, e = end_of(j); p < e; ++p) {
       if (exists_.test(p)) {
@@ -78,16 +85,21 @@ class BlockCache {
         ++entries;
       }
     }
-    ++held_;
     return entries;
   }
   // Tokens of block j that exist; tokens of block j in `bits`.
-  std::uint32_t existing_in(std::size_t j) const { return static_cast<std::uint32_t>(exists_.count_range(j * k_, end_of(j))); }
+  std::uint32_t existing_in(std::size_t j) const {
+    return k_ == 1 ? (exists_.test(j) ? 1U : 0U) : static_cast<std::uint32_t>(exists_.count_range(j * k_, end_of(j)));
+  }
   std::uint32_t reads_in(const core::TokenBitset& bits, std::size_t j) const {
     return k_ == 1 ? 1U : static_cast<std::uint32_t>(bits.count_range(j * k_, end_of(j)));
   }
   void evict(cost::Residency& r, std::uint32_t l, std::size_t j) {
-    r.layer(l).reset_range(j * k_, end_of(j));
+    if (k_ == 1) {
+      r.layer(l).reset(j);
+    } else {
+      r.layer(l).reset_range(j * k_, end_of(j));
+    }
     --held_;
   }
 
