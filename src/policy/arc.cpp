@@ -27,10 +27,10 @@ class Arc final : public Policy {
  public:
   explicit Arc(const PolicyContext& ctx)
       : cache_(ctx), units_(cache_.blocks() * ctx.shape.layers), c_(cache_.capacity_blocks()),
-        prev_(units_ + 4), next_(units_ + 4), list_(units_ + 4, kNone) {
+        node_(units_ + 4), list_(units_ + 4, kNone) {
     for (std::uint32_t i = 0; i < 4; ++i) {
       const auto s = static_cast<std::uint32_t>(units_ + i);
-      prev_[s] = next_[s] = s;
+      node_[s] = {s, s};
     }
   }
   std::string_view name() const override { return "arc"; }
@@ -123,19 +123,19 @@ class Arc final : public Policy {
   }
 
   std::size_t sentinel(std::uint8_t list) const { return units_ + list; }
-  std::size_t lru(std::uint8_t list) const { return next_[sentinel(list)]; }
+  std::size_t lru(std::uint8_t list) const { return node_[sentinel(list)].next; }
   void push_mru(std::uint8_t list, std::size_t u) {
-    const std::size_t s = sentinel(list), last = prev_[s];
-    next_[last] = static_cast<std::uint32_t>(u);
-    prev_[u] = static_cast<std::uint32_t>(last);
-    next_[u] = static_cast<std::uint32_t>(s);
-    prev_[s] = static_cast<std::uint32_t>(u);
+    const std::size_t s = sentinel(list), last = node_[s].prev;
+    node_[last].next = static_cast<std::uint32_t>(u);
+    node_[u] = {static_cast<std::uint32_t>(last), static_cast<std::uint32_t>(s)};
+    node_[s].prev = static_cast<std::uint32_t>(u);
     list_[u] = list;
     ++size_[list];
   }
   void unlink(std::size_t u) {
-    next_[prev_[u]] = next_[u];
-    prev_[next_[u]] = prev_[u];
+    const Node x = node_[u];
+    node_[x.prev].next = x.next;
+    node_[x.next].prev = x.prev;
     --size_[list_[u]];
     list_[u] = kNone;
   }
@@ -144,7 +144,10 @@ class Arc final : public Policy {
   std::size_t units_;
   std::uint64_t c_;
   double p_ = 0;
-  std::vector<std::uint32_t> prev_, next_;  // per unit, then the four lists' sentinels
+  struct Node {
+    std::uint32_t prev, next;  // one cache line holds both links of a unit
+  };
+  std::vector<Node> node_;  // per unit, then the four lists' sentinels
   std::vector<std::uint8_t> list_;
   std::uint64_t size_[4] = {0, 0, 0, 0};
 };
