@@ -314,11 +314,11 @@ class BlockCache {
       }
     }
     double share = 1.2 * static_cast<double>(excess) / static_cast<double>(held_in);  // the sample errs by ~1 %
+    double t = 0;
     for (;;) {
       const auto at = static_cast<std::size_t>(share * static_cast<double>(sample_.size())) + 2;
       if (at < sample_.size()) std::nth_element(sample_.begin(), sample_.begin() + static_cast<std::ptrdiff_t>(at), sample_.end());
-      const double t = at >= sample_.size() ? std::numeric_limits<double>::infinity() : sample_[at];
-      t_ = t;
+      t = at >= sample_.size() ? std::numeric_limits<double>::infinity() : sample_[at];
       candidates_.clear();
       gather(t);
       if (candidates_.size() >= excess || at >= sample_.size()) break;
@@ -329,7 +329,7 @@ class BlockCache {
     ties_.clear();
     std::size_t below = 0;
     for (const Candidate& c : candidates_) {
-      if (c.key < t_) {
+      if (c.key < t) {
         candidates_[below++] = c;
       } else {
         ties_.push_back(c);
@@ -365,7 +365,6 @@ class BlockCache {
   std::vector<double> sample_;
   std::vector<core::Word> mask_;  // evict_tokens_to_capacity: one layer's candidate bits
   std::vector<Candidate> ties_;    // evict_with: candidates whose key is the threshold
-  double t_ = 0;                   // evict_with: the threshold of the last gather
 };
 
 }  // namespace kvsweep::policy
