@@ -9,6 +9,7 @@
 // policy keeps), evict() clears the block. Capacity counts k entries per held unit.
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <vector>
@@ -239,7 +240,8 @@ class BlockCache {
   }
 
   // Evicts held units, smallest (key(u), u) first, until at most `budget` are held among those `member`
-  // accepts (all of them for the global budget). key: any totally ordered value (double).
+  // accepts (all of them for the global budget), calling on_evict(l, j) before each. key: any totally
+  // ordered value (double).
   template <class Key, class Member, class OnEvict>
   void evict_to(cost::Residency& r, std::uint64_t budget, std::uint64_t held_in, Key&& key, Member&& member,
                 OnEvict&& on_evict) {
@@ -253,23 +255,108 @@ class BlockCache {
       }
     });
   }
-  // evict_to_capacity with its candidate pass in word operations, for tokens (k = 1): below(l, t, out)
-  // writes for each word of layer l the tokens whose key(u) is at most t (out: a word per layer word).
+  // evict_to_capacity for tokens (k = 1), in word operations: below(l, t, out) writes for each word of
+  // layer l the tokens whose key(u) is at most t (out: a word per layer word). Two thresholds t_lo <= t_hi
+  // from the sample of held keys bracket the excess-th smallest: every held unit below t_lo is a victim
+  // (evicted by masks, never listed); only those in [t_lo, t_hi) are listed and selected; those tied at
+  // t_hi (often many: stamps of one step) are taken lowest u first when the listed ones are too few.
   template <class Key, class Below, class OnEvict>
   void evict_tokens_to_capacity(cost::Residency& r, Key&& key, Below&& below, OnEvict&& on_evict) {
-    evict_with(r, capacity_blocks_, held_, key, [](std::size_t) { return true; }, on_evict, [&](double t) {
-      for (std::uint32_t l = 0; l < shape_.layers; ++l) {
+    if (held_ <= capacity_blocks_) return;
+    constexpr double kInf = std::numeric_limits<double>::infinity();
+    const std::size_t excess = static_cast<std::size_t>(held_ - capacity_blocks_);
+    sample_keys(r, key, [](std::size_t) { return true; });
+    const std::size_t n = sample_.size();
+    // The sample's quantile errs by about sqrt(q (1 - q) / n) (more where keys repeat along positions):
+    // the bracket starts at 4 of those plus 1 % either side and widens on the side that fell short.
+    const double q = static_cast<double>(excess) / static_cast<double>(held_);
+    double low = 0.01 + 4 * std::sqrt(q * (1 - q) / static_cast<double>(std::max<std::size_t>(n, 1)));
+    double high = low;
+    const std::size_t words = r.layer(0).word_count();
+    mask_.resize(words);
+    scratch_.resize(words);
+    victims_.resize(words * shape_.layers);
+    const auto below_strictly = [&](std::uint32_t l, double t, core::Word* out) {  // key(u) < t (all: t = inf)
+      if (t == -kInf) {
+        std::fill(out, out + words, core::Word{0});
+      } else {
+        below(l, t == kInf ? t : std::nextafter(t, -kInf), out);
+      }
+    };
+    const auto bit_at = [&](std::size_t w, core::Word m) { return w * core::kWordBits + static_cast<std::size_t>(std::countr_zero(m)); };
+    for (;;) {
+      const auto rank = [&](double share) { return static_cast<std::ptrdiff_t>(share * static_cast<double>(n)); };
+      const auto at = [&](std::ptrdiff_t i) {  // the sample's i-th smallest (the sample only ever partitioned)
+        std::nth_element(sample_.begin(), sample_.begin() + i, sample_.end());
+        return sample_[static_cast<std::size_t>(i)];
+      };
+      const std::ptrdiff_t lo = rank(q - low), hi = rank(q + high) + 2;
+      const double t_lo = lo <= 0 || n == 0 ? -kInf : at(lo);
+      const double t_hi = hi >= static_cast<std::ptrdiff_t>(n) ? kInf : at(hi);
+      std::size_t sure = 0;
+      candidates_.clear();
+      for (std::uint32_t l = 0; l < shape_.layers && sure <= excess; ++l) {
         const core::Word* h = r.layer(l).data();
-        mask_.resize(r.layer(l).word_count());
-        below(l, t, mask_.data());
-        for (std::size_t w = 0; w < mask_.size(); ++w) {
-          for (core::Word m = h[w] & mask_[w]; m != 0; m &= m - 1) {
-            const std::size_t u = unit(l, w * core::kWordBits + static_cast<std::size_t>(std::countr_zero(m)));
+        core::Word* v = victims_.data() + static_cast<std::size_t>(l) * words;
+        below_strictly(l, t_lo, v);
+        below_strictly(l, t_hi, mask_.data());
+        for (std::size_t w = 0; w < words; ++w) {
+          v[w] &= h[w];
+          sure += static_cast<std::size_t>(std::popcount(v[w]));
+          for (core::Word m = h[w] & mask_[w] & ~v[w]; m != 0; m &= m - 1) {
+            const std::size_t u = unit(l, bit_at(w, m));
             candidates_.push_back({key(u), u});
           }
         }
       }
-    });
+      if (sure > excess) {
+        low *= 2;
+        continue;
+      }
+      const std::size_t need = excess - sure;
+      ties_.clear();
+      if (candidates_.size() < need) {  // t_hi is finite: every held unit is below infinity
+        const std::size_t short_by = need - candidates_.size();
+        for (std::uint32_t l = 0; l < shape_.layers && ties_.size() < short_by; ++l) {
+          const core::Word* h = r.layer(l).data();
+          below(l, t_hi, scratch_.data());
+          below_strictly(l, t_hi, mask_.data());
+          for (std::size_t w = 0; w < words && ties_.size() < short_by; ++w) {
+            for (core::Word m = h[w] & scratch_[w] & ~mask_[w]; m != 0 && ties_.size() < short_by; m &= m - 1) {
+              ties_.push_back({t_hi, unit(l, bit_at(w, m))});
+            }
+          }
+        }
+        if (ties_.size() < short_by) {
+          high *= 2;
+          continue;
+        }
+      }
+      // Victims: every unit below t_lo, the smallest (key, u) in [t_lo, t_hi), then ties at t_hi.
+      if (need < candidates_.size()) {
+        if (need > 0) std::nth_element(candidates_.begin(), candidates_.begin() + static_cast<std::ptrdiff_t>(need - 1), candidates_.end());
+        candidates_.resize(need);
+      }
+      for (std::uint32_t l = 0; l < shape_.layers; ++l) {
+        core::Word* h = r.layer(l).data();
+        const core::Word* v = victims_.data() + static_cast<std::size_t>(l) * words;
+        for (std::size_t w = 0; w < words; ++w) {
+          if (v[w] == 0) continue;
+          for (core::Word m = v[w]; m != 0; m &= m - 1) on_evict(l, bit_at(w, m));
+          h[w] &= ~v[w];
+        }
+      }
+      held_ -= sure;
+      for (const std::vector<Candidate>* list : {&candidates_, &ties_}) {
+        for (const Candidate& c : *list) {
+          const std::uint32_t l = layer_of(c.u);
+          const std::size_t j = block_of(c.u);
+          on_evict(l, j);
+          evict(r, l, j);
+        }
+      }
+      return;
+    }
   }
   template <class Key, class OnEvict>
   void evict_to_capacity(cost::Residency& r, Key&& key, OnEvict&& on_evict) {
@@ -277,7 +364,7 @@ class BlockCache {
   }
   template <class Key>
   void evict_to_capacity(cost::Residency& r, Key&& key) {
-    evict_to_capacity(r, key, [](std::size_t) {});
+    evict_to_capacity(r, key, [](std::uint32_t, std::size_t) {});
   }
 
  private:
@@ -291,28 +378,7 @@ class BlockCache {
     // The victims are the `excess` smallest (key, u). Only units at or below a threshold are gathered:
     // a quantile of a sample of the held keys, raised until at least `excess` units fall below it
     // (then the result is exact: every victim is among them).
-    // The sample: every held unit in one group of `stride` words out of each `stride` (a fixed pattern).
-    sample_.clear();
-    const std::size_t words = r.layer(0).word_count();
-    const std::size_t stride = std::max<std::size_t>(1, words * shape_.layers / 512);
-    const std::size_t per = k_ > core::kWordBits ? k_ / core::kWordBits : 1;
-    for (std::uint32_t l = 0; l < shape_.layers; ++l) {
-      const core::Word* x = r.layer(l).data();
-      for (std::size_t w0 = (l * 7) % stride * per; w0 < words; w0 += stride * per) {
-        for (std::size_t w = w0; w < std::min(w0 + per, words); ++w) {
-          if (x[w] == 0) continue;
-          if (k_ >= core::kWordBits) {
-            const std::size_t u = unit(l, w0 / per);
-            if (member(u)) sample_.push_back(key(u));
-            break;
-          }
-          for (core::Word m = core::fold_blocks(x[w], k_) & core::block_starts(k_); m != 0; m &= m - 1) {
-            const std::size_t u = unit(l, (w * core::kWordBits + static_cast<std::size_t>(std::countr_zero(m))) / k_);
-            if (member(u)) sample_.push_back(key(u));
-          }
-        }
-      }
-    }
+    sample_keys(r, key, member);
     double share = 1.2 * static_cast<double>(excess) / static_cast<double>(held_in);  // the sample errs by ~1 %
     double t = 0;
     for (;;) {
@@ -342,8 +408,37 @@ class BlockCache {
       std::copy(ties_.begin(), ties_.begin() + static_cast<std::ptrdiff_t>(excess - below), candidates_.begin() + static_cast<std::ptrdiff_t>(below));
     }
     for (std::size_t i = 0; i < excess; ++i) {
-      on_evict(candidates_[i].u);
-      evict(r, layer_of(candidates_[i].u), block_of(candidates_[i].u));
+      const std::uint32_t l = layer_of(candidates_[i].u);
+      const std::size_t j = block_of(candidates_[i].u);
+      on_evict(l, j);
+      evict(r, l, j);
+    }
+  }
+
+  // sample_ = the keys of every held unit `member` accepts in one group of words out of each `stride`
+  // (a fixed pattern; about 512 groups).
+  template <class Key, class Member>
+  void sample_keys(const cost::Residency& r, Key&& key, Member&& member) {
+    sample_.clear();
+    const std::size_t words = r.layer(0).word_count();
+    const std::size_t stride = std::max<std::size_t>(1, words * shape_.layers / 512);
+    const std::size_t per = k_ > core::kWordBits ? k_ / core::kWordBits : 1;
+    for (std::uint32_t l = 0; l < shape_.layers; ++l) {
+      const core::Word* x = r.layer(l).data();
+      for (std::size_t w0 = (l * 7) % stride * per; w0 < words; w0 += stride * per) {
+        for (std::size_t w = w0; w < std::min(w0 + per, words); ++w) {
+          if (x[w] == 0) continue;
+          if (k_ >= core::kWordBits) {
+            const std::size_t u = unit(l, w0 / per);
+            if (member(u)) sample_.push_back(key(u));
+            break;
+          }
+          for (core::Word m = core::fold_blocks(x[w], k_) & core::block_starts(k_); m != 0; m &= m - 1) {
+            const std::size_t u = unit(l, (w * core::kWordBits + static_cast<std::size_t>(std::countr_zero(m))) / k_);
+            if (member(u)) sample_.push_back(key(u));
+          }
+        }
+      }
     }
   }
 
@@ -363,7 +458,9 @@ class BlockCache {
   std::uint64_t held_ = 0;
   std::vector<Candidate> candidates_;
   std::vector<double> sample_;
-  std::vector<core::Word> mask_;  // evict_tokens_to_capacity: one layer's candidate bits
+  std::vector<core::Word> mask_;     // evict_tokens_to_capacity: one layer's candidate bits
+  std::vector<core::Word> victims_;  // evict_tokens_to_capacity: every layer's sure victims
+  std::vector<core::Word> scratch_;  // evict_tokens_to_capacity: one layer's keys at most t_hi
   std::vector<Candidate> ties_;    // evict_with: candidates whose key is the threshold
 };
 

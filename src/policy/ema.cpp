@@ -29,7 +29,7 @@ class Ema final : public Policy {
   Ema(const PolicyContext& ctx, std::string_view name, double decay, double admit, double prefetch)
       : name_(name), cache_(ctx), memory_(ctx.memory), score_(cache_.blocks() * ctx.shape.layers + core::kWordBits, 0.0),
         decay_(decay), admit_(admit), prefetch_(prefetch),
-        hot_out_(ctx.shape.layers), listed_(score_.size(), 0) {}
+        listed_(ctx.shape.layers, core::TokenBitset(cache_.blocks())) {}
   std::string_view name() const override { return name_; }
   Information information() const override { return Information::kOnline; }
 
@@ -53,8 +53,9 @@ class Ema final : public Policy {
     }
     cache_.keep_new_tokens(w.n(), r, [&](std::uint32_t l, std::size_t j) { score_[cache_.unit(l, j)] = inc_; });
     const auto key = [&](std::size_t u) { return score_[u]; };
-    const auto on_evict = [&](std::size_t u) {
-      if (prefetch_ > 0 && score_[u] >= prefetch_ * inc_) remember(cache_.layer_of(u), cache_.block_of(u));
+    const double bar = prefetch_ * inc_;
+    const auto on_evict = [&](std::uint32_t l, std::size_t j) {
+      if (prefetch_ > 0 && score_[cache_.unit(l, j)] >= bar) remember(l, j);
     };
     if (cache_.k() == 1) {
       cache_.evict_tokens_to_capacity(r, key, [&](std::uint32_t l, double t, core::Word* out) {
@@ -93,12 +94,7 @@ class Ema final : public Policy {
 
   // The score of unit u now.
   double score(std::size_t u) const { return score_[u] / inc_; }
-  void remember(std::uint32_t l, std::size_t j) {
-    const std::size_t u = cache_.unit(l, j);
-    if (listed_[u]) return;
-    listed_[u] = 1;
-    hot_out_[l].push_back(j);
-  }
+  void remember(std::uint32_t l, std::size_t j) { listed_[l].set(j); }
 
   void advance(std::uint32_t n) {
     if (last_n_ != 0) inc_ /= std::pow(decay_, static_cast<double>(n - last_n_));
@@ -111,28 +107,39 @@ class Ema final : public Policy {
   }
 
   void prefetch(const StepWindow& w, cost::Residency& r, std::uint32_t l, const BlockCache::Demand& c) {
-    auto& list = hot_out_[l];
-    // Forget what is held again, read now (it was promoted or refused this step) or no longer hot.
-    const std::size_t k = cache_.k();
-    std::erase_if(list, [&](std::size_t j) {
-      const std::size_t u = cache_.unit(l, j);
-      const bool drop = score_[u] < prefetch_ * inc_ || cache_.is_held(r, l, j) ||
-                        w.reads(0, l).count_range(j * k, j * k + k) != 0;
-      if (drop) listed_[u] = 0;
-      return drop;
-    });
+    // Forget what is held again, read now (it was promoted or refused this step) or no longer hot; the
+    // rest are the candidates.
     const std::uint64_t reads = w.count(0, l);
     std::uint64_t room = link_slack(memory_, c.hits, reads - c.hits, c.promoted, c.promoted_reads);
-    if (room == 0 || list.empty()) return;
+    const core::TokenBitset& read = w.reads(0, l);
+    const core::Word* h = r.layer(l).data();
+    const core::Word* s = read.data();
+    core::Word* x = listed_[l].data();
+    const double bar = prefetch_ * inc_;
+    const bool tokens = cache_.k() == 1;
+    picks_.clear();
+    for (std::size_t i = 0, words = listed_[l].word_count(); i < words; ++i) {
+      if (x[i] == 0) continue;
+      if (tokens) x[i] &= ~(h[i] | s[i]);  // a block is a token: held and read in word operations
+      for (core::Word m = x[i]; m != 0; m &= m - 1) {
+        const std::size_t j = i * core::kWordBits + static_cast<std::size_t>(std::countr_zero(m));
+        if (score_[cache_.unit(l, j)] < bar || (!tokens && (cache_.is_held(r, l, j) || cache_.reads_in(read, j) != 0))) {
+          x[i] &= ~(core::Word{1} << (j % core::kWordBits));
+        } else if (room > 0) {
+          picks_.push_back(j);
+        }
+      }
+    }
+    if (room == 0 || picks_.empty()) return;
     // Highest score first, ties lowest position; at most `room` blocks can fit (each holds an entry).
     const auto first = [&](std::size_t a, std::size_t b) {
       const double sa = score_[cache_.unit(l, a)], sb = score_[cache_.unit(l, b)];
       return sa > sb || (sa == sb && a < b);
     };
-    const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(room, list.size()));
-    std::partial_sort(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(take), list.end(), first);
+    const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(room, picks_.size()));
+    std::partial_sort(picks_.begin(), picks_.begin() + static_cast<std::ptrdiff_t>(take), picks_.end(), first);
     for (std::size_t i = 0; i < take; ++i) {
-      const std::size_t j = list[i];
+      const std::size_t j = picks_[i];
       const std::uint32_t entries = cache_.existing_in(j);
       if (entries > room) break;
       cache_.promote(r, l, j);
@@ -147,8 +154,8 @@ class Ema final : public Policy {
   double decay_, admit_, prefetch_;
   double inc_ = 1;
   std::uint32_t last_n_ = 0;
-  std::vector<std::vector<std::size_t>> hot_out_;  // per layer: prefetch candidates
-  std::vector<std::uint8_t> listed_;                // per unit: in hot_out_
+  std::vector<core::TokenBitset> listed_;  // per layer, a bit per block: prefetch candidates
+  std::vector<std::size_t> picks_;         // prefetch(): the layer's candidates now
   std::uint64_t hits_seen_ = 0, reads_seen_ = 0;
 };
 

@@ -97,12 +97,24 @@ class History final : public Policy {
         for (std::size_t i = 0; i < words; ++i) out[i] &= t < 0 ? 0 : ~p[i];
         return;
       }
-      for (std::size_t i = 0; i < words; ++i) {
-        core::Word m = 0;
-        for (std::size_t b = 0; b < core::kWordBits; ++b) m |= core::Word{key(u0 + i * core::kWordBits + b) <= t} << b;
-        out[i] = m;
+      // t >= 2^60: every block not predicted, and the predicted ones whose key 2^60 + stamp (rounded to
+      // a double) is at most t: a prefix of stamps, the largest found by bisection.
+      std::uint64_t lo = 0, hi = std::uint64_t{1} << 62;  // key(lo) <= t < key(hi), or none fits
+      const auto fits = [&](std::uint64_t s) { return 0x1p60 + static_cast<double>(s) <= t; };
+      if (!fits(lo)) {
+        std::fill(out, out + words, core::Word{0});
+      } else if (fits(hi)) {
+        std::fill(out, out + words, ~core::Word{0});
+      } else {
+        while (hi - lo > 1) {
+          const std::uint64_t mid = lo + (hi - lo) / 2;
+          (fits(mid) ? lo : hi) = mid;
+        }
+        core::at_most(stamps_.data() + u0, words, lo, out);
       }
-    }, [](std::size_t) {});
+      const core::Word* p = predicted_[l].data();
+      for (std::size_t i = 0; i < words; ++i) out[i] = (out[i] & p[i]) | ~p[i];
+    }, [](std::uint32_t, std::size_t) {});
   }
 
  private:
