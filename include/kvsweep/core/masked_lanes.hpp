@@ -29,7 +29,8 @@ void add_where(double* dst, const Word* mask, std::size_t words, double value);
 void at_most(const double* lanes, std::size_t words, double t, Word* out);
 void at_most(const std::uint64_t* lanes, std::size_t words, std::uint64_t t, Word* out);
 
-// The kernel in use: "avx512", "avx2" or "scalar" (for the benchmarks' labels).
+// The widest kernel in use: "avx512", "avx2" or "scalar" (for the benchmarks' labels). add_where and
+// at_most have AVX2 kernels only: on an AVX-512 machine they run those.
 const char* masked_lanes_kernel();
 
 }  // namespace kvsweep::core
