@@ -193,6 +193,20 @@ __attribute__((target("avx2"))) void at_most_avx2(const std::uint64_t* lanes, st
   }
 }
 
+__attribute__((target("avx2"))) void at_most_avx2(const std::uint32_t* lanes, std::size_t words, std::uint32_t t, Word* out) {
+  const __m256i flip = _mm256_set1_epi32(static_cast<int>(0x80000000U));
+  const __m256i v = _mm256_xor_si256(_mm256_set1_epi32(static_cast<int>(t)), flip);
+  for (std::size_t i = 0; i < words; ++i) {
+    Word m = 0;
+    for (int q = 0; q < 8; ++q) {
+      const __m256i x = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(lanes + i * kWordBits + 8 * q)), flip);
+      const __m256i above = _mm256_cmpgt_epi32(x, v);
+      m |= Word{static_cast<unsigned>(_mm256_movemask_ps(_mm256_castsi256_ps(above))) ^ 0xFFU} << (8 * q);
+    }
+    out[i] = m;
+  }
+}
+
 bool has_avx2() {
   static const bool yes = __builtin_cpu_supports("avx2") != 0;
   return yes;
@@ -255,6 +269,13 @@ void at_most(const double* lanes, std::size_t words, double t, Word* out) {
 }
 
 void at_most(const std::uint64_t* lanes, std::size_t words, std::uint64_t t, Word* out) {
+#if defined(__x86_64__)
+  if (has_avx2()) return at_most_avx2(lanes, words, t, out);
+#endif
+  at_most_scalar(lanes, words, t, out);
+}
+
+void at_most(const std::uint32_t* lanes, std::size_t words, std::uint32_t t, Word* out) {
 #if defined(__x86_64__)
   if (has_avx2()) return at_most_avx2(lanes, words, t, out);
 #endif

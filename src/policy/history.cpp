@@ -13,6 +13,8 @@
 // each oldest stamp first, ties lowest layer, then lowest position. Prefill: static's placement; at the
 // first decode step, with one step of history, nothing is predicted.
 #include <algorithm>
+#include <cstdint>
+#include <stdexcept>
 
 #include "block_cache.hpp"
 #include "kvsweep/core/masked_lanes.hpp"
@@ -25,11 +27,15 @@ class History final : public Policy {
  public:
   explicit History(const PolicyContext& ctx)
       : cache_(ctx), memory_(ctx.memory),
-        stamps_(cache_.blocks() * ctx.shape.layers + core::kWordBits, 0), predicted_at_(stamps_.size(), 0),
+        stamps_(cache_.blocks() * ctx.shape.layers + core::kWordBits, 0),
+        predicted_at_(cache_.k() == 1 ? 0 : stamps_.size(), 0),
         previous_(ctx.shape.layers, core::TokenBitset(ctx.shape.space())),
         predicted_(ctx.shape.layers, core::TokenBitset(ctx.shape.space())), scratch_(ctx.shape.space()),
         segment_starts_(ctx.shape.space()) {
     for (std::uint32_t b = 0; b < ctx.shape.batch_size(); ++b) segment_starts_.set(ctx.shape.base(b));
+    if (static_cast<std::uint64_t>(ctx.shape.decode_tokens) * ctx.shape.layers + ctx.shape.layers > UINT32_MAX) {
+      throw std::invalid_argument("history: decode_tokens x layers must stay below 2^32 (its 32-bit stamps)");
+    }
   }
   std::string_view name() const override { return "history"; }
   Information information() const override { return Information::kOnline; }
@@ -41,7 +47,7 @@ class History final : public Policy {
     const std::uint32_t n = w.n();
     for (std::uint32_t l = 0; l < sh.layers; ++l) {
       const core::TokenBitset& reads = w.reads(0, l);
-      const std::uint64_t stamp = static_cast<std::uint64_t>(n - sh.prompt_tokens) * sh.layers + l + 1;
+      const std::uint32_t stamp = (n - sh.prompt_tokens) * sh.layers + l + 1;
       const bool tokens = cache_.k() == 1;
       if (tokens) {
         core::assign_where(stamps_.data() + cache_.unit(l, 0), reads.data(), reads.word_count(), stamp);
@@ -50,11 +56,7 @@ class History final : public Policy {
       }
       const BlockCache::Demand d = cache_.demand_all(reads, r, l);
       predict(l, reads, n > sh.prompt_tokens);
-      if (tokens) {
-        core::assign_where(predicted_at_.data() + cache_.unit(l, 0), predicted_[l].data(), predicted_[l].word_count(), n);
-      } else {
-        cache_.for_each_block(predicted_[l], [&](std::size_t j) { predicted_at_[cache_.unit(l, j)] = n; });
-      }
+      if (!tokens) cache_.for_each_block(predicted_[l], [&](std::size_t j) { predicted_at_[cache_.unit(l, j)] = n; });
       std::uint64_t room = link_slack(memory_, d.hits, w.count(0, l) - d.hits, d.promoted, d.promoted_reads);
       if (room > 0 && tokens) {  // the loop below in word operations: a token is one entry
         const core::Word* p = predicted_[l].data();
@@ -80,19 +82,23 @@ class History final : public Policy {
       previous_[l] = reads;
     }
     cache_.keep_new_tokens(n, r, [&](std::uint32_t l, std::size_t j) {
-      stamps_[cache_.unit(l, j)] = static_cast<std::uint64_t>(n - sh.prompt_tokens) * sh.layers + l + 1;
+      stamps_[cache_.unit(l, j)] = (n - sh.prompt_tokens) * sh.layers + l + 1;
     });
-    const auto key = [&](std::size_t u) { return (predicted_at_[u] == n ? 0x1p60 : 0.0) + static_cast<double>(stamps_[u]); };
     if (cache_.k() != 1) {
-      cache_.evict_to_capacity(r, key);
+      cache_.evict_to_capacity(r, [&](std::size_t u) { return (predicted_at_[u] == n ? 0x1p60 : 0.0) + static_cast<double>(stamps_[u]); });
       return;
     }
+    // Tokens: a block is predicted when its bit in predicted_ is (no per-unit step needed).
+    const auto key = [&](std::size_t u) {
+      return (predicted_[cache_.layer_of(u)].test(cache_.block_of(u)) ? 0x1p60 : 0.0) + static_cast<double>(stamps_[u]);
+    };
+    constexpr std::uint64_t kTop = UINT32_MAX;
     // Tokens: below t < 2^60 only the blocks not predicted count, by stamp (exact in a double below 2^53).
     cache_.evict_tokens_to_capacity(r, key, [&](std::uint32_t l, double t, core::Word* out) {
       const std::size_t words = r.layer(l).word_count();
       const std::size_t u0 = cache_.unit(l, 0);
       if (t < 0x1p60) {
-        core::at_most(stamps_.data() + u0, words, t < 0 ? 0 : static_cast<std::uint64_t>(t), out);
+        core::at_most(stamps_.data() + u0, words, t < 0 ? 0 : static_cast<std::uint32_t>(std::min<double>(t, kTop)), out);
         const core::Word* p = predicted_[l].data();
         for (std::size_t i = 0; i < words; ++i) out[i] &= t < 0 ? 0 : ~p[i];
         return;
@@ -110,7 +116,7 @@ class History final : public Policy {
           const std::uint64_t mid = lo + (hi - lo) / 2;
           (fits(mid) ? lo : hi) = mid;
         }
-        core::at_most(stamps_.data() + u0, words, lo, out);
+        core::at_most(stamps_.data() + u0, words, static_cast<std::uint32_t>(std::min(lo, kTop)), out);
       }
       const core::Word* p = predicted_[l].data();
       for (std::size_t i = 0; i < words; ++i) out[i] = (out[i] & p[i]) | ~p[i];
@@ -149,8 +155,8 @@ class History final : public Policy {
 
   BlockCache cache_;
   cost::MemorySystem memory_;
-  std::vector<std::uint64_t> stamps_;
-  std::vector<std::uint32_t> predicted_at_;  // per unit: the step n whose prediction (for n + 1) held it
+  std::vector<std::uint32_t> stamps_;        // per unit, then 64 lanes of padding (core::at_most)
+  std::vector<std::uint32_t> predicted_at_;  // blocks (k > 1), per unit: the step n whose prediction held it
   std::vector<core::TokenBitset> previous_, predicted_;
   core::TokenBitset scratch_, segment_starts_;
 };

@@ -55,7 +55,8 @@ double policy_state(const config::PointSpec& p, const std::string& name, double 
   if (name == "lru_hot") return 32 / k * e;                      // a 32-bit stamp per block
   if (name == "ema" || name == "bandit") return 64 / k * e + e;  // a double score per block, candidates
   if (name == "arc") return 72 / k * e;                          // two 32-bit links and a list tag per block
-  if (name == "history") return 64 / k * e + 3 * e;              // stamps; previous and predicted reads
+  if (name == "history") return (k == 1 ? 32 : 64 / k) * e + 3 * e;  // stamps (and a step per block);
+                                                                      // previous and predicted reads
   if (name == "h2o") return 96 * e;           // a 32-bit score and a heap pair per entry
   if (name == "belady") return 2 * e;
   if (name == "sa_guided") return (pp.sa_window + 4.0) * e;  // the window's suffix unions

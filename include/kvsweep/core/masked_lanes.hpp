@@ -28,6 +28,7 @@ void add_where(double* dst, const Word* mask, std::size_t words, double value);
 // online policies' eviction finds its candidates with these (a NaN lane is never at most t).
 void at_most(const double* lanes, std::size_t words, double t, Word* out);
 void at_most(const std::uint64_t* lanes, std::size_t words, std::uint64_t t, Word* out);
+void at_most(const std::uint32_t* lanes, std::size_t words, std::uint32_t t, Word* out);
 
 // The widest kernel in use: "avx512", "avx2" or "scalar" (for the benchmarks' labels). add_where and
 // at_most have AVX2 kernels only: on an AVX-512 machine they run those.

@@ -92,9 +92,11 @@ TEST(MaskedLanes, AtMostMarksExactlyTheLanesAtOrBelowTheThreshold) {
   const std::size_t words = 5;
   std::vector<double> d(words * kWordBits);
   std::vector<std::uint64_t> u(words * kWordBits);
+  std::vector<std::uint32_t> v(words * kWordBits);
   for (std::size_t t = 0; t < d.size(); ++t) {
     d[t] = static_cast<double>(rng() % 64) / 4.0;
     u[t] = t % 3 == 0 ? rng() : rng() % 64;  // large values too: the top bit set
+    v[t] = static_cast<std::uint32_t>(u[t] >> (t % 3 == 0 ? 32 : 0));
   }
   for (const double t : {-1.0, 0.0, 3.25, 7.5, 100.0}) {
     std::vector<Word> got(words);
@@ -108,6 +110,13 @@ TEST(MaskedLanes, AtMostMarksExactlyTheLanesAtOrBelowTheThreshold) {
     at_most(u.data(), words, t, got.data());
     for (std::size_t i = 0; i < u.size(); ++i) {
       EXPECT_EQ((got[i / kWordBits] >> (i % kWordBits)) & 1U, u[i] <= t ? 1U : 0U) << masked_lanes_kernel() << " lane " << i << " t " << t;
+    }
+  }
+  for (const std::uint32_t t : {0U, 31U, 1U << 31, ~0U}) {
+    std::vector<Word> got(words);
+    at_most(v.data(), words, t, got.data());
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      EXPECT_EQ((got[i / kWordBits] >> (i % kWordBits)) & 1U, v[i] <= t ? 1U : 0U) << masked_lanes_kernel() << " lane " << i << " t " << t;
     }
   }
 }
