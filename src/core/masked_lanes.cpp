@@ -31,6 +31,18 @@ void at_most_scalar(const Lane* lanes, std::size_t words, Lane t, Word* out) {
   }
 }
 
+template <class Lane>
+void at_most_in_scalar(const Lane* lanes, const Word* mask, std::size_t words, Lane t, Word* out) {
+  for (std::size_t i = 0; i < words; ++i) {
+    Word m = 0;
+    for (Word x = mask[i]; x != 0; x &= x - 1) {
+      const auto j = static_cast<std::size_t>(std::countr_zero(x));
+      m |= Word{lanes[i * kWordBits + j] <= t} << j;
+    }
+    out[i] = m;
+  }
+}
+
 void increment_scalar(std::uint32_t* dst, const Word* a, const Word* b, std::size_t words) {
   for (std::size_t i = 0; i < words; ++i) {
     for (Word x = a[i] & b[i]; x != 0; x &= x - 1) ++dst[i * kWordBits + static_cast<std::size_t>(std::countr_zero(x))];
@@ -207,6 +219,28 @@ __attribute__((target("avx2"))) void at_most_avx2(const std::uint32_t* lanes, st
   }
 }
 
+// at_most over the words whose mask is not zero, ANDed with it (sparse masks: most words not read).
+__attribute__((target("avx2"))) void at_most_in_avx2(const double* lanes, const Word* mask, std::size_t words, double t, Word* out) {
+  for (std::size_t i = 0; i < words; ++i) {
+    if (mask[i] == 0) {
+      out[i] = 0;
+      continue;
+    }
+    at_most_avx2(lanes + i * kWordBits, 1, t, out + i);
+    out[i] &= mask[i];
+  }
+}
+__attribute__((target("avx2"))) void at_most_in_avx2(const std::uint32_t* lanes, const Word* mask, std::size_t words, std::uint32_t t, Word* out) {
+  for (std::size_t i = 0; i < words; ++i) {
+    if (mask[i] == 0) {
+      out[i] = 0;
+      continue;
+    }
+    at_most_avx2(lanes + i * kWordBits, 1, t, out + i);
+    out[i] &= mask[i];
+  }
+}
+
 bool has_avx2() {
   static const bool yes = __builtin_cpu_supports("avx2") != 0;
   return yes;
@@ -280,6 +314,20 @@ void at_most(const std::uint32_t* lanes, std::size_t words, std::uint32_t t, Wor
   if (has_avx2()) return at_most_avx2(lanes, words, t, out);
 #endif
   at_most_scalar(lanes, words, t, out);
+}
+
+void at_most_in(const double* lanes, const Word* mask, std::size_t words, double t, Word* out) {
+#if defined(__x86_64__)
+  if (has_avx2()) return at_most_in_avx2(lanes, mask, words, t, out);
+#endif
+  at_most_in_scalar(lanes, mask, words, t, out);
+}
+
+void at_most_in(const std::uint32_t* lanes, const Word* mask, std::size_t words, std::uint32_t t, Word* out) {
+#if defined(__x86_64__)
+  if (has_avx2()) return at_most_in_avx2(lanes, mask, words, t, out);
+#endif
+  at_most_in_scalar(lanes, mask, words, t, out);
 }
 
 const char* masked_lanes_kernel() { return has_avx512() ? "avx512" : has_avx2() ? "avx2" : "scalar"; }

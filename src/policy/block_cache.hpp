@@ -256,7 +256,8 @@ class BlockCache {
     });
   }
   // evict_to_capacity for tokens (k = 1), in word operations: below(l, t, out) writes for each word of
-  // layer l the tokens whose key(u) is at most t (out: a word per layer word). Two thresholds t_lo <= t_hi
+  // layer l the held tokens whose key(u) is at most t (out: a word per layer word; bits of tokens not
+  // held may be anything). Two thresholds t_lo <= t_hi
   // from the sample of held keys bracket the excess-th smallest: every held unit below t_lo is a victim
   // (evicted by masks, never listed); only those in [t_lo, t_hi) are listed and selected; those tied at
   // t_hi (often many: stamps of one step) are taken lowest u first when the listed ones are too few.

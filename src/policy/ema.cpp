@@ -59,7 +59,7 @@ class Ema final : public Policy {
     };
     if (cache_.k() == 1) {
       cache_.evict_tokens_to_capacity(r, key, [&](std::uint32_t l, double t, core::Word* out) {
-        core::at_most(score_.data() + cache_.unit(l, 0), r.layer(l).word_count(), t, out);
+        core::at_most_in(score_.data() + cache_.unit(l, 0), r.layer(l).data(), r.layer(l).word_count(), t, out);
       }, on_evict);
     } else {
       cache_.evict_to_capacity(r, key, on_evict);

@@ -97,8 +97,9 @@ class History final : public Policy {
     cache_.evict_tokens_to_capacity(r, key, [&](std::uint32_t l, double t, core::Word* out) {
       const std::size_t words = r.layer(l).word_count();
       const std::size_t u0 = cache_.unit(l, 0);
+      const core::Word* h = r.layer(l).data();
       if (t < 0x1p60) {
-        core::at_most(stamps_.data() + u0, words, t < 0 ? 0 : static_cast<std::uint32_t>(std::min<double>(t, kTop)), out);
+        core::at_most_in(stamps_.data() + u0, h, words, t < 0 ? 0 : static_cast<std::uint32_t>(std::min<double>(t, kTop)), out);
         const core::Word* p = predicted_[l].data();
         for (std::size_t i = 0; i < words; ++i) out[i] &= t < 0 ? 0 : ~p[i];
         return;
@@ -116,7 +117,7 @@ class History final : public Policy {
           const std::uint64_t mid = lo + (hi - lo) / 2;
           (fits(mid) ? lo : hi) = mid;
         }
-        core::at_most(stamps_.data() + u0, words, static_cast<std::uint32_t>(std::min(lo, kTop)), out);
+        core::at_most_in(stamps_.data() + u0, h, words, static_cast<std::uint32_t>(std::min(lo, kTop)), out);
       }
       const core::Word* p = predicted_[l].data();
       for (std::size_t i = 0; i < words; ++i) out[i] = (out[i] & p[i]) | ~p[i];

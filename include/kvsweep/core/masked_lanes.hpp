@@ -29,6 +29,10 @@ void add_where(double* dst, const Word* mask, std::size_t words, double value);
 void at_most(const double* lanes, std::size_t words, double t, Word* out);
 void at_most(const std::uint64_t* lanes, std::size_t words, std::uint64_t t, Word* out);
 void at_most(const std::uint32_t* lanes, std::size_t words, std::uint32_t t, Word* out);
+// The same restricted to the lanes `mask` selects (out[i] = at_most's word & mask[i]); the lanes of words
+// whose mask is 0 are not read (sparse masks: a small HBM's held units among a batch's).
+void at_most_in(const double* lanes, const Word* mask, std::size_t words, double t, Word* out);
+void at_most_in(const std::uint32_t* lanes, const Word* mask, std::size_t words, std::uint32_t t, Word* out);
 
 // The widest kernel in use: "avx512", "avx2" or "scalar" (for the benchmarks' labels). add_where and
 // at_most have AVX2 kernels only: on an AVX-512 machine they run those.

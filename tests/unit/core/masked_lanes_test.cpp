@@ -119,6 +119,24 @@ TEST(MaskedLanes, AtMostMarksExactlyTheLanesAtOrBelowTheThreshold) {
       EXPECT_EQ((got[i / kWordBits] >> (i % kWordBits)) & 1U, v[i] <= t ? 1U : 0U) << masked_lanes_kernel() << " lane " << i << " t " << t;
     }
   }
+  // at_most_in: only the lanes the mask selects, and words of an empty mask (one of them) give 0.
+  const std::vector<Word> mask = {rng(), 0, rng() & rng(), ~Word{0}, Word{1} << 63};
+  for (const double t : {-1.0, 3.25, 100.0}) {
+    std::vector<Word> got(words, ~Word{0});
+    at_most_in(d.data(), mask.data(), words, t, got.data());
+    for (std::size_t i = 0; i < d.size(); ++i) {
+      const bool in = (mask[i / kWordBits] >> (i % kWordBits)) & 1U;
+      EXPECT_EQ((got[i / kWordBits] >> (i % kWordBits)) & 1U, in && d[i] <= t ? 1U : 0U) << masked_lanes_kernel() << " lane " << i << " t " << t;
+    }
+  }
+  for (const std::uint32_t t : {0U, 31U, ~0U}) {
+    std::vector<Word> got(words, ~Word{0});
+    at_most_in(v.data(), mask.data(), words, t, got.data());
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      const bool in = (mask[i / kWordBits] >> (i % kWordBits)) & 1U;
+      EXPECT_EQ((got[i / kWordBits] >> (i % kWordBits)) & 1U, in && v[i] <= t ? 1U : 0U) << masked_lanes_kernel() << " lane " << i << " t " << t;
+    }
+  }
 }
 
 }  // namespace
