@@ -220,17 +220,8 @@ __attribute__((target("avx2"))) void at_most_avx2(const std::uint32_t* lanes, st
 }
 
 // at_most over the words whose mask is not zero, ANDed with it (sparse masks: most words not read).
-__attribute__((target("avx2"))) void at_most_in_avx2(const double* lanes, const Word* mask, std::size_t words, double t, Word* out) {
-  for (std::size_t i = 0; i < words; ++i) {
-    if (mask[i] == 0) {
-      out[i] = 0;
-      continue;
-    }
-    at_most_avx2(lanes + i * kWordBits, 1, t, out + i);
-    out[i] &= mask[i];
-  }
-}
-__attribute__((target("avx2"))) void at_most_in_avx2(const std::uint32_t* lanes, const Word* mask, std::size_t words, std::uint32_t t, Word* out) {
+template <class Lane>
+__attribute__((target("avx2"))) void at_most_in_avx2(const Lane* lanes, const Word* mask, std::size_t words, Lane t, Word* out) {
   for (std::size_t i = 0; i < words; ++i) {
     if (mask[i] == 0) {
       out[i] = 0;
